@@ -1,0 +1,138 @@
+# anon - build, test, benchmark, demo and deploy.
+#
+#   make          build anonctl and anon-intake (installs missing packages first)
+#   make test     the whole test suite under ASan/UBSan; ends with "N passed, N failed"
+#   make demo     the main job on the demo photos
+#   make bench    benchmarks, each beside its anchor in the same run
+#
+# Models and third-party photos are fetched into .cache/ (git-ignored).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+BUILD := build
+ASAN  := build/asan
+CACHE := .cache
+
+DARKNET_DIR := /usr/lib/darknet
+CPPFLAGS := -Isrc -isystem $(DARKNET_DIR)/include -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror
+CFLAGS   := -std=c17 -O2 -g $(WARN)
+ASAN_CFLAGS := -std=c17 -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN)
+LDLIBS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -lopenblas \
+	-ljpeg -lpng -lz -lcurl -lrabbitmq -lpq -lmicrohttpd -ljansson -lpthread -lm
+
+LIB_SRC    := $(wildcard src/*.c)
+CLI_COMMON := $(wildcard cli/cli_*.c)
+CTL_SRC    := cli/anonctl.c $(wildcard cli/cmd_*.c) $(CLI_COMMON)
+INTAKE_SRC := $(wildcard cli/anon_intake.c)
+TEST_SRC   := $(wildcard tests/test_*.c tests/svc_*.c)
+
+LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/%.o)
+ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(ASAN)/%.o)
+CTL_OBJ      := $(CTL_SRC:%.c=$(BUILD)/%.o)
+ASAN_CTL_OBJ := $(CTL_SRC:%.c=$(ASAN)/%.o)
+CLI_COMMON_OBJ      := $(CLI_COMMON:%.c=$(BUILD)/%.o)
+ASAN_CLI_COMMON_OBJ := $(CLI_COMMON:%.c=$(ASAN)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(ASAN)/tests/%)
+
+PROGRAMS      := $(BUILD)/anonctl $(if $(INTAKE_SRC),$(BUILD)/anon-intake)
+ASAN_PROGRAMS := $(ASAN)/anonctl $(if $(INTAKE_SRC),$(ASAN)/anon-intake)
+
+.PHONY: all deps models test test-build bench demo install clean
+all: deps models $(PROGRAMS)
+
+# ---------------------------------------------------------------- packages
+# Debian packages the build, the tests and the local stack need. `deps`
+# installs only what is missing, so it is cheap to run every time.
+APT_PACKAGES := gcc make pkg-config libc6-dev zlib1g-dev \
+	libcurl4-openssl-dev librabbitmq-dev libpq-dev libjpeg62-turbo-dev \
+	libpng-dev libmicrohttpd-dev libjansson-dev libopenblas-dev darknet \
+	postgresql-15 rabbitmq-server python3 python3-numpy python3-opencv \
+	python3-botocore valgrind curl ca-certificates
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi; \
+	command -v npm >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+
+# ---------------------------------------------------------------- models
+# The face models come from the npm registry, pinned, and are converted to
+# Darknet .cfg + .weights by scripts/convert-model.
+FACE_API_VERSION := 1.7.15
+FACE_API := $(CACHE)/face-api/package
+MODELS   := $(CACHE)/models
+
+$(FACE_API)/package.json:
+	mkdir -p $(CACHE)/face-api
+	cd $(CACHE)/face-api && npm pack --silent @vladmandic/face-api@$(FACE_API_VERSION) >/dev/null \
+		&& tar xzf vladmandic-face-api-$(FACE_API_VERSION).tgz
+	touch $@
+
+models: $(FACE_API)/package.json
+
+# ---------------------------------------------------------------- build
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libanon.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(ASAN)/libanon.a: $(ASAN_LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/anonctl: $(CTL_OBJ) $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/anonctl: $(ASAN_CTL_OBJ) $(ASAN)/libanon.a
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/anon-intake: $(BUILD)/cli/anon_intake.o $(CLI_COMMON_OBJ) $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/anon-intake: $(ASAN)/cli/anon_intake.o $(ASAN_CLI_COMMON_OBJ) $(ASAN)/libanon.a
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/tests/%: $(ASAN)/tests/%.o $(ASAN)/libanon.a
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/tests/%.o: CPPFLAGS += -Itests
+
+# ---------------------------------------------------------------- test
+test-build: deps models $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN)
+
+test: test-build
+	scripts/run-tests
+
+# ---------------------------------------------------------------- bench
+bench: all
+	scripts/bench
+
+# ---------------------------------------------------------------- demo
+demo: all
+	scripts/demo
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/anon/models
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(wildcard $(MODELS)/*.cfg $(MODELS)/*.weights) \
+		$(DESTDIR)$(PREFIX)/share/anon/models/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,80 @@
+/* anonctl.c - the command dispatcher.
+ *
+ * Looks the first argument up in the command table and hands the rest to
+ * that command. Nothing else lives here: each command is in cli/cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+
+#ifndef ANON_VERSION
+#define ANON_VERSION "0.1.0"
+#endif
+
+extern const struct anonctl_cmd cmd_blur;
+
+static const struct anonctl_cmd *const commands[] = {
+    &cmd_blur,
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_overview(FILE *out)
+{
+    fprintf(out, "usage: anonctl COMMAND [options]\n\n"
+                 "Find and irreversibly blur faces in camera images; strip metadata.\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out, "\n'anonctl COMMAND --help' shows a command's options and the\n"
+                 "ANON_* environment variables it reads, with their defaults.\n");
+}
+
+static const struct anonctl_cmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
+    return NULL;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_overview(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("anonctl %s\n", ANON_VERSION);
+        return EXIT_OK;
+    }
+    const struct anonctl_cmd *cmd = find_command(argv[1]);
+    if (cmd == NULL) {
+        fprintf(stderr, "anonctl: unknown command '%s'\n", argv[1]);
+        print_overview(stderr);
+        return EXIT_USAGE;
+    }
+    if (wants_help(argc - 1, argv + 1)) {
+        cli_print_help(stdout, cmd);
+        return EXIT_OK;
+    }
+    anon_config cfg;
+    anon_error err;
+    if (anon_config_load(&cfg, &err) < 0) {
+        fprintf(stderr, "anonctl %s: %s\n", cmd->name, err.msg);
+        return EXIT_CONFIG;
+    }
+    return cmd->run(argc - 1, argv + 1, &cfg);
+}

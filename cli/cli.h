@@ -1,0 +1,44 @@
+/* cli.h - what every anonctl command is, and helpers they share.
+ *
+ * Like tmux's command table: each command lives in its own cli/cmd_NAME.c
+ * and exports one `const struct anonctl_cmd cmd_NAME` describing itself;
+ * cli/anonctl.c only looks commands up by name and runs them. Commands
+ * parse their own flags (getopt_long), take defaults from the ANON_*
+ * environment (config.h), print, and choose the exit code. */
+#ifndef ANON_CLI_H
+#define ANON_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+/* Exit codes shared by all commands (Kubernetes Jobs key on them). */
+enum {
+    EXIT_OK = 0,
+    EXIT_SOME_FAILED = 1,   /* some inputs failed; the others were done */
+    EXIT_USAGE = 2,         /* bad flags or arguments */
+    EXIT_CONFIG = 3,        /* bad configuration: retrying will not help */
+    EXIT_UNAVAILABLE = 4,   /* a service could not be reached: retry later */
+};
+
+struct anonctl_cmd {
+    const char *name;
+    const char *args;        /* "[options] PATH..." */
+    const char *summary;     /* one line for `anonctl --help` */
+    const char *options;     /* the option list for `anonctl NAME --help` */
+    const char *const *env;  /* ANON_* variables it reads, NULL-terminated */
+    int (*run)(int argc, char **argv, anon_config *cfg);
+};
+
+/* Prints `anonctl NAME --help`: usage, options, and the environment
+ * variables the command reads with their current defaults. */
+void cli_print_help(FILE *out, const struct anonctl_cmd *cmd);
+
+/* Prints "anonctl NAME: message" on stderr and returns EXIT_USAGE. */
+int cli_usage_error(const struct anonctl_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses a whole number flag value in [min, max]; -1 on error. */
+int cli_parse_long(const char *text, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,67 @@
+/* detect.h - find faces: the detector interface.
+ *
+ * Callers see only boxes in the image's own pixel coordinates. Behind the
+ * interface: the converted face-api models (SSD MobileNetV1 by default, or
+ * TinyFaceDetector), the inference engine that runs them, multi-scale and
+ * tiled passes, the flip pass and the final NMS. A detector is not thread
+ * safe: use one per thread. */
+#ifndef ANON_DETECT_H
+#define ANON_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "image.h"
+
+typedef struct anon_box {
+    float x, y, w, h;   /* top-left corner and size, in image pixels */
+    float score;
+} anon_box;
+
+typedef struct anon_boxes {
+    anon_box *v;
+    size_t n;
+    size_t cap;
+} anon_boxes;
+
+int anon_boxes_push(anon_boxes *b, anon_box box, anon_error *err);
+void anon_boxes_free(anon_boxes *b);
+
+typedef enum { ANON_MODEL_SSD = 0, ANON_MODEL_TINY } anon_model_kind;
+
+typedef struct anon_detector_config {
+    anon_model_kind model;
+    const char *model_dir;     /* holds ssd.cfg/.weights and tiny.cfg/.weights */
+    const char *engine;        /* "darknet" (reference) or the project engine */
+    int threads;
+} anon_detector_config;
+
+typedef struct anon_detect_options {
+    float thresh;         /* minimum score */
+    float nms_iou;        /* IoU above which boxes merge */
+    int tiles_x, tiles_y; /* extra pass over tiles at native resolution; 0 = off */
+    float tile_overlap;   /* fraction of a tile shared with its neighbour */
+    const float *scales;  /* extra whole-image passes at these input sizes ratios */
+    int n_scales;
+    bool flip;            /* also run on the mirrored image */
+    int min_face;         /* drop boxes smaller than this, pixels */
+} anon_detect_options;
+
+typedef struct anon_detector anon_detector;
+
+anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *err);
+void anon_detector_close(anon_detector *d);
+
+/* Fills defaults for the detector's model (threshold, NMS, one pass). */
+void anon_detect_options_default(anon_detect_options *o, anon_model_kind model);
+
+/* Appends the faces found in img to out. */
+int anon_detect(anon_detector *d, const anon_image *img,
+                const anon_detect_options *opt, anon_boxes *out, anon_error *err);
+
+/* Non-maximum suppression in place, highest score first. */
+void anon_nms(anon_boxes *b, float iou);
+float anon_iou(const anon_box *a, const anon_box *b);
+
+#endif
