@@ -1,0 +1,23 @@
+/* engine.c - the table of inference engines (see engine.h). */
+#include "engine.h"
+
+#include <string.h>
+
+extern const anon_engine anon_engine_darknet;   /* engine_darknet.c */
+
+static const anon_engine *const engines[] = {
+    &anon_engine_darknet,
+};
+
+const anon_engine *anon_engine_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
+        if (strcmp(engines[i]->name, name) == 0)
+            return engines[i];
+    return NULL;
+}
+
+const char *anon_engine_default(void)
+{
+    return engines[0]->name;
+}
