@@ -240,6 +240,25 @@ static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double
     return 0;
 }
 
+/* Passes over the grid of rectangles xs x ys of the photo, at `scale`, or
+ * when scale is 0 each at native resolution (shrunk only to fit the input). */
+static int run_grid(anon_detector *d, const anon_image *img, const anon_span *xs, int nx,
+                    const anon_span *ys, int ny, double scale, bool flip,
+                    const anon_detect_options *opt, anon_boxes *out, int *passes,
+                    anon_error *err)
+{
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) {
+            anon_rect r = {xs[i].start, ys[j].start, xs[i].len, ys[j].len};
+            int longer = r.w > r.h ? r.w : r.h;
+            double s = scale > 0 ? scale : longer > d->n ? (double)d->n / longer : 1.0;
+            if (run_pass(d, img, r, s, flip, opt, out, err))
+                return -1;
+            ++*passes;
+        }
+    return 0;
+}
+
 /* Passes over the windows covering the photo enlarged by `ratio`. */
 static int run_scale(anon_detector *d, const anon_image *img, float ratio, bool flip,
                      const anon_detect_options *opt, anon_boxes *out, int *passes,
@@ -251,18 +270,10 @@ static int run_scale(anon_detector *d, const anon_image *img, float ratio, bool 
     anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
     int nx = anon_window_spans(img->width, window, opt->tile_overlap, xs);
     int ny = anon_window_spans(img->height, window, opt->tile_overlap, ys);
-    for (int j = 0; j < ny; j++)
-        for (int i = 0; i < nx; i++) {
-            anon_rect r = {xs[i].start, ys[j].start, xs[i].len, ys[j].len};
-            if (run_pass(d, img, r, scale, flip, opt, out, err))
-                return -1;
-            ++*passes;
-        }
-    return 0;
+    return run_grid(d, img, xs, nx, ys, ny, scale, flip, opt, out, passes, err);
 }
 
-/* Passes over the tiles_x x tiles_y grid, each tile at native resolution
- * (or shrunk to fit the input). */
+/* Passes over the tiles_x x tiles_y grid of overlapping tiles. */
 static int run_tiles(anon_detector *d, const anon_image *img, bool flip,
                      const anon_detect_options *opt, anon_boxes *out, int *passes,
                      anon_error *err)
@@ -270,16 +281,7 @@ static int run_tiles(anon_detector *d, const anon_image *img, bool flip,
     anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
     int nx = anon_tile_spans(img->width, opt->tiles_x, opt->tile_overlap, xs);
     int ny = anon_tile_spans(img->height, opt->tiles_y, opt->tile_overlap, ys);
-    for (int j = 0; j < ny; j++)
-        for (int i = 0; i < nx; i++) {
-            anon_rect r = {xs[i].start, ys[j].start, xs[i].len, ys[j].len};
-            int longer = r.w > r.h ? r.w : r.h;
-            double scale = longer > d->n ? (double)d->n / longer : 1.0;
-            if (run_pass(d, img, r, scale, flip, opt, out, err))
-                return -1;
-            ++*passes;
-        }
-    return 0;
+    return run_grid(d, img, xs, nx, ys, ny, 0, flip, opt, out, passes, err);
 }
 
 static int run_all(anon_detector *d, const anon_image *img, bool flip,

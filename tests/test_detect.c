@@ -244,14 +244,20 @@ TEST(open_fails_cleanly)
     rmdir(dir);
 }
 
+/* Opens the tiny model (fast) and fills its default options. */
+static anon_detector *open_tiny(anon_detect_options *o, anon_error *err)
+{
+    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
+    anon_detect_options_default(o, ANON_MODEL_TINY);
+    return anon_detector_open(&cfg, err);
+}
+
 TEST(detect_rejects_bad_images_and_handles_odd_sizes)
 {
     anon_error err;
-    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
-    anon_detector *d = anon_detector_open(&cfg, &err);
-    CHECKF(d != NULL, "%.200s", err.msg);
     anon_detect_options o;
-    anon_detect_options_default(&o, ANON_MODEL_TINY);
+    anon_detector *d = open_tiny(&o, &err);
+    CHECKF(d != NULL, "%.200s", err.msg);
     CHECK(o.thresh == 0.5f && NEAR(o.nms_iou, 0.4, 1e-6) && o.tiles_x == 0 && !o.flip);
     anon_boxes b = {0};
     anon_image none = {0, 0, 3, NULL};
@@ -279,11 +285,11 @@ TEST(extra_passes_keep_faces)
     anon_image img = {0};
     CHECKF(demo_photo(1, &img) == 0, "no %s/sample1.ppm (make oracle)", oracle_dir());
     anon_error err;
-    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
-    anon_detector *d = anon_detector_open(&cfg, &err);
-    CHECKF(d != NULL, "%.200s", err.msg);
     anon_detect_options o;
-    anon_detect_options_default(&o, ANON_MODEL_TINY);
+    anon_detector *d = open_tiny(&o, &err);
+    if (!d)
+        free(img.pixels);
+    CHECKF(d != NULL, "%.200s", err.msg);
     anon_boxes one = {0}, many = {0};
     int rc = anon_detect(d, &img, &o, &one, &err);
     o.tiles_x = 2;
