@@ -2,6 +2,7 @@
  * input canvas, both decoders, model loading errors, and the extra passes
  * (tiles, scales, flip) on a demo photo with the tiny model. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -323,6 +324,49 @@ TEST(extra_passes_keep_faces)
     anon_boxes_free(&many);
 }
 
+/* One detector per thread: two threads, each with its own detector, find
+ * exactly what one thread finds alone. */
+typedef struct thread_job {
+    const anon_image *img;
+    anon_boxes found;
+    int rc;
+} thread_job;
+
+static void *detect_in_thread(void *arg)
+{
+    thread_job *job = arg;
+    anon_detect_options o;
+    anon_detector *d = open_tiny(&o, NULL);
+    job->rc = d ? anon_detect(d, job->img, &o, &job->found, NULL) : -1;
+    anon_detector_close(d);
+    return NULL;
+}
+
+TEST(detectors_in_parallel_threads_agree)
+{
+    anon_image img = {0};
+    CHECKF(demo_photo(2, &img) == 0, "no %s/sample2.ppm (make oracle)", oracle_dir());
+    thread_job alone = {&img, {0}, 0}, jobs[2] = {{&img, {0}, 0}, {&img, {0}, 0}};
+    detect_in_thread(&alone);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, detect_in_thread, &jobs[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    free(img.pixels);
+    int same = alone.rc == 0 && alone.found.n > 0;
+    for (int i = 0; i < 2 && same; i++) {
+        same = jobs[i].rc == 0 && jobs[i].found.n == alone.found.n;
+        for (size_t k = 0; same && k < alone.found.n; k++)
+            same = memcmp(&jobs[i].found.v[k], &alone.found.v[k], sizeof(anon_box)) == 0;
+    }
+    size_t n = alone.found.n;
+    anon_boxes_free(&alone.found);
+    anon_boxes_free(&jobs[0].found);
+    anon_boxes_free(&jobs[1].found);
+    CHECKF(same, "threads disagree with the single run (%zu boxes alone)", n);
+}
+
 RUN_TESTS("detect",
           CASE(iou_of_known_boxes),
           CASE(nms_keeps_best_and_sorts),
@@ -333,4 +377,5 @@ RUN_TESTS("detect",
           CASE(ssd_decode_applies_priors_and_variances),
           CASE(open_fails_cleanly),
           CASE(detect_rejects_bad_images_and_handles_odd_sizes),
-          CASE(extra_passes_keep_faces))
+          CASE(extra_passes_keep_faces),
+          CASE(detectors_in_parallel_threads_agree))
