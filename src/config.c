@@ -22,6 +22,8 @@ static const anon_config_var vars[] = {
         "quorum queue for image jobs (dead letters go to QUEUE.dead)"),
     NUM(delivery_limit, "ANON_DELIVERY_LIMIT", "5",
         "deliveries of one message before it is dead-lettered"),
+    NUM(max_attempts, "ANON_MAX_ATTEMPTS", "5",
+        "processing attempts before anonctl retry rejects an image"),
     STR(s3_endpoint, "ANON_S3_ENDPOINT", "http://127.0.0.1:9000",
         "S3 API endpoint (MinIO, s3rver or AWS)"),
     STR(s3_region, "ANON_S3_REGION", "us-east-1", "S3 region used in SigV4 signatures"),

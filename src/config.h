@@ -16,6 +16,7 @@ typedef struct anon_config {
     const char *amqp_url;
     const char *queue;
     long delivery_limit;
+    long max_attempts;
     const char *s3_endpoint;
     const char *s3_region;
     const char *s3_access_key;
