@@ -31,6 +31,8 @@ typedef struct anon_config {
     long max_pixels;
     long max_connections;
     long shutdown_grace;
+    long intake_timeout;
+    long intake_sessions;
     const char *model_dir;
     const char *model;
 } anon_config;
