@@ -52,7 +52,7 @@ static void emit_log(anon_intake *in, const char *level, json_t *fields)
     json_t *line = json_pack("{s:s, s:s}", "time", when, "level", level);
     if (line && fields)
         json_object_update(line, fields);
-    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
     if (text && in->log)
         in->log(in->log_ctx, text);
     free(text);

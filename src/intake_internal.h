@@ -67,7 +67,7 @@ typedef struct intake_request {
     uint64_t bytes_in;
     double started;               /* monotonic seconds */
     intake_body *body;            /* uploads only */
-    char log_detail[256];         /* why a 5xx happened, for the log line */
+    char log_detail[512];         /* why a 5xx happened, for the log line */
 } intake_request;
 
 /* Replies; each returns what the access handler must return. */
