@@ -1,0 +1,193 @@
+/* image.c - format dispatch, pixel limits and orientation (see image.h).
+ *
+ * The front door of image decoding: recognise the format, read only its
+ * header, refuse oversized images before a single pixel buffer exists,
+ * then let jpeg.c / png.c decode and turn the result upright here. */
+#include "image.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+anon_format anon_sniff(const uint8_t *data, size_t len)
+{
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (data == NULL)
+        return ANON_FMT_UNKNOWN;
+    if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        return ANON_FMT_JPEG;
+    if (len >= 8 && memcmp(data, png_sig, 8) == 0)
+        return ANON_FMT_PNG;
+    return ANON_FMT_UNKNOWN;
+}
+
+const char *anon_format_name(anon_format fmt)
+{
+    switch (fmt) {
+    case ANON_FMT_JPEG: return "jpeg";
+    case ANON_FMT_PNG:  return "png";
+    default:            return "unknown";
+    }
+}
+
+const char *anon_format_mime(anon_format fmt)
+{
+    switch (fmt) {
+    case ANON_FMT_JPEG: return "image/jpeg";
+    case ANON_FMT_PNG:  return "image/png";
+    default:            return "application/octet-stream";
+    }
+}
+
+int anon_probe(const uint8_t *data, size_t len, anon_image_info *info,
+               anon_error *err)
+{
+    memset(info, 0, sizeof *info);
+    info->orientation = 1;
+    if (len == 0)
+        return anon_fail(err, "empty file (0 bytes)");
+    info->format = anon_sniff(data, len);
+    int rc;
+    switch (info->format) {
+    case ANON_FMT_JPEG: rc = anon_jpeg_probe(data, len, info, err); break;
+    case ANON_FMT_PNG:  rc = anon_png_probe(data, len, info, err); break;
+    default:            return anon_fail(err, "not a JPEG or PNG image");
+    }
+    if (rc < 0)
+        return -1;
+    if (info->width <= 0 || info->height <= 0)
+        return anon_fail(err, "image has no pixels (%dx%d)", info->width, info->height);
+    if (info->width > ANON_MAX_DIMENSION || info->height > ANON_MAX_DIMENSION)
+        return anon_fail(err, "image is %dx%d, over the %d pixel side limit",
+                         info->width, info->height, ANON_MAX_DIMENSION);
+    return 0;
+}
+
+int anon_image_alloc(anon_image *img, int width, int height, int channels,
+                     anon_error *err)
+{
+    memset(img, 0, sizeof *img);
+    if (width <= 0 || height <= 0 || (channels != 3 && channels != 4))
+        return anon_fail(err, "bad image shape %dx%dx%d", width, height, channels);
+    size_t bytes = (size_t)width * (size_t)height * (size_t)channels;
+    img->pixels = malloc(bytes);
+    if (img->pixels == NULL)
+        return anon_fail(err, "out of memory for a %dx%d image", width, height);
+    img->width = width;
+    img->height = height;
+    img->channels = channels;
+    return 0;
+}
+
+void anon_image_free(anon_image *img)
+{
+    if (img == NULL)
+        return;
+    free(img->pixels);
+    memset(img, 0, sizeof *img);
+}
+
+void anon_info_warn(anon_image_info *info, const char *msg)
+{
+    if (info->warnings++ == 0) {
+        strncpy(info->warning, msg, sizeof info->warning - 1);
+        info->warning[sizeof info->warning - 1] = '\0';
+    }
+}
+
+/* ---------------------------------------------------------------- orientation */
+
+int anon_orientation_inverse(int orientation)
+{
+    return orientation == 6 ? 8 : orientation == 8 ? 6 : orientation;
+}
+
+/* Where the upright pixel (x, y) lives in the stored w x h image. */
+static void stored_position(int orientation, int w, int h, int x, int y, int *sx, int *sy)
+{
+    switch (orientation) {
+    case 2:  *sx = w - 1 - x; *sy = y;         break;
+    case 3:  *sx = w - 1 - x; *sy = h - 1 - y; break;
+    case 4:  *sx = x;         *sy = h - 1 - y; break;
+    case 5:  *sx = y;         *sy = x;         break;
+    case 6:  *sx = y;         *sy = h - 1 - x; break;
+    case 7:  *sx = w - 1 - y; *sy = h - 1 - x; break;
+    case 8:  *sx = w - 1 - y; *sy = x;         break;
+    default: *sx = x;         *sy = y;         break;
+    }
+}
+
+int anon_image_orient(const anon_image *src, int orientation, anon_image *dst,
+                      anon_error *err)
+{
+    if (orientation < 1 || orientation > 8)
+        orientation = 1;
+    bool swap = orientation >= 5;
+    int ow = swap ? src->height : src->width;
+    int oh = swap ? src->width : src->height;
+    if (anon_image_alloc(dst, ow, oh, src->channels, err) < 0)
+        return -1;
+    const int c = src->channels;
+    const size_t sstride = (size_t)src->width * (size_t)c;
+    for (int y = 0; y < oh; y++) {
+        uint8_t *out = dst->pixels + (size_t)y * (size_t)ow * (size_t)c;
+        /* Along an output row the source position moves by a constant
+         * step, so find the first one and walk. */
+        int sx0, sy0, sx1, sy1;
+        stored_position(orientation, src->width, src->height, 0, y, &sx0, &sy0);
+        stored_position(orientation, src->width, src->height, ow > 1 ? 1 : 0, y, &sx1, &sy1);
+        ptrdiff_t step = ((ptrdiff_t)(sy1 - sy0) * (ptrdiff_t)src->width + (sx1 - sx0)) * c;
+        const uint8_t *in = src->pixels + (size_t)sy0 * sstride + (size_t)sx0 * (size_t)c;
+        for (int x = 0; x < ow; x++, in += step, out += c)
+            memcpy(out, in, (size_t)c);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- decode / encode */
+
+int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
+                anon_image *img, anon_image_info *info, anon_error *err)
+{
+    anon_image_info local;
+    if (info == NULL)
+        info = &local;
+    memset(img, 0, sizeof *img);
+    if (anon_probe(data, len, info, err) < 0)
+        return -1;
+    long max_pixels = o ? o->max_pixels : 0;
+    long long pixels = (long long)info->width * info->height;
+    if (max_pixels > 0 && pixels > max_pixels)
+        return anon_fail(err, "image is %dx%d (%.1f MP), over the limit of %.1f MP",
+                         info->width, info->height, (double)pixels / 1e6,
+                         (double)max_pixels / 1e6);
+    anon_image stored;
+    int rc = info->format == ANON_FMT_JPEG
+                 ? anon_jpeg_decode(data, len, o ? o->scale_denom : 1, &stored, info, err)
+                 : anon_png_decode(data, len, &stored, info, err);
+    if (rc < 0)
+        return -1;
+    if (info->orientation == 1) {
+        *img = stored;
+        return 0;
+    }
+    rc = anon_image_orient(&stored, info->orientation, img, err);
+    anon_image_free(&stored);
+    return rc;
+}
+
+int anon_encode(const anon_image *img, anon_format fmt, const anon_encode_options *o,
+                anon_buffer *out, anon_error *err)
+{
+    anon_encode_options defaults = {90, false, NULL, 0};
+    if (o == NULL)
+        o = &defaults;
+    if (img == NULL || img->pixels == NULL || img->width <= 0 || img->height <= 0)
+        return anon_fail(err, "no image to encode");
+    switch (fmt) {
+    case ANON_FMT_JPEG: return anon_jpeg_encode(img, o, out, err);
+    case ANON_FMT_PNG:  return anon_png_encode(img, o, out, err);
+    default:            return anon_fail(err, "cannot encode format %d", (int)fmt);
+    }
+}
