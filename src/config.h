@@ -35,6 +35,8 @@ typedef struct anon_config {
     long intake_sessions;
     const char *model_dir;
     const char *model;
+    long s3_timeout;
+    long prefetch;
 } anon_config;
 
 typedef enum { ANON_VAR_STRING, ANON_VAR_LONG } anon_var_type;

@@ -132,8 +132,14 @@ int anon_db_image_find(anon_db *db, const char *camera, const char *sha256,
  * (no such id, or a state it must not leave: a `done` or `rejected` row is
  * never moved back), -1 on error. */
 
-/* received/failed/processing/queued -> queued; sets queued_at. */
+/* received/failed/queued -> queued; sets queued_at. What the intake calls
+ * after the publish was confirmed (a worker may already have moved the row
+ * on: then nothing changes and 0 is returned). */
 int anon_db_image_mark_queued(anon_db *db, int64_t id, anon_error *err);
+
+/* received/queued/processing/failed -> queued, clearing the worker; sets
+ * queued_at. What retry calls after republishing a stuck or failed row. */
+int anon_db_image_requeue(anon_db *db, int64_t id, anon_error *err);
 
 /* Claims the image for a worker: -> processing, attempts+1, worker,
  * started_at. out (may be NULL) receives the row as it is after the call,
@@ -141,18 +147,21 @@ int anon_db_image_mark_queued(anon_db *db, int64_t id, anon_error *err);
 int anon_db_image_mark_processing(anon_db *db, int64_t id, const char *worker,
                                   anon_image *out, anon_error *err);
 
-/* -> done with the output key, face count, boxes (a JSON array, NULL: [])
- * and timings (a JSON object, NULL: {}); clears error; sets finished_at.
- * Fails if boxes/timings are not valid JSON. */
+/* -> done (from any status: a finished image is the best outcome) with the
+ * output key, face count, boxes (a JSON array, NULL: []) and timings (a
+ * JSON object, NULL: {}); clears error; sets finished_at. Fails if
+ * boxes/timings are not a JSON array/object. */
 int anon_db_image_mark_done(anon_db *db, int64_t id, const char *output_key,
                             int faces, const char *boxes_json,
                             const char *timings_json, anon_error *err);
 
-/* -> failed (transient: retry may republish it) with the reason. */
+/* -> failed (transient: retry may republish it) with the reason; not
+ * from done or rejected. */
 int anon_db_image_mark_failed(anon_db *db, int64_t id, const char *reason,
                               anon_error *err);
 
-/* -> rejected (permanent: not decodable, too large, attempts exhausted). */
+/* -> rejected (permanent: not decodable, too large, attempts exhausted);
+ * not from done. */
 int anon_db_image_mark_rejected(anon_db *db, int64_t id, const char *reason,
                                 anon_error *err);
 
