@@ -14,10 +14,12 @@
 
 extern const struct anonctl_cmd cmd_blur;
 extern const struct anonctl_cmd cmd_migrate;
+extern const struct anonctl_cmd cmd_upload;
 
 static const struct anonctl_cmd *const commands[] = {
     &cmd_blur,
     &cmd_migrate,
+    &cmd_upload,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

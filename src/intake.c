@@ -151,7 +151,7 @@ enum MHD_Result intake_reply_unavailable(intake_request *req, const char *detail
 
 /* ---------------------------------------------------------------- checks */
 
-int intake_camera_valid(const char *name)
+int anon_intake_camera_valid(const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > INTAKE_CAMERA_MAX || name[0] == '.' || name[0] == '-')
@@ -289,7 +289,7 @@ static enum MHD_Result on_headers(intake_request *req)
     }
 
     const char *camera = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Camera");
-    if (camera && !intake_camera_valid(camera))
+    if (camera && !anon_intake_camera_valid(camera))
         return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_camera",
                                   "camera names are 1-64 characters of A-Z a-z 0-9 . _ - "
                                   "and do not start with . or -");

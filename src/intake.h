@@ -37,6 +37,11 @@ int anon_intake_port(const anon_intake *in);
  * Returns the number of requests still running when the grace ran out. */
 int anon_intake_shutdown(anon_intake *in, long grace_seconds);
 
+/* Camera names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-', so
+ * that a name cannot climb out of its key prefix. The intake refuses
+ * others with 400; clients can check before sending. */
+int anon_intake_camera_valid(const char *name);
+
 /* Frees the server (shutting it down at once if still running). */
 void anon_intake_free(anon_intake *in);
 

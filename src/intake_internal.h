@@ -80,10 +80,6 @@ enum MHD_Result intake_reply_unavailable(intake_request *req, const char *detail
 enum MHD_Result intake_reply_response(intake_request *req, int status,
                                       struct MHD_Response *resp);
 
-/* Camera names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-', so
- * that a name cannot climb out of its key prefix. */
-int intake_camera_valid(const char *name);
-
 /* Route handlers (intake_routes.c). */
 enum MHD_Result intake_route_upload(intake_request *req);
 enum MHD_Result intake_route_list(intake_request *req);

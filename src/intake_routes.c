@@ -31,7 +31,7 @@ enum MHD_Result intake_route_upload(intake_request *req)
     if (status)
         return intake_reply_error(req, status, body->fail_error, "%s", body->fail_detail);
     if (body->camera[0]) {
-        if (!intake_camera_valid(body->camera))
+        if (!anon_intake_camera_valid(body->camera))
             return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_camera",
                                       "camera names are 1-64 characters of A-Z a-z 0-9 . _ - "
                                       "and do not start with . or -");
@@ -101,7 +101,7 @@ enum MHD_Result intake_route_list(intake_request *req)
     intake_list_query q = {.camera = query(req, "camera"), .status = query(req, "status")};
     const char *limit = query(req, "limit"), *after = query(req, "after");
     long long n;
-    if (q.camera && !intake_camera_valid(q.camera))
+    if (q.camera && !anon_intake_camera_valid(q.camera))
         return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_camera",
                                   "not a valid camera name");
     if (limit) {
