@@ -5,7 +5,8 @@
  * Files the intake already has come back 200 and count as skipped, so an
  * interrupted upload is simply run again. On a terminal a progress line
  * shows files, bytes, rate and ETA; --json prints one JSON document. */
-#include <ftw.h>
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -59,8 +60,6 @@ static double now_seconds(void)
 
 /* ---------------------------------------------------------------- file list */
 
-static upload_run *walk_run;   /* nftw has no context argument */
-
 static int add_file(upload_run *run, const char *path, int64_t size)
 {
     if (run->n == run->cap) {
@@ -81,13 +80,31 @@ static int add_file(upload_run *run, const char *path, int64_t size)
     return 0;
 }
 
-static int on_walk(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Adds the regular files under dir, recursively; hidden entries and
+ * symbolic links are skipped. */
+static int walk(upload_run *run, const char *dir, int depth)
 {
-    (void)ftw;
-    const char *base = strrchr(path, '/');
-    if (type == FTW_F && S_ISREG(st->st_mode) && !(base && base[1] == '.'))
-        return add_file(walk_run, path, st->st_size);
-    return 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "anonctl upload: %s: %s\n", dir, strerror(errno));
+        return 0;
+    }
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        struct stat st;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
+            lstat(path, &st) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth < 64)
+            rc = walk(run, path, depth + 1);
+        else if (S_ISREG(st.st_mode))
+            rc = add_file(run, path, st.st_size);
+    }
+    closedir(d);
+    return rc;
 }
 
 static int by_path(const void *a, const void *b)
@@ -98,14 +115,13 @@ static int by_path(const void *a, const void *b)
 /* Collects the files; a missing path is an error for that path only. */
 static int collect(upload_run *run, int argc, char **argv, int *missing)
 {
-    walk_run = run;
     for (int i = 0; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) < 0) {
             fprintf(stderr, "anonctl upload: %s: no such file or directory\n", argv[i]);
             (*missing)++;
         } else if (S_ISDIR(st.st_mode)) {
-            if (nftw(argv[i], on_walk, 32, FTW_PHYS) != 0)
+            if (walk(run, argv[i], 0) < 0)
                 return -1;
         } else if (add_file(run, argv[i], st.st_size) < 0) {
             return -1;
