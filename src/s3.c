@@ -99,7 +99,12 @@ static int parse_endpoint(anon_s3 *s3, const char *endpoint, anon_error *err)
         anon_fail(err, "ANON_S3_ENDPOINT: '%s' must start with http:// or https://", endpoint);
         goto out;
     }
-    if (host == NULL || host[0] == '\0' || (path && strcmp(path, "/") != 0) || query || user) {
+    if (user) {  /* do not echo it: it may hold a secret */
+        anon_fail(err, "ANON_S3_ENDPOINT must not contain credentials: use "
+                       "ANON_S3_ACCESS_KEY and ANON_S3_SECRET_KEY");
+        goto out;
+    }
+    if (host == NULL || host[0] == '\0' || (path && strcmp(path, "/") != 0) || query) {
         anon_fail(err, "ANON_S3_ENDPOINT: '%s' must be scheme://host[:port] with no path, "
                        "query or credentials", endpoint);
         goto out;
