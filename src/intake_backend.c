@@ -193,7 +193,7 @@ static json_t *parsed_or_null(const char *text)
 
 /* The public view of a row: what GET /v1/images/{id} returns. Keys are
  * not included: they are internal, and the original is never served. */
-static json_t *record_json(const anon_image *img)
+static json_t *record_json(const anon_image_row *img)
 {
     char self[64], output[80];
     snprintf(self, sizeof self, "/v1/images/%lld", (long long)img->id);
@@ -224,7 +224,7 @@ static json_t *record_json(const anon_image *img)
 
 /* ---------------------------------------------------------------- accept */
 
-static int publish(intake_backend *b, session *s, const anon_image *img, anon_error *err)
+static int publish(intake_backend *b, session *s, const anon_image_row *img, anon_error *err)
 {
     if (need_queue(b, s, err) < 0)
         return -1;
@@ -247,7 +247,7 @@ static int publish(intake_backend *b, session *s, const anon_image *img, anon_er
 static backend_result accept_in(intake_backend *b, session *s, const intake_upload *up,
                                 json_t **record, int *publish_failed, anon_error *err)
 {
-    anon_image img = {0};
+    anon_image_row img = {0};
     if (need_db(b, s, err) < 0)
         return BACKEND_UNAVAILABLE;
     int found = anon_db_image_find(s->db, up->camera, up->sha256, &img, err);
@@ -255,10 +255,10 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         return db_failure(s, err);
     if (found && img.status != ANON_IMAGE_RECEIVED) {
         *record = record_json(&img);
-        anon_image_free(&img);
+        anon_image_row_free(&img);
         return BACKEND_EXISTED;
     }
-    anon_image_free(&img);
+    anon_image_row_free(&img);
 
     char key[256];
     snprintf(key, sizeof key, "%s/%s.%s", up->camera, up->sha256, up->extension);
@@ -288,22 +288,22 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         return db_failure(s, err);
     if (img.status != ANON_IMAGE_RECEIVED) {   /* a concurrent twin got there first */
         *record = record_json(&img);
-        anon_image_free(&img);
+        anon_image_row_free(&img);
         return BACKEND_EXISTED;
     }
     if (publish(b, s, &img, err) < 0) {
         *publish_failed = 1;
-        anon_image_free(&img);
+        anon_image_row_free(&img);
         return BACKEND_UNAVAILABLE;
     }
     if (anon_db_image_mark_queued(s->db, img.id, err) < 0) {
-        anon_image_free(&img);
+        anon_image_row_free(&img);
         return db_failure(s, err);
     }
     img.status = ANON_IMAGE_QUEUED;
     img.queued_at = (double)time(NULL);
     *record = record_json(&img);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     return BACKEND_CREATED;
 }
 
@@ -327,7 +327,7 @@ backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
     backend_result r = BACKEND_UNAVAILABLE;
-    anon_image img = {0};
+    anon_image_row img = {0};
     if (need_db(b, s, err) == 0) {
         int found = anon_db_image_get(s->db, id, &img, err);
         if (found < 0)
@@ -339,7 +339,7 @@ backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record
             r = BACKEND_OK;
         }
     }
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     release(b, s);
     return r;
 }
@@ -399,7 +399,7 @@ static int open_temp(anon_error *err)
 
 /* Only ever reads output_key from the output bucket: the original cannot
  * be served from here even when a row is inconsistent. */
-static backend_result fetch_output(intake_backend *b, session *s, const anon_image *img,
+static backend_result fetch_output(intake_backend *b, session *s, const anon_image_row *img,
                                    int *fd_out, int64_t *size, char content_type[64],
                                    anon_error *err)
 {
@@ -442,7 +442,7 @@ backend_result intake_backend_output(intake_backend *b, int64_t id, int *fd, int
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
     backend_result r = BACKEND_UNAVAILABLE;
-    anon_image img = {0};
+    anon_image_row img = {0};
     if (need_db(b, s, err) == 0) {
         int found = anon_db_image_get(s->db, id, &img, err);
         if (found < 0)
@@ -452,7 +452,7 @@ backend_result intake_backend_output(intake_backend *b, int64_t id, int *fd, int
         else
             r = fetch_output(b, s, &img, fd, size, content_type, err);
     }
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     release(b, s);
     return r;
 }
