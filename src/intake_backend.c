@@ -300,8 +300,10 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         anon_image_row_free(&img);
         return db_failure(s, err);
     }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     img.status = ANON_IMAGE_QUEUED;
-    img.queued_at = (double)time(NULL);
+    img.queued_at = (double)now.tv_sec + now.tv_nsec / 1e9;
     *record = record_json(&img);
     anon_image_row_free(&img);
     return BACKEND_CREATED;

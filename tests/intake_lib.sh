@@ -64,11 +64,20 @@ get() {
 
 json() { jq -r "$2" <"$1" 2>/dev/null; }
 
+EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 s3_code() {
     curl -s -o /dev/null -w '%{http_code}' -I --max-time 20 \
         --aws-sigv4 "aws:amz:${ANON_S3_REGION}:s3" \
         --user "${ANON_S3_ACCESS_KEY}:${ANON_S3_SECRET_KEY}" \
-        "${ANON_S3_ENDPOINT}/$1/$2"
+        -H "x-amz-content-sha256: $EMPTY_SHA256" "${ANON_S3_ENDPOINT}/$1/$2"
+}
+
+# s3_put FILE BUCKET KEY: a signed PUT; prints the HTTP status.
+s3_put() {
+    curl -s -o /dev/null -w '%{http_code}' -X PUT --max-time 20 --data-binary "@$1" \
+        --aws-sigv4 "aws:amz:${ANON_S3_REGION}:s3" \
+        --user "${ANON_S3_ACCESS_KEY}:${ANON_S3_SECRET_KEY}" -H 'Content-Type: image/jpeg' \
+        -H "x-amz-content-sha256: $(sha256sum "$1" | cut -d' ' -f1)" "${ANON_S3_ENDPOINT}/$2/$3"
 }
 
 sql() { psql "$ANON_DB_URL" -qAtX -c "$1" 2>&1; }
@@ -79,10 +88,12 @@ is_json_error() {
         <"$1" >/dev/null 2>&1
 }
 
-# expect_error NAME STATUS: checks CODE and the JSON error body of the last request.
+# expect_error NAME_STATUS: checks that the last request got STATUS (the
+# name's last part, as in too_large_413) and a JSON error body.
 expect_error() {
-    if [ "$CODE" = "$2" ] && is_json_error "$BODY"; then ok "$1"
-    else not_ok "$1" "expected $2 + JSON error, got $CODE $(head -c 200 "$BODY")"; fi
+    local want=${1##*_}
+    if [ "$CODE" = "$want" ] && is_json_error "$BODY"; then ok "$1"
+    else not_ok "$1" "expected $want + JSON error, got $CODE $(head -c 200 "$BODY")"; fi
 }
 
 migrate() { "$BIN/anonctl" migrate >/dev/null 2>&1 || "$ROOT/build/anonctl" migrate >/dev/null 2>&1; }
