@@ -91,12 +91,13 @@ stop_intake
 start_intake term ANON_SHUTDOWN_GRACE=20 || { not_ok term_start "anon-intake did not start"; exit 1; }
 i=0
 for f in "$TMP"/big/*.jpg; do   # slowed down so that they are in flight at the signal
-    curl -s -o "$TMP/term.$i.json" -w '%{http_code}' --max-time 60 --limit-rate 2M \
+    curl -s -o "$TMP/term.$i.json" -w '%{http_code}' --max-time 60 --limit-rate 1M \
         -F "image=@$f" -F "camera=${CAM}t" "$INTAKE_URL/v1/images" >"$TMP/term.$i.code" 2>/dev/null &
     i=$((i + 1))
 done
 sleep 0.4
 kill -TERM "$INTAKE_PID"
+sleep 0.2
 late=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$INTAKE_URL/healthz")
 wait "$INTAKE_PID"; rc=$?
 wait
