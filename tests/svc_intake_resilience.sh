@@ -87,6 +87,40 @@ post "$TMP/small/$CAM-00000.jpg" -F "camera=$CAM"
 stop_intake
 [ "$INTAKE_RC" = 0 ] && ok clean_exit_after_fuzz || not_ok clean_exit_after_fuzz "exit $INTAKE_RC: $(tail -n 5 "$TMP/main.err")"
 
+# ---------------------------------------------------------------- limits
+# Idle connections fill the cap: the next request gets a clean 503; a
+# client that goes silent is disconnected after ANON_INTAKE_TIMEOUT.
+start_intake limits ANON_MAX_CONNECTIONS=4 ANON_INTAKE_TIMEOUT=1 || { not_ok limits_start; exit 1; }
+"$PY" - "${INTAKE_URL##*:}" >"$TMP/limits.out" 2>&1 <<'PYEOF'
+import socket, sys, time
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+for s in idle:
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # headers never finished
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+print("saturated:", s.recv(200).split(b"\r\n")[0].decode())
+idle[0].settimeout(5)
+start = time.monotonic()
+try:
+    closed = idle[0].recv(100) == b""
+except OSError:
+    closed = True
+print("slow client closed:", closed, "after %.1f s" % (time.monotonic() - start))
+for c in idle:
+    c.close()
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+print("after:", s.recv(200).split(b"\r\n")[0].decode())
+PYEOF
+cat "$TMP/limits.out" | sed 's/^/# /'
+grep -q '^saturated: HTTP/1.1 503' "$TMP/limits.out" && ok saturated_503 || not_ok saturated_503 "$(cat "$TMP/limits.out")"
+grep -q '^slow client closed: True' "$TMP/limits.out" && ok slow_client_timed_out || not_ok slow_client_timed_out
+grep -q '^after: HTTP/1.1 200' "$TMP/limits.out" && ok recovers_after_saturation || not_ok recovers_after_saturation
+stop_intake
+
 # ---------------------------------------------------------------- SIGTERM
 start_intake term ANON_SHUTDOWN_GRACE=20 || { not_ok term_start "anon-intake did not start"; exit 1; }
 i=0
