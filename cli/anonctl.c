@@ -13,10 +13,22 @@
 #endif
 
 extern const struct anonctl_cmd cmd_blur;
+extern const struct anonctl_cmd cmd_drain;
+extern const struct anonctl_cmd cmd_get;
+extern const struct anonctl_cmd cmd_list;
 extern const struct anonctl_cmd cmd_migrate;
+extern const struct anonctl_cmd cmd_retry;
+extern const struct anonctl_cmd cmd_status;
+extern const struct anonctl_cmd cmd_upload;
 
 static const struct anonctl_cmd *const commands[] = {
     &cmd_blur,
+    &cmd_upload,
+    &cmd_status,
+    &cmd_list,
+    &cmd_get,
+    &cmd_drain,
+    &cmd_retry,
     &cmd_migrate,
 };
 

@@ -28,7 +28,7 @@ static json_t *parsed_or_null(const char *text)
     return v ? v : json_null();
 }
 
-json_t *anon_record_to_json(const anon_record *row)
+json_t *anon_image_row_json(const anon_image_row *row)
 {
     char self[64], output[80];
     snprintf(self, sizeof self, "/v1/images/%lld", (long long)row->id);
