@@ -156,9 +156,11 @@ int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
     memset(img, 0, sizeof *img);
     if (anon_probe(data, len, info, err) < 0)
         return -1;
-    long max_pixels = o ? o->max_pixels : 0;
+    long long max_pixels = o && o->max_pixels > 0 ? o->max_pixels : ANON_HARD_MAX_PIXELS;
+    if (max_pixels > ANON_HARD_MAX_PIXELS)
+        max_pixels = ANON_HARD_MAX_PIXELS;
     long long pixels = (long long)info->width * info->height;
-    if (max_pixels > 0 && pixels > max_pixels)
+    if (pixels > max_pixels)
         return anon_fail(err, "image is %dx%d (%.1f MP), over the limit of %.1f MP",
                          info->width, info->height, (double)pixels / 1e6,
                          (double)max_pixels / 1e6);

@@ -52,8 +52,12 @@ void anon_image_free(anon_image *img);
 
 /* ---------------------------------------------------------------- decode */
 
+/* Whatever max_pixels says, no decode allocates more than this (1 GP,
+ * 3-4 GB of pixels): a forged header must not take the machine down. */
+#define ANON_HARD_MAX_PIXELS (1LL << 30)
+
 typedef struct anon_decode_options {
-    long max_pixels;    /* refuse before decoding when width*height exceeds it (0 = no limit) */
+    long max_pixels;    /* refuse before decoding when width*height exceeds it (0 = only the hard cap) */
     int scale_denom;    /* JPEG DCT scaling 1,2,4,8 (1 or 0 = full size; PNG ignores it) */
 } anon_decode_options;
 

@@ -189,6 +189,7 @@ typedef struct jpeg_decode_ctx {
     anon_jpeg_errmgr err;
     anon_image img;
     uint8_t *cmyk_row;
+    bool scanning;          /* rows are being delivered into img (or were) */
 } jpeg_decode_ctx;
 
 /* The part that may longjmp: everything it allocates hangs off ctx. */
@@ -215,6 +216,7 @@ static void decode_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_t len,
         longjmp(ctx->err.jump, 1);
     }
     size_t stride = (size_t)ci->output_width * 3;
+    ctx->scanning = true;
     while (ci->output_scanline < ci->output_height) {
         uint8_t *row = ctx->img.pixels + (size_t)ci->output_scanline * stride;
         JSAMPROW rp = cmyk ? ctx->cmyk_row : row;
@@ -225,6 +227,23 @@ static void decode_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_t len,
                             ci->saw_Adobe_marker);
     }
     jpeg_finish_decompress(ci);
+}
+
+/* A fatal error in the middle of the scan data (a bogus marker, say) or
+ * after it (libjpeg reads the marker that ends the scan in
+ * jpeg_finish_decompress) keeps the rows decoded so far, like a truncated
+ * file: the rest turns gray, as libjpeg itself does for missing data, and
+ * the error becomes a warning. */
+static bool recover_partial(jpeg_decode_ctx *ctx, anon_image_info *info)
+{
+    if (!ctx->scanning || ctx->img.pixels == NULL || ctx->cinfo.output_scanline == 0)
+        return false;
+    size_t stride = (size_t)ctx->img.width * 3;
+    size_t done = ctx->cinfo.output_scanline;
+    memset(ctx->img.pixels + done * stride, 128, ((size_t)ctx->img.height - done) * stride);
+    if (info != NULL)
+        anon_info_warn(info, ctx->err.why);
+    return true;
 }
 
 int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom,
@@ -240,6 +259,8 @@ int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom,
         jpeg_create_decompress(&ctx->cinfo);
         anon_jpeg_limit_scans(&ctx->cinfo, &ctx->err);
         decode_body(ctx, data, len, scale_denom);
+        *img = ctx->img;
+    } else if (recover_partial(ctx, info)) {
         *img = ctx->img;
     } else {
         anon_image_free(&ctx->img);

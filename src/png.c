@@ -13,6 +13,7 @@
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "codec.h"
 #include "metadata.h"
@@ -71,6 +72,8 @@ int anon_png_probe(const uint8_t *data, size_t len, anon_image_info *info,
     if (anon_png_chunk_next(data, len, &pos, &c) != 1 || strcmp(c.type, "IHDR") != 0 ||
         c.len != 13)
         return anon_fail(err, "PNG has no valid IHDR header");
+    if (crc32(crc32(0, c.data - 4, 4), c.data, 13) != be32(c.data + 13))
+        return anon_fail(err, "PNG header is corrupt (IHDR checksum mismatch)");
     uint32_t w = be32(c.data), h = be32(c.data + 4);
     int depth = c.data[8], color_type = c.data[9];
     if (w == 0 || h == 0 || w > 0x7FFFFFFFu || h > 0x7FFFFFFFu)
