@@ -5,8 +5,9 @@
  * 1/8 of the face width (at least 4 px): that averages the face down to
  * roughly 8x8 values, which is what makes it irreversible; no deblurring
  * can restore detail that is no longer in the data. A three-pass box blur
- * (close to a gaussian) then hides the block edges so the result looks
- * like a blur rather than a mosaic. `pixelate` stops after the first step,
+ * one block in radius (close to a gaussian of sigma ~ one block) then
+ * hides the block edges and smears what is left of the eyes and mouth, so
+ * the result looks like a blur rather than a mosaic. `pixelate` stops after the first step,
  * `fill` paints the mask black. The result replaces the core of the mask
  * completely and is blended into the original only across the soft edge
  * outside it. */
@@ -215,7 +216,7 @@ static int anonymize_box(anon_image *img, const anon_mask *m, anon_method method
         copy_region(img, m, &p);
         pixelate(&p, m->block);
         if (method == ANON_METHOD_BLUR)
-            box_blur(&p, m->block / 2);
+            box_blur(&p, m->block);
     }
     blend_back(img, m, &p);
     free(p.rgb);

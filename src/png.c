@@ -272,8 +272,10 @@ static void encode_body(png_encode_ctx *ctx, const anon_image *img,
         png_error(png, "out of memory");
     for (int y = 0; y < img->height; y++)
         ctx->rows[y] = img->pixels + (size_t)y * (size_t)img->width * (size_t)img->channels;
-    png_set_rows(png, ctx->pi, ctx->rows);
-    png_write_png(png, ctx->pi, PNG_TRANSFORM_IDENTITY, NULL);
+    png_write_info(png, ctx->pi);
+    png_write_image(png, ctx->rows);
+    /* No info here: libpng 1.6.39 would write eXIf a second time. */
+    png_write_end(png, NULL);
 }
 
 int anon_png_encode(const anon_image *img, const anon_encode_options *o,
