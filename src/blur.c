@@ -80,6 +80,16 @@ bool anon_mask_for_box(const anon_box *box, const anon_blur_options *o, int widt
     return m->x1 > m->x0 && m->y1 > m->y0;
 }
 
+bool anon_box_region(const anon_box *box, const anon_blur_options *o, int width,
+                     int height, anon_rect *r)
+{
+    anon_mask m;
+    if (!anon_mask_for_box(box, o, width, height, &m))
+        return false;
+    *r = (anon_rect){m.x0, m.y0, m.x1 - m.x0, m.y1 - m.y0};
+    return true;
+}
+
 /* Distance in pixels from the pixel centre to the core (0 inside). */
 static float distance_outside(const anon_mask *m, int x, int y)
 {

@@ -84,6 +84,32 @@ typedef struct anon_encode_options {
 int anon_encode(const anon_image *img, anon_format fmt, const anon_encode_options *o,
                 anon_buffer *out, anon_error *err);
 
+/* ---------------------------------------------------------------- JPEG block-wise output */
+
+typedef struct anon_rect {
+    int x, y, w, h;    /* pixels, upright image coordinates */
+} anon_rect;
+
+/* True when src can take the block-wise path of anon_jpeg_redact: an
+ * undamaged 8-bit JPEG in YCbCr or grayscale (baseline, progressive or
+ * arithmetic), orientation 1. */
+bool anon_jpeg_redact_supported(const uint8_t *src, size_t len);
+
+/* Writes src with only the changed regions re-encoded: reads the source's
+ * DCT coefficients, replaces the blocks (whole MCUs) covering `regions`
+ * with blocks encoded from the same pixels of upright_blurred (the decoded
+ * source after anonymization) using the source's own quantisation tables
+ * and sampling factors, and writes every other block unchanged. Pixels
+ * outside those MCUs decode exactly as before (up to one pixel next to
+ * them, where the decoder's chroma upsampling mixes neighbours), with no
+ * generation loss and a fraction of the encoding work. Metadata follows
+ * anon_encode's rules. When src is not supported (see above) it falls back
+ * to anon_encode(upright_blurred) with `quality`; otherwise `quality` is
+ * unused: the source's tables decide. */
+int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                     const anon_rect *regions, size_t n, int quality, bool keep_metadata,
+                     anon_buffer *out, anon_error *err);
+
 /* ---------------------------------------------------------------- orientation */
 
 /* dst = src turned upright for EXIF orientation 1..8 (dst is allocated;

@@ -282,23 +282,20 @@ typedef struct jpeg_encode_ctx {
     anon_buffer exif;
 } jpeg_encode_ctx;
 
-/* Writes the kept EXIF subset as a fresh APP1 segment. */
-static void write_kept_exif(jpeg_encode_ctx *ctx, const anon_encode_options *o)
+int anon_jpeg_write_kept_exif(j_compress_ptr ci, const uint8_t *source, size_t len,
+                              anon_buffer *scratch, anon_error *err)
 {
     const uint8_t *tiff;
     size_t tiff_len;
-    if (!o->keep_metadata || o->source == NULL ||
-        !anon_find_exif(o->source, o->source_len, &tiff, &tiff_len))
-        return;
-    anon_error aerr;
-    if (anon_buffer_append(&ctx->exif, "Exif\0\0", 6, &aerr) < 0 ||
-        anon_exif_build_kept(tiff, tiff_len, &ctx->exif, &aerr) < 0) {
-        snprintf(ctx->err.why, sizeof ctx->err.why, "%s", aerr.msg);
-        longjmp(ctx->err.jump, 1);
-    }
-    if (ctx->exif.len > 6 && ctx->exif.len <= 65533)
-        jpeg_write_marker(&ctx->cinfo, JPEG_APP0 + 1, ctx->exif.data,
-                          (unsigned)ctx->exif.len);
+    if (source == NULL || !anon_find_exif(source, len, &tiff, &tiff_len))
+        return 0;
+    scratch->len = 0;
+    if (anon_buffer_append(scratch, "Exif\0\0", 6, err) < 0 ||
+        anon_exif_build_kept(tiff, tiff_len, scratch, err) < 0)
+        return -1;
+    if (scratch->len > 6 && scratch->len <= 65533)
+        jpeg_write_marker(ci, JPEG_APP0 + 1, scratch->data, (unsigned)scratch->len);
+    return 0;
 }
 
 static void encode_body(jpeg_encode_ctx *ctx, const anon_image *img,
@@ -314,7 +311,12 @@ static void encode_body(jpeg_encode_ctx *ctx, const anon_image *img,
     int q = o->jpeg_quality > 0 ? o->jpeg_quality : 90;
     jpeg_set_quality(ci, q > 100 ? 100 : q, TRUE);
     jpeg_start_compress(ci, TRUE);
-    write_kept_exif(ctx, o);
+    anon_error aerr;
+    if (o->keep_metadata &&
+        anon_jpeg_write_kept_exif(ci, o->source, o->source_len, &ctx->exif, &aerr) < 0) {
+        snprintf(ctx->err.why, sizeof ctx->err.why, "%s", aerr.msg);
+        longjmp(ctx->err.jump, 1);
+    }
     size_t stride = (size_t)img->width * (size_t)img->channels;
     while (ci->next_scanline < ci->image_height) {
         JSAMPROW row = img->pixels + (size_t)ci->next_scanline * stride;

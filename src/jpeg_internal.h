@@ -15,6 +15,7 @@
 
 #include <jpeglib.h>
 
+#include "buffer.h"
 #include "image.h"
 
 /* Progressive scans allowed per file; real encoders write about 10. */
@@ -32,5 +33,11 @@ typedef struct anon_jpeg_errmgr {
 void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info);
 /* Attaches the scan-limit progress monitor (after jpeg_create_decompress). */
 void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e);
+
+/* Writes the kept EXIF subset of the source file as a fresh APP1 segment
+ * (after jpeg_start_compress or jpeg_write_coefficients); nothing when the
+ * source keeps nothing. scratch holds the segment while it is written. */
+int anon_jpeg_write_kept_exif(j_compress_ptr ci, const uint8_t *source, size_t len,
+                              anon_buffer *scratch, anon_error *err);
 
 #endif
