@@ -231,6 +231,25 @@ static void full_tiff(tiff *out, uint32_t thumb_offset, uint32_t thumb_len)
     build_tiff(out, ifds, counts, 4, 3);
 }
 
+/* ---------------------------------------------------------------- ICC */
+
+/* A minimal, valid ICC profile header (no tags) for colour space cs
+ * ("RGB " or "CMYK"): enough for libpng's checks and for telling apart. */
+static void make_icc(uint8_t icc[132], const char *cs)
+{
+    memset(icc, 0, 132);
+    put32(icc, 132);
+    put32(icc + 8, 0x02100000);         /* version 2.1 */
+    memcpy(icc + 12, "mntr", 4);
+    memcpy(icc + 16, cs, 4);
+    memcpy(icc + 20, "XYZ ", 4);
+    memcpy(icc + 36, "acsp", 4);
+    put32(icc + 68, 0x0000F6D6);        /* D50 illuminant */
+    put32(icc + 72, 0x00010000);
+    put32(icc + 76, 0x0000D32D);
+    memcpy(icc + 80, "anon", 4);        /* creator: recognisable in tests */
+}
+
 /* ---------------------------------------------------------------- JPEG */
 
 typedef struct jpeg_opts {
@@ -239,6 +258,7 @@ typedef struct jpeg_opts {
     bool progressive, arithmetic, no_jfif, no_adobe;
     const tiff *exif;
     bool junk_metadata;     /* XMP, IPTC, comment */
+    const char *icc;        /* colour space of an embedded profile, or NULL */
 } jpeg_opts;
 
 static unsigned char *jpeg_encode(const uint8_t *px, int w, int h, const jpeg_opts *o,
@@ -271,6 +291,11 @@ static unsigned char *jpeg_encode(const uint8_t *px, int w, int h, const jpeg_op
         memcpy(app1, "Exif\0\0", 6);
         memcpy(app1 + 6, o->exif->buf, o->exif->len);
         jpeg_write_marker(&ci, JPEG_APP0 + 1, app1, (unsigned)(o->exif->len + 6));
+    }
+    if (o->icc != NULL) {
+        uint8_t icc[132];
+        make_icc(icc, o->icc);
+        jpeg_write_icc_profile(&ci, icc, sizeof icc);
     }
     if (o->junk_metadata) {
         static const char xmp[] = "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><GPS>52.5,13.4</GPS></x:xmpmeta>";
@@ -324,9 +349,12 @@ static void jpeg_corpus(void)
     write_jpeg("ok-progressive.jpg", pat, sw, sh, &prog);
     jpeg_opts arith = {.arithmetic = true};
     write_jpeg("ok-arithmetic.jpg", pat, sw, sh, &arith);
+    jpeg_opts icc = {.icc = "RGB "};
+    write_jpeg("ok-icc.jpg", pat, sw, sh, &icc);
 
     uint8_t *cmyk = pattern_cmyk_inverted();
-    jpeg_opts cm = {.in_space = JCS_CMYK, .jpeg_space = JCS_CMYK, .components = 4};
+    jpeg_opts cm = {.in_space = JCS_CMYK, .jpeg_space = JCS_CMYK, .components = 4,
+                    .icc = "CMYK"};
     write_jpeg("ok-cmyk-adobe.jpg", cmyk, PATTERN_W, PATTERN_H, &cm);
     jpeg_opts ycck = {.in_space = JCS_CMYK, .jpeg_space = JCS_YCCK, .components = 4};
     write_jpeg("ok-ycck-adobe.jpg", cmyk, PATTERN_W, PATTERN_H, &ycck);
@@ -436,6 +464,7 @@ typedef struct png_opts {
     bool interlace, trns;
     const tiff *exif;
     bool text;
+    bool icc;
 } png_opts;
 
 /* rows: already in the file's sample layout. */
@@ -458,6 +487,11 @@ static void write_png(const char *name, int w, int h, const png_opts *o, png_byt
     if (o->trns) {
         png_byte alpha[4] = {0, 128, 255, 255};
         png_set_tRNS(png, info, alpha, 4, NULL);
+    }
+    if (o->icc) {
+        uint8_t icc[132];
+        make_icc(icc, "RGB ");
+        png_set_iCCP(png, info, "test", PNG_COMPRESSION_TYPE_BASE, icc, sizeof icc);
     }
     if (o->exif != NULL)
         png_set_eXIf_1(png, info, (png_uint_32)o->exif->len, (png_bytep)o->exif->buf);
@@ -577,32 +611,34 @@ static void write_bomb(const char *name, uint32_t w, uint32_t h, bool with_strea
 
 static void png_corpus(void)
 {
-    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false};
+    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, false};
     pattern_png("ok-rgb8.png", 1, &rgb8);
-    png_opts rgb16 = {PNG_COLOR_TYPE_RGB, 16, false, false, NULL, false};
+    png_opts rgb16 = {PNG_COLOR_TYPE_RGB, 16, false, false, NULL, false, false};
     pattern_png("ok-rgb16.png", 1, &rgb16);
-    png_opts rgba16 = {PNG_COLOR_TYPE_RGBA, 16, false, false, NULL, false};
+    png_opts rgba16 = {PNG_COLOR_TYPE_RGBA, 16, false, false, NULL, false, false};
     pattern_png("ok-rgba16.png", 1, &rgba16);
-    png_opts inter = {PNG_COLOR_TYPE_RGB, 8, true, false, NULL, false};
+    png_opts inter = {PNG_COLOR_TYPE_RGB, 8, true, false, NULL, false, false};
     pattern_png("ok-interlaced.png", 1, &inter);
-    png_opts pal = {PNG_COLOR_TYPE_PALETTE, 8, false, true, NULL, false};
+    png_opts pal = {PNG_COLOR_TYPE_PALETTE, 8, false, true, NULL, false, false};
     pattern_png("ok-palette-trns.png", 1, &pal);
-    png_opts gray16 = {PNG_COLOR_TYPE_GRAY, 16, false, false, NULL, false};
+    png_opts gray16 = {PNG_COLOR_TYPE_GRAY, 16, false, false, NULL, false, false};
     pattern_png("gray16.png", 1, &gray16);
-    png_opts ga = {PNG_COLOR_TYPE_GRAY_ALPHA, 8, false, false, NULL, false};
+    png_opts ga = {PNG_COLOR_TYPE_GRAY_ALPHA, 8, false, false, NULL, false, false};
     pattern_png("gray-alpha.png", 1, &ga);
     for (int o = 1; o <= 8; o++) {
         char name[64];
         tiff t;
         orientation_tiff(&t, o);
-        png_opts eo = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, false};
+        png_opts eo = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, false, false};
         snprintf(name, sizeof name, "ok-orient-%d.png", o);
         pattern_png(name, o, &eo);
     }
     tiff t;
     full_tiff(&t, 0, 0);
-    png_opts meta = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, true};
+    png_opts meta = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, true, false};
     pattern_png("ok-metadata.png", 1, &meta);
+    png_opts icc = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, true};
+    pattern_png("ok-icc.png", 1, &icc);
 
     write_bomb("bad-bomb.png", 50000, 50000, true);
     write_bomb("bad-huge-header.png", 100000, 100000, false);
@@ -616,7 +652,7 @@ static void png_bad_corpus(void)
     png_bytep rows[96];
     for (int y = 0; y < h; y++)
         rows[y] = px + (size_t)y * (size_t)w * 3;
-    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false};
+    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, false};
     write_png("ok-textured.png", w, h, &rgb8, rows, NULL, 0);
     free(px);
 

@@ -3,7 +3,8 @@
  * Part of the codec layer behind image.h. Decoding yields RGB for every
  * colour space libjpeg reads (gray, YCbCr, RGB, CMYK and YCCK including
  * Adobe's inverted CMYK); encoding writes baseline YCbCr with a JFIF
- * header and no other metadata than the kept EXIF subset. Damaged entropy
+ * header and no other metadata than the kept EXIF subset (plus the
+ * source's RGB colour profile, see metadata.h). Damaged entropy
  * data is decoded the way libjpeg recovers it and counted as warnings. */
 #include <stdlib.h>
 #include <string.h>
@@ -282,19 +283,26 @@ typedef struct jpeg_encode_ctx {
     anon_buffer exif;
 } jpeg_encode_ctx;
 
-int anon_jpeg_write_kept_exif(j_compress_ptr ci, const uint8_t *source, size_t len,
-                              anon_buffer *scratch, anon_error *err)
+int anon_jpeg_write_source_markers(j_compress_ptr ci, const uint8_t *source, size_t len,
+                                   bool keep_metadata, anon_buffer *scratch, anon_error *err)
 {
     const uint8_t *tiff;
     size_t tiff_len;
-    if (source == NULL || !anon_find_exif(source, len, &tiff, &tiff_len))
+    if (source == NULL)
         return 0;
     scratch->len = 0;
-    if (anon_buffer_append(scratch, "Exif\0\0", 6, err) < 0 ||
-        anon_exif_build_kept(tiff, tiff_len, scratch, err) < 0)
+    if (keep_metadata && anon_find_exif(source, len, &tiff, &tiff_len)) {
+        if (anon_buffer_append(scratch, "Exif\0\0", 6, err) < 0 ||
+            anon_exif_build_kept(tiff, tiff_len, scratch, err) < 0)
+            return -1;
+        if (scratch->len > 6 && scratch->len <= 65533)
+            jpeg_write_marker(ci, JPEG_APP0 + 1, scratch->data, (unsigned)scratch->len);
+    }
+    scratch->len = 0;
+    if (anon_find_icc_rgb(source, len, scratch, err) < 0)
         return -1;
-    if (scratch->len > 6 && scratch->len <= 65533)
-        jpeg_write_marker(ci, JPEG_APP0 + 1, scratch->data, (unsigned)scratch->len);
+    if (scratch->len > 0)
+        jpeg_write_icc_profile(ci, scratch->data, (unsigned)scratch->len);
     return 0;
 }
 
@@ -312,8 +320,8 @@ static void encode_body(jpeg_encode_ctx *ctx, const anon_image *img,
     jpeg_set_quality(ci, q > 100 ? 100 : q, TRUE);
     jpeg_start_compress(ci, TRUE);
     anon_error aerr;
-    if (o->keep_metadata &&
-        anon_jpeg_write_kept_exif(ci, o->source, o->source_len, &ctx->exif, &aerr) < 0) {
+    if (anon_jpeg_write_source_markers(ci, o->source, o->source_len, o->keep_metadata,
+                                       &ctx->exif, &aerr) < 0) {
         snprintf(ctx->err.why, sizeof ctx->err.why, "%s", aerr.msg);
         longjmp(ctx->err.jump, 1);
     }

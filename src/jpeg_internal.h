@@ -34,10 +34,11 @@ void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info);
 /* Attaches the scan-limit progress monitor (after jpeg_create_decompress). */
 void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e);
 
-/* Writes the kept EXIF subset of the source file as a fresh APP1 segment
- * (after jpeg_start_compress or jpeg_write_coefficients); nothing when the
- * source keeps nothing. scratch holds the segment while it is written. */
-int anon_jpeg_write_kept_exif(j_compress_ptr ci, const uint8_t *source, size_t len,
-                              anon_buffer *scratch, anon_error *err);
+/* Writes what an output takes over from its source file, after
+ * jpeg_start_compress or jpeg_write_coefficients: the kept EXIF subset as
+ * a fresh APP1 segment when keep_metadata, and the RGB colour profile
+ * (metadata.h). scratch holds a segment while it is written. */
+int anon_jpeg_write_source_markers(j_compress_ptr ci, const uint8_t *source, size_t len,
+                                   bool keep_metadata, anon_buffer *scratch, anon_error *err);
 
 #endif

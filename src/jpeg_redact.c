@@ -211,7 +211,7 @@ static bool redact_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     dst->optimize_coding = FALSE;
     jpeg_write_coefficients(dst, ctx->src_coefs);
     anon_error aerr;
-    if (keep_metadata && anon_jpeg_write_kept_exif(dst, data, len, &ctx->exif, &aerr) < 0)
+    if (anon_jpeg_write_source_markers(dst, data, len, keep_metadata, &ctx->exif, &aerr) < 0)
         fail_with(ctx, aerr.msg);
     jpeg_finish_compress(dst);
     jpeg_finish_decompress(src);

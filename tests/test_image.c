@@ -405,6 +405,38 @@ TEST(keep_metadata_without_exif_writes_none)
     CHECK(m.app1_exif == 0);
 }
 
+TEST(rgb_colour_profile_carried_over)
+{
+    static const char *const sources[] = {"ok-icc.jpg", "ok-icc.png"};
+    for (int s = 0; s < 2; s++) {
+        anon_buffer src = ANON_BUFFER_INIT, want = ANON_BUFFER_INIT;
+        CHECK(corpus_read(sources[s], &src) == 0);
+        CHECK(anon_find_icc_rgb(src.data, src.len, &want, NULL) == 0 && want.len == 132);
+        anon_buffer_free(&src);
+        for (anon_format f = ANON_FMT_JPEG; f <= ANON_FMT_PNG; f++) {
+            anon_buffer out = ANON_BUFFER_INIT, got = ANON_BUFFER_INIT;
+            CHECK(reencode(sources[s], f, false, &out) == 0);
+            CHECK(anon_find_icc_rgb(out.data, out.len, &got, NULL) == 0);
+            bool same = got.len == want.len && memcmp(got.data, want.data, want.len) == 0;
+            anon_buffer_free(&out);
+            anon_buffer_free(&got);
+            CHECKF(same, "%s -> %s: profile not carried over", sources[s], anon_format_name(f));
+        }
+        anon_buffer_free(&want);
+    }
+}
+
+TEST(cmyk_colour_profile_dropped)
+{
+    /* The pixels are converted to RGB: a CMYK profile would be wrong. */
+    anon_buffer out = ANON_BUFFER_INIT;
+    struct found_meta m;
+    CHECK(reencode("ok-cmyk-adobe.jpg", ANON_FMT_JPEG, false, &out) == 0);
+    CHECK(scan_metadata(&out, &m) == 0);
+    anon_buffer_free(&out);
+    CHECK(m.appn_other == 0);
+}
+
 TEST(exif_walk_survives_garbage)
 {
     uint8_t junk[256];
@@ -439,4 +471,6 @@ RUN_TESTS("image",
           CASE(metadata_stripped_by_default),
           CASE(keep_metadata_keeps_only_the_whitelist),
           CASE(keep_metadata_without_exif_writes_none),
+          CASE(rgb_colour_profile_carried_over),
+          CASE(cmyk_colour_profile_dropped),
           CASE(exif_walk_survives_garbage))
