@@ -200,6 +200,31 @@ TEST(all_eight_orientations_exact)
     anon_buffer_free(&b);
 }
 
+TEST(jpeg_rows_turned_as_decoded)
+{
+    /* The JPEG decoder puts rows upright while decoding: it must match
+     * decoding as stored and turning afterwards, pixel for pixel. */
+    anon_buffer b = ANON_BUFFER_INIT;
+    for (int o = 1; o <= 8; o++) {
+        char name[32];
+        snprintf(name, sizeof name, "ok-orient-%d.jpg", o);
+        anon_image upright, stored, turned;
+        anon_image_info info;
+        CHECK(corpus_read(name, &b) == 0);
+        CHECK(anon_decode(b.data, b.len, NULL, &upright, &info, NULL) == 0);
+        CHECK(anon_jpeg_decode(b.data, b.len, 1, 1, &stored, &info, NULL) == 0);
+        CHECK(anon_image_orient(&stored, o, &turned, NULL) == 0);
+        bool same = upright.width == turned.width && upright.height == turned.height &&
+                    memcmp(upright.pixels, turned.pixels,
+                           (size_t)upright.width * (size_t)upright.height * 3) == 0;
+        anon_image_free(&upright);
+        anon_image_free(&stored);
+        anon_image_free(&turned);
+        CHECKF(same, "orientation %d", o);
+    }
+    anon_buffer_free(&b);
+}
+
 TEST(orientation_inverse_round_trip)
 {
     anon_image src, turned, back;
@@ -461,6 +486,7 @@ RUN_TESTS("image",
           CASE(probe_reads_only_the_png_header),
           CASE(max_pixels_refuses_before_decoding),
           CASE(all_eight_orientations_exact),
+          CASE(jpeg_rows_turned_as_decoded),
           CASE(orientation_inverse_round_trip),
           CASE(jpeg_round_trip),
           CASE(png_round_trip_rgba_exact),
