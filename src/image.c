@@ -118,31 +118,56 @@ static void stored_position(int orientation, int w, int h, int x, int y, int *sx
     }
 }
 
+/* One pixel of 3 or 4 bytes; constant sizes let the compiler inline it. */
+static inline void copy_pixel(uint8_t *out, const uint8_t *in, size_t c)
+{
+    if (c == 3)
+        memcpy(out, in, 3);
+    else
+        memcpy(out, in, 4);
+}
+
+/* Byte offset in up of the upright place of stored pixel (sx, sy). */
+static ptrdiff_t upright_offset(const anon_image *up, int orientation, int sx, int sy)
+{
+    int ux, uy;
+    stored_position(anon_orientation_inverse(orientation), up->width, up->height, sx, sy,
+                    &ux, &uy);
+    return ((ptrdiff_t)uy * up->width + ux) * up->channels;
+}
+
 void anon_orient_rows(anon_image *up, int orientation, int sy0, int nrows,
                       const uint8_t *rows, size_t stride)
 {
     const size_t c = (size_t)up->channels;
     const int sw = orientation >= 5 ? up->height : up->width;
-    const int inv = anon_orientation_inverse(orientation);
     if (nrows <= 0)
         return;
-    /* Along a stored row the upright position moves by a constant step. */
-    int ux0, uy0, ux1, uy1;
-    stored_position(inv, up->width, up->height, 0, sy0, &ux0, &uy0);
-    stored_position(inv, up->width, up->height, 1, sy0, &ux1, &uy1);
-    const ptrdiff_t step = ((ptrdiff_t)(uy1 - uy0) * up->width + (ux1 - ux0)) * (ptrdiff_t)c;
-    for (int r = 0; r < nrows; r++) {
-        const uint8_t *in = rows + (size_t)r * stride;
-        stored_position(inv, up->width, up->height, 0, sy0 + r, &ux0, &uy0);
-        uint8_t *out = up->pixels + ((size_t)uy0 * (size_t)up->width + (size_t)ux0) * c;
-        if (step == (ptrdiff_t)c) {
-            memcpy(out, in, (size_t)sw * c);
-            continue;
+    /* Along a stored row, and from one stored row to the next, the upright
+     * position moves by constant steps. */
+    const ptrdiff_t base = upright_offset(up, orientation, 0, sy0);
+    const ptrdiff_t step = upright_offset(up, orientation, 1, sy0) - base;
+    const ptrdiff_t row_step = upright_offset(up, orientation, 0, sy0 + 1) - base;
+    if (step == (ptrdiff_t)c) {
+        for (int r = 0; r < nrows; r++)
+            memcpy(up->pixels + base + r * row_step, rows + (size_t)r * stride, (size_t)sw * c);
+    } else if (orientation < 5) {    /* mirrored rows */
+        for (int r = 0; r < nrows; r++) {
+            uint8_t *out = up->pixels + base + r * row_step;
+            const uint8_t *in = rows + (size_t)r * stride;
+            for (int x = 0; x < sw; x++, in += c, out += step)
+                copy_pixel(out, in, c);
         }
-        /* Turned by 90 degrees this writes a column. Strips of rows keep
-         * it cache-friendly: neighbouring rows land in neighbouring bytes. */
-        for (int x = 0; x < sw; x++, in += c, out += step)
-            memcpy(out, in, c);
+    } else {
+        /* Turned by 90 degrees a stored row becomes a column: walk the
+         * strip column by column so that its rows, which land side by side
+         * in one upright row, are written together. */
+        for (int x = 0; x < sw; x++) {
+            uint8_t *out = up->pixels + base + x * step;
+            const uint8_t *in = rows + (size_t)x * c;
+            for (int r = 0; r < nrows; r++, in += stride, out += row_step)
+                copy_pixel(out, in, c);
+        }
     }
 }
 
