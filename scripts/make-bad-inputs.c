@@ -430,7 +430,16 @@ static void jpeg_bad_corpus(void)
         if (bad[i] != 0xFF && bad[i - 1] != 0xFF && (bad[i] ^ 0x5A) != 0xFF)
             bad[i] ^= 0x5A;
     write_file("recover-corrupt-entropy.jpg", bad, size);
-    /* ...and a bogus marker in the middle of it. */
+    /* A quantisation table with a zero step: decodable, but an encoder
+     * reusing the table would divide by it. */
+    memcpy(bad, buf, size);
+    for (size_t i = 2; i + 12 < size; i++)
+        if (bad[i] == 0xFF && bad[i + 1] == 0xDB) {
+            bad[i + 5 + 5] = 0;
+            write_file("recover-zero-quant.jpg", bad, size);
+            break;
+        }
+    /* ...and a bogus marker in the middle of the scan. */
     memcpy(bad, buf, size);
     bad[sos + size / 3] = 0xFF;
     bad[sos + size / 3 + 1] = 0x1E;

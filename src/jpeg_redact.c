@@ -81,6 +81,30 @@ bool anon_jpeg_redact_supported(const uint8_t *src, size_t len)
     return ok;
 }
 
+/* The table a component's coefficients were quantised with: the one
+ * latched when its scan started, which a later DQT may have replaced. */
+static const JQUANT_TBL *component_table(const struct jpeg_decompress_struct *ci, int c)
+{
+    const jpeg_component_info *comp = &ci->comp_info[c];
+    return comp->quant_table != NULL ? comp->quant_table
+                                     : ci->quant_tbl_ptrs[comp->quant_tbl_no];
+}
+
+/* The encoder divides by every table entry: a zero (legal to decode,
+ * fatal to encode) sends the file to the full re-encode. */
+static bool quant_tables_usable(const struct jpeg_decompress_struct *ci)
+{
+    for (int c = 0; c < ci->num_components; c++) {
+        const JQUANT_TBL *t = component_table(ci, c);
+        if (t == NULL)
+            return false;
+        for (int k = 0; k < DCTSIZE2; k++)
+            if (t->quantval[k] == 0 || t->quantval[k] > 32767)
+                return false;
+    }
+    return true;
+}
+
 /* ---------------------------------------------------------------- one region */
 
 /* Encodes the crop [x0,x1) x [y0,y1) of img like the source would be. */
@@ -104,12 +128,11 @@ static void encode_crop(redact_ctx *ctx, const anon_image *img, int x0, int y0, 
         ce->comp_info[c].v_samp_factor = src->comp_info[c].v_samp_factor;
         ce->comp_info[c].quant_tbl_no = src->comp_info[c].quant_tbl_no;
     }
-    for (int q = 0; q < NUM_QUANT_TBLS; q++) {
-        if (src->quant_tbl_ptrs[q] == NULL)
-            continue;
+    for (int c = 0; c < src->num_components; c++) {
+        int q = src->comp_info[c].quant_tbl_no;
         if (ce->quant_tbl_ptrs[q] == NULL)
             ce->quant_tbl_ptrs[q] = jpeg_alloc_quant_table((j_common_ptr)ce);
-        memcpy(ce->quant_tbl_ptrs[q]->quantval, src->quant_tbl_ptrs[q]->quantval,
+        memcpy(ce->quant_tbl_ptrs[q]->quantval, component_table(src, c)->quantval,
                sizeof ce->quant_tbl_ptrs[q]->quantval);
     }
     jpeg_start_compress(ce, TRUE);
@@ -194,7 +217,7 @@ static bool redact_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     if ((int)src->image_width != img->width || (int)src->image_height != img->height)
         fail_with(ctx, "anonymized image does not match the source's size");
     ctx->src_coefs = jpeg_read_coefficients(src);
-    if (ctx->info.warnings > 0)
+    if (ctx->info.warnings > 0 || !quant_tables_usable(src))
         return false;    /* damaged: what was decoded is the better source */
     for (size_t i = 0; i < n; i++)
         redact_region(ctx, img, &regions[i]);

@@ -67,6 +67,7 @@ static const struct corpus_file corpus_files[] = {
     {"recover-truncated.jpg", EXPECT_DECODES, 3},
     {"recover-corrupt-entropy.jpg", EXPECT_DECODES, 3},
     {"recover-bogus-marker.jpg", EXPECT_DECODES, 3},
+    {"recover-zero-quant.jpg", EXPECT_DECODES, 3},
     {"bad-zero-bytes.jpg", EXPECT_FAILS, 0},
     {"bad-not-an-image.jpg", EXPECT_FAILS, 0},
     {"bad-truncated-header.jpg", EXPECT_FAILS, 0},

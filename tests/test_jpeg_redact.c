@@ -212,6 +212,26 @@ TEST(no_regions_copies_every_block)
     CHECK(same);
 }
 
+TEST(zero_quantisation_step_falls_back)
+{
+    /* Found by fuzzing: reusing such a table made libjpeg divide by zero. */
+    anon_buffer src = ANON_BUFFER_INIT;
+    CHECK(corpus_read("recover-zero-quant.jpg", &src) == 0);
+    anon_image img, back;
+    CHECK(anon_decode(src.data, src.len, NULL, &img, NULL, NULL) == 0);
+    anon_rect r = {40, 40, 64, 64};
+    anon_buffer out = ANON_BUFFER_INIT;
+    anon_error err;
+    int rc = anon_jpeg_redact(src.data, src.len, &img, &r, 1, 90, false, &out, &err);
+    int drc = rc == 0 ? anon_decode(out.data, out.len, NULL, &back, NULL, NULL) : -1;
+    if (drc == 0)
+        anon_image_free(&back);
+    anon_image_free(&img);
+    anon_buffer_free(&out);
+    anon_buffer_free(&src);
+    CHECKF(rc == 0 && drc == 0, "%.300s", err.msg);
+}
+
 TEST(mismatched_image_is_an_error)
 {
     anon_buffer src = ANON_BUFFER_INIT;
@@ -234,4 +254,5 @@ RUN_TESTS("jpeg_redact",
           CASE(metadata_rules_apply),
           CASE(rotated_source_falls_back_to_reencode),
           CASE(no_regions_copies_every_block),
+          CASE(zero_quantisation_step_falls_back),
           CASE(mismatched_image_is_an_error))
