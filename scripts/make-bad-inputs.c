@@ -323,6 +323,34 @@ static void write_jpeg(const char *name, const uint8_t *px, int w, int h, const 
     free(buf);
 }
 
+/* A progressive file whose last scan is repeated 2000 times: each copy
+ * makes a decoder redo work (the CPU-exhaustion trick of hostile files). */
+static void write_many_scans(const char *name, const uint8_t *px, int w, int h,
+                             const jpeg_opts *o)
+{
+    unsigned long size = 0;
+    unsigned char *buf = jpeg_encode(px, w, h, o, &size);
+    size_t last_sos = 0;
+    for (size_t i = 2; i + 1 < size; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xDA)
+            last_sos = i;
+    if (last_sos == 0 || size < 2)
+        die("no scan in progressive JPEG");
+    size_t scan_len = size - 2 - last_sos;    /* up to EOI */
+    size_t out_len = size + 2000 * scan_len;
+    unsigned char *out = malloc(out_len);
+    if (out == NULL)
+        die("out of memory");
+    memcpy(out, buf, size - 2);
+    size_t pos = size - 2;
+    for (int k = 0; k < 2000; k++, pos += scan_len)
+        memcpy(out + pos, buf + last_sos, scan_len);
+    memcpy(out + pos, buf + size - 2, 2);
+    write_file(name, out, pos + 2);
+    free(out);
+    free(buf);
+}
+
 /* The pattern in CMYK as Photoshop stores it (inverted: 255 = no ink). */
 static uint8_t *pattern_cmyk_inverted(void)
 {
@@ -347,6 +375,7 @@ static void jpeg_corpus(void)
     write_jpeg("ok-baseline.jpg", pat, sw, sh, &plain);
     jpeg_opts prog = {.progressive = true};
     write_jpeg("ok-progressive.jpg", pat, sw, sh, &prog);
+    write_many_scans("bad-many-scans.jpg", pat, sw, sh, &prog);
     jpeg_opts arith = {.arithmetic = true};
     write_jpeg("ok-arithmetic.jpg", pat, sw, sh, &arith);
     jpeg_opts icc = {.icc = "RGB "};

@@ -74,6 +74,7 @@ static const struct corpus_file corpus_files[] = {
     {"bad-soi-only.jpg", EXPECT_FAILS, 0},
     {"bad-huge-header.jpg", EXPECT_FAILS, 0},
     {"bad-lossless-sof3.jpg", EXPECT_FAILS, 0},
+    {"bad-many-scans.jpg", EXPECT_FAILS, 0},
     {"bad-bomb.png", EXPECT_FAILS, 0},
     {"bad-huge-header.png", EXPECT_FAILS, 0},
     {"bad-truncated.png", EXPECT_FAILS, 0},
