@@ -13,6 +13,7 @@
 #endif
 
 extern const struct anonctl_cmd cmd_blur;
+extern const struct anonctl_cmd cmd_config;
 extern const struct anonctl_cmd cmd_drain;
 extern const struct anonctl_cmd cmd_get;
 extern const struct anonctl_cmd cmd_list;
@@ -30,6 +31,7 @@ static const struct anonctl_cmd *const commands[] = {
     &cmd_drain,
     &cmd_retry,
     &cmd_migrate,
+    &cmd_config,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
