@@ -452,6 +452,7 @@ TEST(missing_files_fail)
 TEST(engine_is_registered)
 {
     CHECK(anon_engine_find("anon") == nn_engine());
+    CHECK(strcmp(anon_engine_default(), "anon") == 0);
 }
 
 /* ------------------------------------------------------------ face models */
