@@ -40,7 +40,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(ASAN)/tests/%)
 PROGRAMS      := $(BUILD)/anonctl $(if $(INTAKE_SRC),$(BUILD)/anon-intake)
 ASAN_PROGRAMS := $(ASAN)/anonctl $(if $(INTAKE_SRC),$(ASAN)/anon-intake)
 
-.PHONY: all deps models test test-build bench bench-engine demo install clean
+.PHONY: all deps models oracle test test-build bench bench-engine demo install clean
 all: deps models $(PROGRAMS)
 
 # ---------------------------------------------------------------- packages
@@ -77,7 +77,32 @@ $(FACE_API)/package.json:
 		&& tar xzf vladmandic-face-api-$(FACE_API_VERSION).tgz
 	touch $@
 
-models: $(FACE_API)/package.json
+models: $(FACE_API)/package.json $(MODELS)/ssd.cfg $(MODELS)/tiny.cfg
+
+$(MODELS)/ssd.cfg: $(FACE_API)/package.json scripts/convert-model
+	/usr/bin/python3 scripts/convert-model ssd $(FACE_API)/model $(MODELS)
+
+$(MODELS)/tiny.cfg: $(FACE_API)/package.json scripts/convert-model
+	/usr/bin/python3 scripts/convert-model tiny $(FACE_API)/model $(MODELS)
+
+# Reference detections by face-api itself (Node, tfjs CPU backend) for the
+# parity tests: computed once per machine, ~20 s per photo. The photos are
+# decoded once by cv2 into PPMs that both face-api and the C tests read.
+ORACLE := $(CACHE)/oracle
+DEMO_PHOTOS := sample1 sample2 sample3 sample4 sample5 sample6
+ORACLE_JSON := $(DEMO_PHOTOS:%=$(ORACLE)/%.json)
+
+$(ORACLE)/%.ppm: $(FACE_API)/package.json
+	@mkdir -p $(ORACLE)
+	/usr/bin/python3 -c 'import cv2, sys; cv2.imwrite(sys.argv[2], cv2.imread(sys.argv[1]))' \
+		$(FACE_API)/demo/$*.jpg $@
+
+$(ORACLE)/%.json: $(ORACLE)/%.ppm scripts/face-api-oracle.mjs
+	node --no-warnings scripts/face-api-oracle.mjs $(FACE_API) $< $@ >/dev/null
+
+.PRECIOUS: $(ORACLE)/%.ppm
+oracle: $(ORACLE_JSON)
+test-build: oracle
 
 # ---------------------------------------------------------------- build
 $(BUILD)/%.o: %.c

@@ -37,15 +37,25 @@ typedef struct anon_detector_config {
     int threads;
 } anon_detector_config;
 
+/* Passes: always the whole photo, its longer side scaled to the model input
+ * N (face-api's own pass). Extra passes find smaller faces:
+ *   tiles  a tiles_x x tiles_y grid of tiles overlapping by tile_overlap,
+ *          each at native resolution (shrunk only if larger than N);
+ *   scales for each ratio r, the photo enlarged so its longer side is r * N,
+ *          covered by N x N windows overlapping by tile_overlap (r = 2 on a
+ *          1920 px photo and SSD: 1024 px, 3 windows across);
+ *   flip   every pass above again on the mirrored photo.
+ * Each pass is thresholded and suppressed at nms_iou on its own; the boxes
+ * of several passes are merged by one more NMS at nms_iou. */
 typedef struct anon_detect_options {
-    float thresh;         /* minimum score */
+    float thresh;         /* minimum score (boxes must score above it) */
     float nms_iou;        /* IoU above which boxes merge */
     int tiles_x, tiles_y; /* extra pass over tiles at native resolution; 0 = off */
-    float tile_overlap;   /* fraction of a tile shared with its neighbour */
-    const float *scales;  /* extra whole-image passes at these input sizes ratios */
+    float tile_overlap;   /* fraction of a tile shared with its neighbour (0..0.9) */
+    const float *scales;  /* extra passes at these ratios of the input size */
     int n_scales;
     bool flip;            /* also run on the mirrored image */
-    int min_face;         /* drop boxes smaller than this, pixels */
+    int min_face;         /* drop boxes whose longer side is below this, pixels */
 } anon_detect_options;
 
 typedef struct anon_detector anon_detector;
@@ -53,7 +63,8 @@ typedef struct anon_detector anon_detector;
 anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *err);
 void anon_detector_close(anon_detector *d);
 
-/* Fills defaults for the detector's model (threshold, NMS, one pass). */
+/* Fills defaults for the detector's model: one pass, threshold 0.5, NMS IoU
+ * 0.5 (SSD) or 0.4 (tiny), tile_overlap 0.2 for when tiles are turned on. */
 void anon_detect_options_default(anon_detect_options *o, anon_model_kind model);
 
 /* Appends the faces found in img to out. */

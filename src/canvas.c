@@ -1,0 +1,146 @@
+/* canvas.c - cuts, scales and places photo pixels on the model's input canvas
+ * (see canvas.h). Separable resampling: a horizontal pass into a float
+ * buffer, then a vertical pass into the planar canvas. */
+#include "canvas.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Source taps of one destination pixel along one axis. */
+typedef struct taps {
+    int *first;    /* first source index, per destination index */
+    int *count;    /* number of taps, per destination index */
+    float *weight; /* count weights per destination index, at stride `max` */
+    int max;
+} taps;
+
+static void taps_free(taps *t)
+{
+    free(t->first);
+    free(t->count);
+    free(t->weight);
+}
+
+/* Area averaging when shrinking (each destination pixel averages the source
+ * interval it covers, partial pixels weighted by their overlap); bilinear with
+ * centred pixels when enlarging. Mirrors resizeWeights() in the oracle. */
+static int taps_make(taps *t, int src, int dst, anon_error *err)
+{
+    double f = (double)src / dst;
+    t->max = f >= 1 ? (int)ceil(f) + 1 : 2;
+    t->first = malloc((size_t)dst * sizeof *t->first);
+    t->count = malloc((size_t)dst * sizeof *t->count);
+    t->weight = calloc((size_t)dst * (size_t)t->max, sizeof *t->weight);
+    if (!t->first || !t->count || !t->weight) {
+        taps_free(t);
+        return anon_fail(err, "out of memory");
+    }
+    for (int i = 0; i < dst; i++) {
+        float *w = t->weight + (size_t)i * (size_t)t->max;
+        int n = 0;
+        if (f >= 1) {
+            double a = i * f, b = (i + 1) * f;
+            int j0 = (int)floor(a), j1 = (int)ceil(b);
+            if (j1 > src)
+                j1 = src;
+            t->first[i] = j0;
+            for (int j = j0; j < j1 && n < t->max; j++) {
+                double lo = a > j ? a : j, hi = b < j + 1 ? b : j + 1;
+                w[n++] = (float)((hi - lo) / f);
+            }
+        } else {
+            double x = (i + 0.5) * f - 0.5;
+            if (x < 0)
+                x = 0;
+            int j = (int)floor(x);
+            if (j >= src - 1) {
+                j = src - 1;
+                x = j;
+            }
+            t->first[i] = j;
+            w[n++] = (float)(1 - (x - j));
+            if (x > j)
+                w[n++] = (float)(x - j);
+        }
+        t->count[i] = n;
+    }
+    return 0;
+}
+
+int anon_canvas_extent(int len, double scale, int n)
+{
+    long e = lround(len * scale);
+    return e < 1 ? 1 : e > n ? n : (int)e;
+}
+
+int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip,
+                     int n, float *out, int *cw, int *ch, anon_error *err)
+{
+    if (!img || !img->pixels || img->width <= 0 || img->height <= 0 ||
+        (img->channels != 3 && img->channels != 4))
+        return anon_fail(err, "canvas: not an RGB(A) image");
+    if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || r.x + r.w > img->width ||
+        r.y + r.h > img->height || !(scale > 0) || n <= 0)
+        return anon_fail(err, "canvas: window %dx%d+%d+%d outside the %dx%d image",
+                         r.w, r.h, r.x, r.y, img->width, img->height);
+    int w = anon_canvas_extent(r.w, scale, n);
+    int h = anon_canvas_extent(r.h, scale, n);
+    taps tx, ty;
+    if (taps_make(&tx, r.w, w, err))
+        return -1;
+    if (taps_make(&ty, r.h, h, err)) {
+        taps_free(&tx);
+        return -1;
+    }
+    float *rows = malloc((size_t)r.h * (size_t)w * 3 * sizeof *rows);
+    if (!rows) {
+        taps_free(&tx);
+        taps_free(&ty);
+        return anon_fail(err, "out of memory");
+    }
+    const int nc = img->channels;
+    for (int y = 0; y < r.h; y++) {
+        const uint8_t *src = img->pixels + ((size_t)(r.y + y) * img->width + r.x) * nc;
+        float *dst = rows + (size_t)y * w * 3;
+        for (int x = 0; x < w; x++) {
+            const float *wt = tx.weight + (size_t)x * tx.max;
+            const uint8_t *p = src + (size_t)tx.first[x] * nc;
+            float s0 = 0, s1 = 0, s2 = 0;
+            for (int k = 0; k < tx.count[x]; k++, p += nc) {
+                s0 += wt[k] * p[0];
+                s1 += wt[k] * p[1];
+                s2 += wt[k] * p[2];
+            }
+            int ox = flip ? w - 1 - x : x;
+            dst[ox * 3 + 0] = s0;
+            dst[ox * 3 + 1] = s1;
+            dst[ox * 3 + 2] = s2;
+        }
+    }
+    size_t plane = (size_t)n * n;
+    memset(out, 0, 3 * plane * sizeof *out);
+    for (int y = 0; y < h; y++) {
+        const float *wt = ty.weight + (size_t)y * ty.max;
+        for (int x = 0; x < w; x++) {
+            const float *p = rows + ((size_t)ty.first[y] * w + x) * 3;
+            float s0 = 0, s1 = 0, s2 = 0;
+            for (int k = 0; k < ty.count[y]; k++, p += (size_t)w * 3) {
+                s0 += wt[k] * p[0];
+                s1 += wt[k] * p[1];
+                s2 += wt[k] * p[2];
+            }
+            size_t i = (size_t)y * n + x;
+            out[i] = s0;
+            out[plane + i] = s1;
+            out[2 * plane + i] = s2;
+        }
+    }
+    free(rows);
+    taps_free(&tx);
+    taps_free(&ty);
+    *cw = w;
+    *ch = h;
+    return 0;
+}
