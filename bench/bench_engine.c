@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "engine.h"
@@ -26,6 +25,21 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* VmHWM: this process's peak resident set (getrusage's ru_maxrss also
+ * counts what the process had before exec). */
+static long peak_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -76,9 +90,7 @@ static int bench(const char *dir, const char *model, const char *engine, int pas
     if (rc < 0) {
         printf("model=%s engine=%s error=\"%s\"\n", model, engine, err.msg);
     } else if (rss) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        printf("model=%s engine=%s rss_mb=%.1f\n", model, engine, ru.ru_maxrss / 1024.0);
+        printf("model=%s engine=%s rss_mb=%.1f\n", model, engine, peak_rss_kb() / 1024.0);
     } else {
         qsort(ms + 1, (size_t)passes, sizeof *ms, cmp_double);
         double median = ms[1 + passes / 2], gflop = model_flops(cfg, weights) / 1e9;

@@ -320,6 +320,24 @@ static const char tiny_like_cfg[] =
     "[maxpool]\nsize=2\nstride=1\n"
     "[convolutional]\nfilters=25\nsize=1\nstride=1\nactivation=linear\n";
 
+/* Wide enough that convolutions followed by a max pool run in several bands
+ * of rows (nn.c: run_conv_then_pool), with windows of 3, 2/2 and 2/1. */
+static const char banded_cfg[] =
+    "[net]\nwidth=512\nheight=37\nchannels=3\n"
+    "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[maxpool]\nsize=3\nstride=2\n"
+    "[convolutional]\nfilters=64\nsize=1\nstride=1\nactivation=relu\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[convolutional]\nfilters=16\nsize=1\nstride=1\nactivation=linear\n"
+    "[convolutional]\nfilters=128\nsize=1\nstride=1\nactivation=leaky\n"
+    "[maxpool]\nsize=2\nstride=1\n";
+
+TEST(banded_conv_and_pool_match_darknet)
+{
+    rng_state = 5;
+    CHECK_PARITY(banded_cfg, 2, 0, 0);
+}
+
 TEST(mixed_layers_match_darknet)
 {
     rng_state = 1;
@@ -576,6 +594,7 @@ TEST(tiny_model_matches_darknet)
 
 RUN_TESTS("nn",
           CASE(mixed_layers_match_darknet),
+          CASE(banded_conv_and_pool_match_darknet),
           CASE(ssd_like_matches_darknet_and_clamps),
           CASE(tiny_like_matches_darknet),
           CASE(real_4x4_kernel_is_kept),
