@@ -62,6 +62,9 @@ void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stri
 
 /* For tests and benchmarks. */
 const anon_engine *nn_engine(void);
+extern const anon_engine anon_engine_anon_lean;
+/* Bytes of layer outputs and workspace allocated at load. */
+size_t nn_arena_bytes(const anon_net *net);
 /* Floating-point operations of one pass counted from the cfg (2 x the
  * multiply-adds of every convolution as written), so that every engine
  * running the same cfg is measured against the same count. */

@@ -24,12 +24,16 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "detect.h"
 #include "engine.h"
 #include "nn.h"
+#include "photos.h"
 
 #define TOLERANCE 1e-4
 
 /* ------------------------------------------------------------ helpers */
+
+static const char *model_dir(void);
 
 static uint64_t rng_state;
 
@@ -363,6 +367,118 @@ TEST(tiny_like_matches_darknet)
     CHECK_PARITY(tiny_like_cfg, 2, 0, 0);
 }
 
+/* anon-lean reuses buffers: every layer it keeps (at least the network's
+ * outputs) is bit-identical to the anon engine's, the others fail cleanly,
+ * and it allocates less. */
+static int lean_matches(const char *cfg, const char *weights, size_t *full_bytes,
+                        size_t *lean_bytes, char *why, size_t why_len)
+{
+    const anon_engine *full = nn_engine(), *lean = anon_engine_find("anon-lean");
+    anon_error err;
+    anon_net *a = full->load(cfg, weights, 1, &err), *b = a ? lean->load(cfg, weights, 1, &err) : NULL;
+    int rc = -1, c, h, w, kept = 0;
+    if (b == NULL) {
+        snprintf(why, why_len, "load: %.200s", err.msg);
+        goto done;
+    }
+    full->input_shape(a, &c, &h, &w);
+    size_t n = (size_t)c * (size_t)h * (size_t)w;
+    float *input = malloc(n * sizeof *input);
+    fill(input, n, -2, 2);
+    rc = full->forward(a, input, &err) | lean->forward(b, input, &err);
+    free(input);
+    for (int i = 0; rc == 0 && i < full->n_layers(a); i++) {
+        anon_tensor x, y;
+        full->layer_output(a, i, &x, &err);
+        if (lean->layer_output(b, i, &y, &err) < 0) {
+            if (strstr(err.msg, "not kept") == NULL || i == full->n_layers(a) - 1) {
+                snprintf(why, why_len, "layer %d: %.200s", i, err.msg);
+                rc = -1;
+            }
+            continue;
+        }
+        kept++;
+        if (memcmp(x.data, y.data, (size_t)x.c * x.h * x.w * sizeof *x.data) != 0) {
+            snprintf(why, why_len, "layer %d differs", i);
+            rc = -1;
+        }
+    }
+    *full_bytes = nn_arena_bytes(a);
+    *lean_bytes = nn_arena_bytes(b);
+    if (rc == 0 && kept == full->n_layers(a)) {
+        snprintf(why, why_len, "lean kept all %d layers", kept);
+        rc = -1;
+    }
+done:
+    if (b)
+        lean->free(b);
+    if (a)
+        full->free(a);
+    return rc;
+}
+
+TEST(lean_engine_keeps_outputs_and_saves_memory)
+{
+    static const char *const cfgs[] = {mixed_cfg, banded_cfg, ssd_like_cfg, tiny_like_cfg};
+    rng_state = 6;
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        files f;
+        size_t full = 0, lean = 0;
+        char why[256] = "";
+        CHECK(make_dir(&f) == 0 && write_text(f.cfg, cfgs[k]) == 0 &&
+              write_weights(&f, 2, 0) == 0);
+        int rc = lean_matches(f.cfg, f.weights, &full, &lean, why, sizeof why);
+        remove_files(&f);
+        CHECKF(rc == 0, "cfg %zu: %.200s", k, why);
+        CHECKF(lean < full, "cfg %zu: lean %zu bytes, full %zu", k, lean, full);
+    }
+    char cfg[512], weights[512], why[256] = "";
+    size_t full = 0, lean = 0;
+    snprintf(cfg, sizeof cfg, "%s/ssd.cfg", model_dir());
+    snprintf(weights, sizeof weights, "%s/ssd.weights", model_dir());
+    CHECKF(lean_matches(cfg, weights, &full, &lean, why, sizeof why) == 0, "ssd: %.200s", why);
+    printf("# ssd layer outputs + workspace: %.1f MB kept, %.1f MB lean\n", full / 1048576.0,
+           lean / 1048576.0);
+}
+
+/* The detector finds exactly the same boxes with anon-lean as with anon. */
+static int detect_with(const char *engine, anon_model_kind model, const anon_image *img,
+                       anon_boxes *out, anon_error *err)
+{
+    anon_detector_config cfg = {.model = model, .model_dir = model_dir(), .engine = engine,
+                                .threads = 1};
+    anon_detector *d = anon_detector_open(&cfg, err);
+    if (d == NULL)
+        return -1;
+    anon_detect_options o;
+    anon_detect_options_default(&o, model);
+    o.thresh = 0.2f;
+    int rc = anon_detect(d, img, &o, out, err);
+    anon_detector_close(d);
+    return rc;
+}
+
+TEST(lean_detector_finds_the_same_faces)
+{
+    anon_image img = {0};
+    CHECKF(demo_photo(1, &img) == 0, "no demo photo in %s (make oracle)", oracle_dir());
+    for (int m = 0; m < 2; m++) {
+        anon_boxes a = {0}, b = {0};
+        anon_error err = {""};
+        int rc = detect_with("anon", (anon_model_kind)m, &img, &a, &err) |
+                 detect_with("anon-lean", (anon_model_kind)m, &img, &b, &err);
+        int same = rc == 0 && a.n == b.n && a.n > 0 &&
+                   memcmp(a.v, b.v, a.n * sizeof *a.v) == 0;
+        size_t na = a.n, nb = b.n;
+        anon_boxes_free(&a);
+        anon_boxes_free(&b);
+        if (!same)
+            free(img.pixels);
+        CHECKF(same, "model %d: %zu vs %zu boxes: %.200s", m, na, nb, err.msg);
+    }
+    free(img.pixels);
+}
+
 /* A 4x4 kernel whose first row is not zero is a real 4x4: not shrunk. */
 TEST(real_4x4_kernel_is_kept)
 {
@@ -598,6 +714,8 @@ RUN_TESTS("nn",
           CASE(ssd_like_matches_darknet_and_clamps),
           CASE(tiny_like_matches_darknet),
           CASE(real_4x4_kernel_is_kept),
+          CASE(lean_engine_keeps_outputs_and_saves_memory),
+          CASE(lean_detector_finds_the_same_faces),
           CASE(bad_cfgs_fail_naming_the_line),
           CASE(short_weights_fail_naming_the_layer),
           CASE(missing_files_fail),
