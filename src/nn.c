@@ -577,15 +577,6 @@ static int owner_of(const anon_net *net, int i)
     return l->kind == NN_ROUTE && l->n_inputs == 1 ? net->layers[l->inputs[0]].owner : i;
 }
 
-/* A convolution followed by a max pool runs with it in bands of rows (see
- * run_conv_then_pool), so its input stays in use until the pool is done. */
-static int pools_in_bands(const anon_net *net, int i)
-{
-    const nn_layer *l = &net->layers[i];
-    return l->kind == NN_CONVOLUTIONAL && l->kernel != NN_DEPTHWISE && i + 1 < net->n &&
-           net->layers[i + 1].kind == NN_MAXPOOL;
-}
-
 static void mark_read(anon_net *net, int owner, int reader)
 {
     if (net->layers[owner].last_read < reader)
@@ -602,7 +593,7 @@ static void find_last_reads(anon_net *net)
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
         if (l->kind != NN_ROUTE && j > 0)
-            mark_read(net, net->layers[j - 1].owner, pools_in_bands(net, j) ? j + 1 : j);
+            mark_read(net, net->layers[j - 1].owner, j);
         for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && k < l->n_inputs; k++)
             mark_read(net, net->layers[l->inputs[k]].owner, j);
     }
@@ -758,52 +749,14 @@ static void run_route(const anon_net *net, const nn_layer *l)
     }
 }
 
-static void run_conv(anon_net *net, nn_layer *l, const float *in, int y0, int y1)
+static void run_conv(anon_net *net, nn_layer *l, const float *in)
 {
     if (l->kernel == NN_DEPTHWISE)
         nn_depthwise_forward(&l->exec, in, l->output, net->work);
     else if (l->kernel == NN_DIRECT)
-        nn_direct_forward(&l->exec, in, l->output, net->work, y0, y1);
+        nn_direct_forward(&l->exec, in, l->output, net->work);
     else
-        nn_conv_forward(&l->exec, in, l->output, net->work, y0, y1);
-}
-
-static void run_maxpool(const nn_layer *l, const float *in, int y0, int y1)
-{
-    nn_maxpool_forward(in, l->c, l->h, l->w, l->size, l->stride, l->padding, l->output,
-                       l->out_h, l->out_w, y0, y1);
-}
-
-/* Output rows of the max pool `pool` whose windows end before input row
- * `rows` (all of them once the input is complete). */
-static int pooled_rows(const nn_layer *pool, int rows)
-{
-    if (rows >= pool->h)
-        return pool->out_h;
-    int reach = rows - pool->size + pool->padding / 2;   /* last window top that fits */
-    if (reach < 0)
-        return 0;
-    int n = reach / pool->stride + 1;
-    return n > pool->out_h ? pool->out_h : n;
-}
-
-/* A convolution followed by a max pool runs in bands of rows, each pooled
- * while the convolution's output is still in cache: the convolution's
- * output is large and the pool reads it only once. */
-#define BAND_FLOATS (1 << 18)
-
-static void run_conv_then_pool(anon_net *net, nn_layer *conv, const float *in, nn_layer *pool)
-{
-    int band = BAND_FLOATS / (conv->out_c * conv->out_w);
-    band = band < 2 ? 2 : band;
-    int pooled = 0;
-    for (int y0 = 0; y0 < conv->out_h; y0 += band) {
-        int y1 = conv->out_h - y0 < band ? conv->out_h : y0 + band;
-        run_conv(net, conv, in, y0, y1);
-        int upto = pooled_rows(pool, y1);
-        run_maxpool(pool, conv->output, pooled, upto);
-        pooled = upto;
-    }
+        nn_conv_forward(&l->exec, in, l->output, net->work);
 }
 
 static int forward(anon_net *net, const float *input, anon_error *err)
@@ -814,13 +767,11 @@ static int forward(anon_net *net, const float *input, anon_error *err)
     for (int i = 0; i < net->n; i++) {
         nn_layer *l = &net->layers[i];
         const float *in = layer_input(net, i);
-        if (pools_in_bands(net, i)) {
-            run_conv_then_pool(net, l, in, &net->layers[i + 1]);
-            i++;
-        } else if (l->kind == NN_CONVOLUTIONAL) {
-            run_conv(net, l, in, 0, l->out_h);
+        if (l->kind == NN_CONVOLUTIONAL) {
+            run_conv(net, l, in);
         } else if (l->kind == NN_MAXPOOL) {
-            run_maxpool(l, in, 0, l->out_h);
+            nn_maxpool_forward(in, l->c, l->h, l->w, l->size, l->stride, l->padding, l->output,
+                               l->out_h, l->out_w);
         } else {
             run_route(net, l);
         }

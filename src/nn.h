@@ -33,19 +33,16 @@ typedef struct nn_conv {
 } nn_conv;
 
 /* Dense and grouped convolutions (GEMM, im2col). `work` holds
- * nn_conv_work_size() floats. Computes output rows [y0, y1) (all channels),
- * so that a following max pool can run on rows still in cache. */
+ * nn_conv_work_size() floats. */
 size_t nn_conv_work_size(const nn_conv *cv);
-void nn_conv_forward(const nn_conv *cv, const float *in, float *out, float *work, int y0,
-                     int y1);
+void nn_conv_forward(const nn_conv *cv, const float *in, float *out, float *work);
 
 /* Direct convolutions for kernels with few taps per output (groups 1, see
  * nn_direct_suits): the RGB input layer, 1x1 layers over few channels. The
  * weights must hold a multiple of 8 filters (zero padded). */
 int nn_direct_suits(const nn_conv *cv);
 size_t nn_direct_work_size(const nn_conv *cv);
-void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work, int y0,
-                       int y1);
+void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work);
 
 /* Depthwise convolutions (groups == c == out_c), direct loops. */
 size_t nn_depthwise_work_size(const nn_conv *cv);
@@ -56,9 +53,9 @@ void nn_bias_activate(float *out, int channels, size_t n, size_t stride,
                       const float *biases, nn_activation act);
 
 /* Darknet max pooling: window `size`, `stride`, offset -padding/2; pixels
- * outside the image are ignored. Computes output rows [y0, y1). */
+ * outside the image are ignored. */
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
-                        int padding, float *out, int out_h, int out_w, int y0, int y1);
+                        int padding, float *out, int out_h, int out_w);
 
 /* For tests and benchmarks. */
 const anon_engine *nn_engine(void);

@@ -82,32 +82,29 @@ static void im2col_band(const nn_conv *cv, const float *in, int c, int y0, int r
             }
 }
 
-/* Output rows [y0, y1): columns [y0 * w, y1 * w) of out = W x in. */
-static void pointwise_forward(const nn_conv *cv, const float *in, float *out, int y0, int y1)
+static void pointwise_forward(const nn_conv *cv, const float *in, float *out)
 {
     int g = cv->groups, cg = cv->c / g, og = cv->out_c / g;
-    int n = cv->out_h * cv->out_w, cols = (y1 - y0) * cv->out_w;
-    size_t first = (size_t)y0 * (size_t)cv->out_w;
+    int n = cv->out_h * cv->out_w;
     for (int j = 0; j < g; j++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, cols, cg, 1.0f,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, n, cg, 1.0f,
                     cv->weights + (size_t)j * (size_t)og * (size_t)cg, cg,
-                    in + (size_t)j * (size_t)cg * (size_t)n + first, n, 0.0f,
-                    out + (size_t)j * (size_t)og * (size_t)n + first, n);
-    nn_bias_activate(out + first, cv->out_c, (size_t)cols, (size_t)n, cv->biases, cv->act);
+                    in + (size_t)j * (size_t)cg * (size_t)n, n, 0.0f,
+                    out + (size_t)j * (size_t)og * (size_t)n, n);
+    nn_bias_activate(out, cv->out_c, (size_t)n, (size_t)n, cv->biases, cv->act);
 }
 
-void nn_conv_forward(const nn_conv *cv, const float *in, float *out, float *work, int y0,
-                     int y1)
+void nn_conv_forward(const nn_conv *cv, const float *in, float *out, float *work)
 {
     if (is_pointwise(cv)) {
-        pointwise_forward(cv, in, out, y0, y1);
+        pointwise_forward(cv, in, out);
         return;
     }
     int g = cv->groups, cg = cv->c / g, og = cv->out_c / g;
     int k = (int)unrolled_rows(cv), ow = cv->out_w, band = rows_per_band(cv);
     size_t n = (size_t)cv->out_h * (size_t)ow, plane = (size_t)cv->h * (size_t)cv->w;
-    for (; y0 < y1; y0 += band) {
-        int rows = y1 - y0 < band ? y1 - y0 : band;
+    for (int y0 = 0; y0 < cv->out_h; y0 += band) {
+        int rows = cv->out_h - y0 < band ? cv->out_h - y0 : band;
         int cols = rows * ow;
         float *dst = out + (size_t)y0 * (size_t)ow;
         for (int j = 0; j < g; j++) {

@@ -100,17 +100,16 @@ static kernel pick_kernel(void)
  * strips of STRIP pixels. Each strip of the K input rows is first packed
  * into `work`: the rows lie a whole plane apart, and planes of a power-of-
  * two size would all fall into the same cache sets. */
-static void pointwise(const nn_conv *cv, const float *in, float *out, float *work, int y0,
-                      int y1)
+static void pointwise(const nn_conv *cv, const float *in, float *out, float *work)
 {
     kernel k = pick_kernel();
     int taps = cv->c;
-    size_t n = (size_t)cv->h * (size_t)cv->w, end = (size_t)y1 * (size_t)cv->w;
+    size_t n = (size_t)cv->h * (size_t)cv->w;
     ptrdiff_t toff[MAX_TAPS];
     for (int t = 0; t < taps; t++)
         toff[t] = (ptrdiff_t)t * STRIP;
-    for (size_t x0 = (size_t)y0 * (size_t)cv->w; x0 < end; x0 += STRIP) {
-        size_t len = end - x0 < STRIP ? end - x0 : STRIP;
+    for (size_t x0 = 0; x0 < n; x0 += STRIP) {
+        size_t len = n - x0 < STRIP ? n - x0 : STRIP;
         for (int t = 0; t < taps; t++) {
             memcpy(work + (size_t)t * STRIP, in + (size_t)t * n + x0, len * sizeof *work);
             memset(work + (size_t)t * STRIP + len, 0, (STRIP - len) * sizeof *work);
@@ -141,14 +140,12 @@ static phases phase_size(const nn_conv *cv)
                     blocks * BLOCK_MAX + (cv->size - 1) / cv->stride + 1};
 }
 
-/* Fills the plane rows that output rows [y0, y1) read. */
-static void fill_phases(const nn_conv *cv, const float *in, phases ph, int y0, int y1,
-                        float *planes)
+static void fill_phases(const nn_conv *cv, const float *in, phases ph, float *planes)
 {
-    int s = cv->stride, first = y0 * s, last = (y1 - 1) * s + cv->size;
+    int s = cv->stride;
     for (int ic = 0; ic < cv->c; ic++)
         for (int p = 0; p < s; p++)
-            for (int y = first; y < last; y++) {
+            for (int y = 0; y < ph.rows; y++) {
                 float *d = planes + (((size_t)ic * (size_t)s + (size_t)p) * (size_t)ph.rows +
                                      (size_t)y) * (size_t)ph.cols;
                 int iy = y - cv->pad_top;
@@ -160,7 +157,7 @@ static void fill_phases(const nn_conv *cv, const float *in, phases ph, int y0, i
             }
 }
 
-static void convolve(const nn_conv *cv, const float *in, float *out, float *work, int y0, int y1)
+static void convolve(const nn_conv *cv, const float *in, float *out, float *work)
 {
     kernel k = pick_kernel();
     phases ph = phase_size(cv);
@@ -170,9 +167,9 @@ static void convolve(const nn_conv *cv, const float *in, float *out, float *work
         for (int ky = 0; ky < cv->size; ky++)
             for (int kx = 0; kx < cv->size; kx++)
                 toff[t++] = ((ptrdiff_t)(ic * s + kx % s) * ph.rows + ky) * ph.cols + kx / s;
-    fill_phases(cv, in, ph, y0, y1, work);
+    fill_phases(cv, in, ph, work);
     size_t n = (size_t)cv->out_h * (size_t)cv->out_w;
-    for (int oy = y0; oy < y1; oy++) {
+    for (int oy = 0; oy < cv->out_h; oy++) {
         const float *row = work + (size_t)oy * (size_t)s * (size_t)ph.cols;
         for (int x = 0; x < cv->out_w; x += k.width) {
             int valid = cv->out_w - x < k.width ? cv->out_w - x : k.width;
@@ -210,11 +207,10 @@ size_t nn_direct_work_size(const nn_conv *cv)
     return (size_t)cv->c * (size_t)cv->stride * (size_t)ph.rows * (size_t)ph.cols;
 }
 
-void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work, int y0,
-                       int y1)
+void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work)
 {
     if (is_pointwise(cv))
-        pointwise(cv, in, out, work, y0, y1);
+        pointwise(cv, in, out, work);
     else
-        convolve(cv, in, out, work, y0, y1);
+        convolve(cv, in, out, work);
 }

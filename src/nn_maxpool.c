@@ -53,23 +53,23 @@ NN_VECTORIZED static void pool_rows_2x2(const float *r0, const float *r1, int st
 }
 
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
-                        int padding, float *out, int out_h, int out_w, int y0, int y1)
+                        int padding, float *out, int out_h, int out_w)
 {
     int off = -padding / 2, lo, hi;
     interior(w, size, stride, off, out_w, &lo, &hi);
     for (int ch = 0; ch < c; ch++) {
         const float *p = in + (size_t)ch * (size_t)h * (size_t)w;
         float *q = out + (size_t)ch * (size_t)out_h * (size_t)out_w;
-        for (int oy = y0; oy < y1; oy++) {
-            int top = oy * stride + off;
+        for (int oy = 0; oy < out_h; oy++) {
+            int y0 = oy * stride + off;
             float *o = q + (size_t)oy * (size_t)out_w;
-            int rows_inside = top >= 0 && top + size <= h;
+            int rows_inside = y0 >= 0 && y0 + size <= h;
             for (int x = 0; x < out_w; x++)
                 if (!rows_inside || size != 2 || x < lo || x >= hi)
-                    o[x] = window_max(p, h, w, top, x * stride + off, size);
+                    o[x] = window_max(p, h, w, y0, x * stride + off, size);
             if (rows_inside && size == 2)
-                pool_rows_2x2(p + (size_t)top * (size_t)w + off,
-                              p + (size_t)(top + 1) * (size_t)w + off, stride, o, lo, hi);
+                pool_rows_2x2(p + (size_t)y0 * (size_t)w + off,
+                              p + (size_t)(y0 + 1) * (size_t)w + off, stride, o, lo, hi);
         }
     }
 }

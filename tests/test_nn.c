@@ -324,9 +324,9 @@ static const char tiny_like_cfg[] =
     "[maxpool]\nsize=2\nstride=1\n"
     "[convolutional]\nfilters=25\nsize=1\nstride=1\nactivation=linear\n";
 
-/* Wide enough that convolutions followed by a max pool run in several bands
- * of rows (nn.c: run_conv_then_pool), with windows of 3, 2/2 and 2/1. */
-static const char banded_cfg[] =
+/* Wide, with power-of-two planes (cache-set aliasing in the direct 1x1
+ * kernel), pools of 3, 2/2 and 2/1 after each kind of convolution. */
+static const char wide_cfg[] =
     "[net]\nwidth=512\nheight=37\nchannels=3\n"
     "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
     "[maxpool]\nsize=3\nstride=2\n"
@@ -336,10 +336,10 @@ static const char banded_cfg[] =
     "[convolutional]\nfilters=128\nsize=1\nstride=1\nactivation=leaky\n"
     "[maxpool]\nsize=2\nstride=1\n";
 
-TEST(banded_conv_and_pool_match_darknet)
+TEST(wide_conv_and_pool_match_darknet)
 {
     rng_state = 5;
-    CHECK_PARITY(banded_cfg, 2, 0, 0);
+    CHECK_PARITY(wide_cfg, 2, 0, 0);
 }
 
 TEST(mixed_layers_match_darknet)
@@ -419,7 +419,7 @@ done:
 
 TEST(lean_engine_keeps_outputs_and_saves_memory)
 {
-    static const char *const cfgs[] = {mixed_cfg, banded_cfg, ssd_like_cfg, tiny_like_cfg};
+    static const char *const cfgs[] = {mixed_cfg, wide_cfg, ssd_like_cfg, tiny_like_cfg};
     rng_state = 6;
     for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
         files f;
@@ -710,7 +710,7 @@ TEST(tiny_model_matches_darknet)
 
 RUN_TESTS("nn",
           CASE(mixed_layers_match_darknet),
-          CASE(banded_conv_and_pool_match_darknet),
+          CASE(wide_conv_and_pool_match_darknet),
           CASE(ssd_like_matches_darknet_and_clamps),
           CASE(tiny_like_matches_darknet),
           CASE(real_4x4_kernel_is_kept),
