@@ -40,24 +40,6 @@ static inline __attribute__((always_inline)) float activate(float v, nn_activati
     }
 }
 
-/* dst[j] = pixel col0 + j * step of the row, zero outside [0, w). The
- * bounds are worked out once so the copy itself is a plain (vectorized)
- * loop; step is a constant at each call site. */
-static inline __attribute__((always_inline)) void
-gather_row(const float *restrict src, int w, int col0, int step, float *restrict dst, int n)
-{
-    int lo = col0 < 0 ? (-col0 + step - 1) / step : 0;
-    int hi = w - 1 - col0 >= 0 ? (w - 1 - col0) / step + 1 : 0;
-    hi = hi < n ? hi : n;
-    lo = lo < hi ? lo : hi;
-    for (int j = 0; j < lo; j++)
-        dst[j] = 0.0f;
-    for (int j = lo; j < hi; j++)
-        dst[j] = src[col0 + j * step];
-    for (int j = hi; j < n; j++)
-        dst[j] = 0.0f;
-}
-
 /* Fills `rows` x `n` of dst with the channel's pixels at padded columns
  * col0, col0 + step, ... (padding top/left from cv). */
 static inline __attribute__((always_inline)) void
@@ -69,7 +51,7 @@ pad_channel(const nn_conv *cv, const float *in, int rows, int col0, int step, fl
         if (iy < 0 || iy >= cv->h)
             memset(d, 0, (size_t)n * sizeof *d);
         else
-            gather_row(in + (size_t)iy * (size_t)cv->w, cv->w, col0 - cv->pad_left, step, d, n);
+            nn_gather_row(in + (size_t)iy * (size_t)cv->w, cv->w, col0 - cv->pad_left, step, d, n);
     }
 }
 

@@ -140,21 +140,32 @@ static phases phase_size(const nn_conv *cv)
                     blocks * BLOCK_MAX + (cv->size - 1) / cv->stride + 1};
 }
 
-static void fill_phases(const nn_conv *cv, const float *in, phases ph, float *planes)
+static inline __attribute__((always_inline)) void
+fill_phases_step(const nn_conv *cv, const float *in, phases ph, int s, float *planes)
 {
-    int s = cv->stride;
     for (int ic = 0; ic < cv->c; ic++)
         for (int p = 0; p < s; p++)
             for (int y = 0; y < ph.rows; y++) {
                 float *d = planes + (((size_t)ic * (size_t)s + (size_t)p) * (size_t)ph.rows +
                                      (size_t)y) * (size_t)ph.cols;
                 int iy = y - cv->pad_top;
-                const float *src = in + ((size_t)ic * (size_t)cv->h + (size_t)iy) * (size_t)cv->w;
-                for (int j = 0; j < ph.cols; j++) {
-                    int ix = j * s + p - cv->pad_left;
-                    d[j] = iy >= 0 && iy < cv->h && ix >= 0 && ix < cv->w ? src[ix] : 0.0f;
-                }
+                if (iy < 0 || iy >= cv->h)
+                    memset(d, 0, (size_t)ph.cols * sizeof *d);
+                else
+                    nn_gather_row(in + ((size_t)ic * (size_t)cv->h + (size_t)iy) * (size_t)cv->w,
+                                  cv->w, p - cv->pad_left, s, d, ph.cols);
             }
+}
+
+NN_VECTORIZED static void fill_phases(const nn_conv *cv, const float *in, phases ph,
+                                      float *planes)
+{
+    if (cv->stride == 1)
+        fill_phases_step(cv, in, ph, 1, planes);
+    else if (cv->stride == 2)
+        fill_phases_step(cv, in, ph, 2, planes);
+    else
+        fill_phases_step(cv, in, ph, cv->stride, planes);
 }
 
 static void convolve(const nn_conv *cv, const float *in, float *out, float *work)
