@@ -686,26 +686,27 @@ static int model_parity(const char *model, float mean, float scale, parity *p, c
     return rc;
 }
 
-TEST(ssd_model_matches_darknet)
+static void check_model(struct check_state *check_ctx_, const char *model, float mean,
+                        float scale)
 {
     parity p;
     char why[600] = "";
-    CHECKF(model_parity("ssd", 127.5f, 1 / 127.5f, &p, why, sizeof why) == 0, "%.400s", why);
-    printf("# ssd: worst difference %.3g of the layer's scale at layer %d; element-wise %.3g, "
-           "%.3g on the outputs\n", p.worst, p.worst_layer, p.worst_element, p.worst_output);
+    CHECKF(model_parity(model, mean, scale, &p, why, sizeof why) == 0, "%.400s", why);
+    printf("# %s: worst difference %.3g of the layer's scale at layer %d; element-wise %.3g, "
+           "%.3g on the outputs\n", model, p.worst, p.worst_layer, p.worst_element,
+           p.worst_output);
     CHECKF(p.worst <= TOLERANCE, "layer %d differs by %g", p.worst_layer, p.worst);
     CHECKF(p.worst_output <= TOLERANCE, "an output differs by %g", p.worst_output);
 }
 
+TEST(ssd_model_matches_darknet)
+{
+    check_model(check_ctx_, "ssd", 127.5f, 1 / 127.5f);
+}
+
 TEST(tiny_model_matches_darknet)
 {
-    parity p;
-    char why[600] = "";
-    CHECKF(model_parity("tiny", 110.0f, 1 / 255.0f, &p, why, sizeof why) == 0, "%.400s", why);
-    printf("# tiny: worst difference %.3g of the layer's scale at layer %d; element-wise %.3g, "
-           "%.3g on the outputs\n", p.worst, p.worst_layer, p.worst_element, p.worst_output);
-    CHECKF(p.worst <= TOLERANCE, "layer %d differs by %g", p.worst_layer, p.worst);
-    CHECKF(p.worst_output <= TOLERANCE, "an output differs by %g", p.worst_output);
+    check_model(check_ctx_, "tiny", 110.0f, 1 / 255.0f);
 }
 
 RUN_TESTS("nn",
