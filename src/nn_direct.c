@@ -94,12 +94,14 @@ static kernel pick_kernel(void)
 
 /* ---------------------------------------------------------------- 1x1 */
 
-#define STRIP 256           /* pixels of each input row packed together */
+#define STRIP 1024          /* pixels of each input row packed together */
 
 /* out[O][n] = act(W[O][K] x in[K][n] + b), the n pixels as one flat row, in
  * strips of STRIP pixels. Each strip of the K input rows is first packed
  * into `work`: the rows lie a whole plane apart, and planes of a power-of-
- * two size would all fall into the same cache sets. */
+ * two size would all fall into the same cache sets. Within a strip, each
+ * block of 8 output rows is finished before the next, so the stores run
+ * along 8 rows at a time rather than hopping across all of them. */
 static void pointwise(const nn_conv *cv, const float *in, float *out, float *work)
 {
     kernel k = pick_kernel();
@@ -114,13 +116,13 @@ static void pointwise(const nn_conv *cv, const float *in, float *out, float *wor
             memcpy(work + (size_t)t * STRIP, in + (size_t)t * n + x0, len * sizeof *work);
             memset(work + (size_t)t * STRIP + len, 0, (STRIP - len) * sizeof *work);
         }
-        for (size_t x = 0; x < len; x += (size_t)k.width) {
-            int valid = len - x < (size_t)k.width ? (int)(len - x) : k.width;
-            for (int ob = 0; ob < cv->out_c; ob += OB)
+        for (int ob = 0; ob < cv->out_c; ob += OB)
+            for (size_t x = 0; x < len; x += (size_t)k.width) {
+                int valid = len - x < (size_t)k.width ? (int)(len - x) : k.width;
                 k.run(work + x, toff, taps, cv->weights + (size_t)ob * (size_t)taps,
                       (size_t)taps, cv->biases + ob, cv->out_c - ob, cv->act,
                       out + (size_t)ob * n + x0 + x, n, valid);
-        }
+            }
     }
 }
 
@@ -202,7 +204,7 @@ static int is_pointwise(const nn_conv *cv)
 /* Measured on the face models: beyond 16 input channels OpenBLAS's packed
  * GEMM wins for 1x1 layers (its blocking also avoids the cache-set
  * conflicts of output rows a power-of-two plane apart). */
-#define MAX_POINTWISE_TAPS 16
+#define MAX_POINTWISE_TAPS 64
 
 int nn_direct_suits(const nn_conv *cv)
 {
