@@ -479,6 +479,38 @@ TEST(lean_detector_finds_the_same_faces)
     free(img.pixels);
 }
 
+/* threads > 1 only lets OpenBLAS split its GEMMs: same outputs. */
+TEST(threads_give_the_same_outputs)
+{
+    char cfg[512], weights[512];
+    snprintf(cfg, sizeof cfg, "%s/ssd.cfg", model_dir());
+    snprintf(weights, sizeof weights, "%s/ssd.weights", model_dir());
+    const anon_engine *e = anon_engine_find("anon-lean");
+    anon_error err;
+    anon_net *two = e->load(cfg, weights, 2, &err);
+    CHECKF(two != NULL, "%.200s", err.msg);
+    int c, h, w;
+    e->input_shape(two, &c, &h, &w);
+    size_t n = (size_t)c * (size_t)h * (size_t)w;
+    float *input = malloc(n * sizeof *input);
+    fill(input, n, -1, 1);
+    anon_tensor t2, t1;
+    int rc = e->forward(two, input, &err) ||
+             e->layer_output(two, e->n_layers(two) - 1, &t2, &err);
+    anon_net *one = e->load(cfg, weights, 1, &err);
+    rc = rc || one == NULL || e->forward(one, input, &err) ||
+         e->layer_output(one, e->n_layers(one) - 1, &t1, &err);
+    double worst = 0;
+    for (size_t k = 0; rc == 0 && k < (size_t)t1.c * t1.h * t1.w; k++)
+        worst = fmax(worst, fabs(t1.data[k] - t2.data[k]));
+    free(input);
+    e->free(two);
+    if (one)
+        e->free(one);
+    CHECKF(rc == 0, "%.200s", err.msg);
+    CHECKF(worst <= 1e-5, "outputs differ by %g", worst);
+}
+
 /* A 4x4 kernel whose first row is not zero is a real 4x4: not shrunk. */
 TEST(real_4x4_kernel_is_kept)
 {
@@ -717,6 +749,7 @@ RUN_TESTS("nn",
           CASE(real_4x4_kernel_is_kept),
           CASE(lean_engine_keeps_outputs_and_saves_memory),
           CASE(lean_detector_finds_the_same_faces),
+          CASE(threads_give_the_same_outputs),
           CASE(bad_cfgs_fail_naming_the_line),
           CASE(short_weights_fail_naming_the_layer),
           CASE(missing_files_fail),
