@@ -272,7 +272,8 @@ static int synthetic_parity(const char *cfg_text, int minor, int trailing, float
 
 /* Odd sizes, every option: depthwise 3x3 s1 + relu6, the 4x4 trick (dense
  * and depthwise), routes of one and two layers, grouped stride-2, maxpool
- * 2/2, 2/1 and 3/2, batch norm, 'valid' 3x3, 5x5 (dense and depthwise). */
+ * 2/2, 2/1, 3/2 and with padding (windows sticking out on the left, some
+ * wholly outside), batch norm, 'valid' 3x3, 5x5 (dense and depthwise). */
 static const char mixed_cfg[] =
     "[net]\nbatch=1\nwidth=37\nheight=29\nchannels=3\n"
     "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
@@ -292,7 +293,11 @@ static const char mixed_cfg[] =
     "[maxpool]\nsize=3\nstride=2\n"
     "[convolutional]\ngroups=16\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=linear\n"
     "[convolutional]\ngroups=16\nfilters=16\nsize=5\nstride=1\npad=1\nactivation=leaky\n"
-    "[convolutional]\nfilters=7\nsize=5\nstride=1\npadding=2\nactivation=relu\n";
+    "[convolutional]\nfilters=7\nsize=5\nstride=1\npadding=2\nactivation=relu\n"
+    "[route]\nlayers=3\n"
+    "[maxpool]\nsize=2\nstride=2\npadding=3\n"
+    "[route]\nlayers=3\n"
+    "[maxpool]\nsize=2\nstride=3\npadding=4\n";
 
 /* SSD-like: even sizes, 4x4 zero-padded stride-2 kernels down to 1x1,
  * relu6 everywhere with inputs large enough to clamp. */
