@@ -100,8 +100,12 @@ enum MHD_Result intake_reply_json(intake_request *req, int status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
-    if (text == NULL)
-        return MHD_NO;
+    if (text == NULL) {   /* out of memory, or text JSON cannot carry */
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        text = strdup("{\"error\":\"internal\",\"detail\":\"cannot encode the response\"}");
+        if (text == NULL)
+            return MHD_NO;
+    }
     size_t len = strlen(text);
     /* one more byte for the newline curl users expect */
     char *with_newline = realloc(text, len + 2);

@@ -8,7 +8,6 @@
 #include "intake_backend.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "intake_body.h"
 #include "queue.h"
 #include "s3.h"
 
@@ -180,9 +180,12 @@ static json_t *timestamp(double t)
     return json_string(text);
 }
 
+/* Text columns as JSON strings; NULL (and text that is not UTF-8, which
+ * JSON cannot carry) as null, so one odd value cannot spoil the record. */
 static json_t *text_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    json_t *v = s ? json_string(s) : NULL;
+    return v ? v : json_null();
 }
 
 static json_t *parsed_or_null(const char *text)
@@ -198,28 +201,20 @@ static json_t *record_json(const anon_image_row *img)
     char self[64], output[80];
     snprintf(self, sizeof self, "/v1/images/%lld", (long long)img->id);
     snprintf(output, sizeof output, "%s/output", self);
-    json_t *r = json_object();
-    json_object_set_new(r, "id", json_integer(img->id));
-    json_object_set_new(r, "status", json_string(anon_image_status_name(img->status)));
-    json_object_set_new(r, "sha256", json_string(img->sha256));
-    json_object_set_new(r, "camera", text_or_null(img->camera));
-    json_object_set_new(r, "original_name", text_or_null(img->original_name));
-    json_object_set_new(r, "content_type", text_or_null(img->content_type));
-    json_object_set_new(r, "bytes", json_integer(img->bytes));
-    json_object_set_new(r, "width", json_integer(img->width));
-    json_object_set_new(r, "height", json_integer(img->height));
-    json_object_set_new(r, "attempts", json_integer(img->attempts));
-    json_object_set_new(r, "faces", img->faces >= 0 ? json_integer(img->faces) : json_null());
-    json_object_set_new(r, "boxes", parsed_or_null(img->boxes));
-    json_object_set_new(r, "timings", parsed_or_null(img->timings));
-    json_object_set_new(r, "error", text_or_null(img->error));
-    json_object_set_new(r, "created_at", timestamp(img->created_at));
-    json_object_set_new(r, "queued_at", timestamp(img->queued_at));
-    json_object_set_new(r, "started_at", timestamp(img->started_at));
-    json_object_set_new(r, "finished_at", timestamp(img->finished_at));
-    json_object_set_new(r, "updated_at", timestamp(img->updated_at));
-    json_object_set_new(r, "links", json_pack("{s:s, s:s}", "self", self, "output", output));
-    return r;
+    return json_pack(
+        "{s:I, s:s, s:s, s:o, s:o, s:o, s:I, s:i, s:i, s:i, s:o, s:o, s:o, s:o,"
+        " s:o, s:o, s:o, s:o, s:o, s:{s:s, s:s}}",
+        "id", (json_int_t)img->id, "status", anon_image_status_name(img->status),
+        "sha256", img->sha256, "camera", text_or_null(img->camera),
+        "original_name", text_or_null(img->original_name),
+        "content_type", text_or_null(img->content_type), "bytes", (json_int_t)img->bytes,
+        "width", img->width, "height", img->height, "attempts", img->attempts,
+        "faces", img->faces >= 0 ? json_integer(img->faces) : json_null(),
+        "boxes", parsed_or_null(img->boxes), "timings", parsed_or_null(img->timings),
+        "error", text_or_null(img->error), "created_at", timestamp(img->created_at),
+        "queued_at", timestamp(img->queued_at), "started_at", timestamp(img->started_at),
+        "finished_at", timestamp(img->finished_at), "updated_at", timestamp(img->updated_at),
+        "links", "self", self, "output", output);
 }
 
 /* ---------------------------------------------------------------- accept */
@@ -322,25 +317,32 @@ backend_result intake_backend_accept(intake_backend *b, const intake_upload *up,
 
 /* ---------------------------------------------------------------- reads */
 
+/* Loads row id with the session's connection. */
+static backend_result load_row(intake_backend *b, session *s, int64_t id, anon_image_row *img,
+                               anon_error *err)
+{
+    if (need_db(b, s, err) < 0)
+        return BACKEND_UNAVAILABLE;
+    int found = anon_db_image_get(s->db, id, img, err);
+    if (found < 0)
+        return db_failure(s, err);
+    if (found == 0) {
+        anon_fail(err, "no image %lld", (long long)id);
+        return BACKEND_NOT_FOUND;
+    }
+    return BACKEND_OK;
+}
+
 backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record,
                                   anon_error *err)
 {
     session *s = acquire(b, err);
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
-    backend_result r = BACKEND_UNAVAILABLE;
     anon_image_row img = {0};
-    if (need_db(b, s, err) == 0) {
-        int found = anon_db_image_get(s->db, id, &img, err);
-        if (found < 0)
-            r = db_failure(s, err);
-        else if (found == 0)
-            r = BACKEND_NOT_FOUND;
-        else {
-            *record = record_json(&img);
-            r = BACKEND_OK;
-        }
-    }
+    backend_result r = load_row(b, s, id, &img, err);
+    if (r == BACKEND_OK)
+        *record = record_json(&img);
     anon_image_row_free(&img);
     release(b, s);
     return r;
@@ -381,24 +383,6 @@ backend_result intake_backend_list(intake_backend *b, const intake_list_query *q
     return r;
 }
 
-static int open_temp(anon_error *err)
-{
-    const char *dir = getenv("TMPDIR");
-    if (dir == NULL || dir[0] == '\0')
-        dir = "/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/anon-output.XXXXXX", dir);
-        fd = mkostemp(path, O_CLOEXEC);
-        if (fd >= 0)
-            unlink(path);
-    }
-    if (fd < 0)
-        anon_fail(err, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-    return fd;
-}
-
 /* Only ever reads output_key from the output bucket: the original cannot
  * be served from here even when a row is inconsistent. */
 static backend_result fetch_output(intake_backend *b, session *s, const anon_image_row *img,
@@ -418,7 +402,7 @@ static backend_result fetch_output(intake_backend *b, session *s, const anon_ima
     }
     if (need_s3(b, s, err) < 0)
         return BACKEND_UNAVAILABLE;
-    int fd = open_temp(err);
+    int fd = intake_spool_open(err);
     if (fd < 0)
         return BACKEND_FAILED;
     struct stat st;
@@ -443,17 +427,10 @@ backend_result intake_backend_output(intake_backend *b, int64_t id, int *fd, int
     session *s = acquire(b, err);
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
-    backend_result r = BACKEND_UNAVAILABLE;
     anon_image_row img = {0};
-    if (need_db(b, s, err) == 0) {
-        int found = anon_db_image_get(s->db, id, &img, err);
-        if (found < 0)
-            r = db_failure(s, err);
-        else if (found == 0)
-            r = BACKEND_NOT_FOUND;
-        else
-            r = fetch_output(b, s, &img, fd, size, content_type, err);
-    }
+    backend_result r = load_row(b, s, id, &img, err);
+    if (r == BACKEND_OK)
+        r = fetch_output(b, s, &img, fd, size, content_type, err);
     anon_image_row_free(&img);
     release(b, s);
     return r;
