@@ -778,9 +778,16 @@ int anon_queue_publish_body(anon_queue *q, const char *queue, const void *body,
 int anon_queue_consume(anon_queue *q, anon_error *err)
 {
     q->want_consume = 1;
-    if (ensure_connected(q, err) < 0)
-        return -1;
-    return q->consuming ? 0 : start_consuming(q, err);
+    /* A connection the broker dropped while we were idle shows only now:
+     * then connect afresh (with backoff) once. */
+    for (int attempt = 0;; attempt++) {
+        if (ensure_connected(q, err) < 0)
+            return -1;
+        if (q->consuming || start_consuming(q, err) == 0)
+            return 0;
+        if (!q->transient || attempt > 0)
+            return -1;
+    }
 }
 
 static int pop_stash(anon_queue *q, anon_delivery *d)
@@ -875,11 +882,20 @@ int anon_queue_nack(anon_queue *q, const anon_delivery *d, int requeue,
     return settle(q, d, 0, requeue, err);
 }
 
+static int get_once(anon_queue *q, const char *queue, anon_delivery *d, anon_error *err);
+
 int anon_queue_get(anon_queue *q, const char *queue, anon_delivery *d,
                    anon_error *err)
 {
-    memset(d, 0, sizeof *d);
     q->transient = 0;
+    int rc = get_once(q, queue, d, err);
+    /* A stale connection is found out only by using it: once more. */
+    return rc < 0 && q->transient ? get_once(q, queue, d, err) : rc;
+}
+
+static int get_once(anon_queue *q, const char *queue, anon_delivery *d, anon_error *err)
+{
+    memset(d, 0, sizeof *d);
     if (ensure_connected(q, err) < 0)
         return -1;
     const char *name = queue ? queue : q->queue;
@@ -910,22 +926,27 @@ int anon_queue_get(anon_queue *q, const char *queue, anon_delivery *d,
 
 /* ------------------------------------------------------------ queues */
 
+static int depth_once(anon_queue *q, uint32_t *ready, uint32_t *dead, anon_error *err)
+{
+    uint32_t main_n = 0, dead_n = 0;
+    if (ensure_connected(q, err) < 0 || declare(q, q->queue, NULL, 0, &main_n, 1, err) < 0 ||
+        declare(q, q->dead, NULL, 0, &dead_n, 1, err) < 0)
+        return -1;
+    if (ready)
+        *ready = main_n;
+    if (dead)
+        *dead = dead_n;
+    return 0;
+}
+
 int anon_queue_depth(anon_queue *q, uint32_t *ready, uint32_t *dead,
                      anon_error *err)
 {
     q->transient = 0;
-    if (ensure_connected(q, err) < 0)
-        return -1;
-    uint32_t n = 0;
-    if (declare(q, q->queue, NULL, 0, &n, 1, err) < 0)
-        return -1;
-    if (ready)
-        *ready = n;
-    if (declare(q, q->dead, NULL, 0, &n, 1, err) < 0)
-        return -1;
-    if (dead)
-        *dead = n;
-    return 0;
+    if (depth_once(q, ready, dead, err) == 0)
+        return 0;
+    /* A stale connection is found out only by using it: once more. */
+    return q->transient ? depth_once(q, ready, dead, err) : -1;
 }
 
 int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
