@@ -554,9 +554,12 @@ int anon_intake_shutdown(anon_intake *in, long grace_seconds)
     int left = atomic_load(&in->in_flight);
     pthread_mutex_unlock(&in->idle_lock);
     if (left > 0) {
+        /* Stopping the daemon would wait for those requests; the caller
+         * exits instead. Nothing is lost: none of them has had its 202. */
         char msg[128];
         snprintf(msg, sizeof msg, "grace period over with %d requests in flight", left);
         log_event(in, "warn", msg);
+        return left;
     }
     MHD_stop_daemon(in->daemon);
     in->daemon = NULL;
@@ -568,8 +571,8 @@ void anon_intake_free(anon_intake *in)
 {
     if (in == NULL)
         return;
-    if (in->daemon)
-        anon_intake_shutdown(in, 0);
+    if (in->daemon && anon_intake_shutdown(in, 0) > 0)
+        MHD_stop_daemon(in->daemon);   /* waits for the stragglers */
     intake_backend_free(in->backend);
     anon_metrics_free(in->metrics);
     pthread_mutex_destroy(&in->idle_lock);
