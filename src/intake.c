@@ -376,8 +376,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     anon_metrics_observe(in->metrics, M_LATENCY, labels, seconds);
     anon_metrics_add(in->metrics, M_BYTES_IN, "", (double)req->bytes_in);
 
-    const char *level = req->status >= 500 || req->status == 0 ? "error"
-                        : req->status >= 400                   ? "warn"
+    const char *level = req->status >= 500 ? "error"
+                        : req->status >= 400 || req->status == 0 ? "warn"
                                                                : "info";
     json_t *fields = json_pack("{s:s, s:s, s:s, s:i, s:I, s:f}", "request_id", req->request_id,
                                "method", req->method, "route", req->route_label, "status",

@@ -261,7 +261,8 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         return BACKEND_UNAVAILABLE;
     if (lseek(up->fd, 0, SEEK_SET) < 0)
         return anon_fail(err, "cannot rewind the spool file: %s", strerror(errno)), BACKEND_FAILED;
-    if (anon_s3_put_fd(s->s3, b->cfg->input_bucket, key, up->fd, up->content_type, err) < 0) {
+    if (anon_s3_put_fd_hashed(s->s3, b->cfg->input_bucket, key, up->fd, up->sha256,
+                              up->content_type, err) < 0) {
         anon_fail_prefix(err, "s3: ");
         anon_s3_status st = anon_s3_last_status(s->s3);
         return st == ANON_S3_LOCAL || st == ANON_S3_BAD_REQUEST ? BACKEND_FAILED
