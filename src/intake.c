@@ -387,6 +387,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         json_object_set_new(fields, "camera", json_string(req->camera));
     if (fields && req->image_id > 0)
         json_object_set_new(fields, "id", json_integer(req->image_id));
+    if (fields && req->have_stats)
+        json_object_update_new(fields, json_pack("{s:f, s:f, s:f, s:f}", "wait_ms",
+                                                 req->stats.wait_ms, "db_ms", req->stats.db_ms,
+                                                 "put_ms", req->stats.put_ms, "publish_ms",
+                                                 req->stats.publish_ms));
     if (fields && req->log_detail[0])
         json_object_set_new(fields, "detail", json_string(req->log_detail));
     if (fields && how != MHD_REQUEST_TERMINATED_COMPLETED_OK)

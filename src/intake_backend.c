@@ -106,6 +106,13 @@ void intake_backend_free(intake_backend *b)
     free(b);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static session *acquire(intake_backend *b, anon_error *err)
 {
     struct timespec deadline;
@@ -240,12 +247,14 @@ static int publish(intake_backend *b, session *s, const anon_image_row *img, ano
  * request: nothing to do. One still `received` missed its publish (an
  * outage or a crash); this request finishes the job. */
 static backend_result accept_in(intake_backend *b, session *s, const intake_upload *up,
-                                json_t **record, int *publish_failed, anon_error *err)
+                                json_t **record, intake_accept_stats *stats, anon_error *err)
 {
     anon_image_row img = {0};
     if (need_db(b, s, err) < 0)
         return BACKEND_UNAVAILABLE;
+    double t = now_ms();
     int found = anon_db_image_find(s->db, up->camera, up->sha256, &img, err);
+    stats->db_ms += now_ms() - t;
     if (found < 0)
         return db_failure(s, err);
     if (found && img.status != ANON_IMAGE_RECEIVED) {
@@ -261,8 +270,11 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         return BACKEND_UNAVAILABLE;
     if (lseek(up->fd, 0, SEEK_SET) < 0)
         return anon_fail(err, "cannot rewind the spool file: %s", strerror(errno)), BACKEND_FAILED;
-    if (anon_s3_put_fd_hashed(s->s3, b->cfg->input_bucket, key, up->fd, up->sha256,
-                              up->content_type, err) < 0) {
+    t = now_ms();
+    int put = anon_s3_put_fd_hashed(s->s3, b->cfg->input_bucket, key, up->fd, up->sha256,
+                                    up->content_type, err);
+    stats->put_ms = now_ms() - t;
+    if (put < 0) {
         anon_fail_prefix(err, "s3: ");
         anon_s3_status st = anon_s3_last_status(s->s3);
         return st == ANON_S3_LOCAL || st == ANON_S3_BAD_REQUEST ? BACKEND_FAILED
@@ -280,19 +292,28 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         .input_key = key,
     };
     int created = 0;
-    if (anon_db_image_insert(s->db, &row, &img, &created, err) < 0)
+    t = now_ms();
+    int inserted = anon_db_image_insert(s->db, &row, &img, &created, err);
+    stats->db_ms += now_ms() - t;
+    if (inserted < 0)
         return db_failure(s, err);
     if (img.status != ANON_IMAGE_RECEIVED) {   /* a concurrent twin got there first */
         *record = record_json(&img);
         anon_image_row_free(&img);
         return BACKEND_EXISTED;
     }
-    if (publish(b, s, &img, err) < 0) {
-        *publish_failed = 1;
+    t = now_ms();
+    int published = publish(b, s, &img, err);
+    stats->publish_ms = now_ms() - t;
+    if (published < 0) {
+        stats->publish_failed = 1;
         anon_image_row_free(&img);
         return BACKEND_UNAVAILABLE;
     }
-    if (anon_db_image_mark_queued(s->db, img.id, err) < 0) {
+    t = now_ms();
+    int marked = anon_db_image_mark_queued(s->db, img.id, err);
+    stats->db_ms += now_ms() - t;
+    if (marked < 0) {
         anon_image_row_free(&img);
         return db_failure(s, err);
     }
@@ -306,12 +327,16 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
 }
 
 backend_result intake_backend_accept(intake_backend *b, const intake_upload *up,
-                                     json_t **record, int *publish_failed, anon_error *err)
+                                     json_t **record, intake_accept_stats *stats,
+                                     anon_error *err)
 {
+    memset(stats, 0, sizeof *stats);
+    double t = now_ms();
     session *s = acquire(b, err);
+    stats->wait_ms = now_ms() - t;
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
-    backend_result r = accept_in(b, s, up, record, publish_failed, err);
+    backend_result r = accept_in(b, s, up, record, stats, err);
     release(b, s);
     return r;
 }

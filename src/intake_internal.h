@@ -68,6 +68,8 @@ typedef struct intake_request {
     double started;               /* monotonic seconds */
     intake_body *body;            /* uploads only */
     char log_detail[512];         /* why a 5xx happened, for the log line */
+    intake_accept_stats stats;    /* where an upload's time went */
+    int have_stats;
 } intake_request;
 
 /* Replies; each returns what the access handler must return. */

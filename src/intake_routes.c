@@ -52,10 +52,10 @@ enum MHD_Result intake_route_upload(intake_request *req)
         .fd = body->fd,
     };
     json_t *record = NULL;
-    int publish_failed = 0;
     anon_error err = {""};
-    backend_result r = intake_backend_accept(req->in->backend, &up, &record, &publish_failed, &err);
-    if (publish_failed)
+    backend_result r = intake_backend_accept(req->in->backend, &up, &record, &req->stats, &err);
+    req->have_stats = 1;
+    if (req->stats.publish_failed)
         anon_metrics_add(req->in->metrics, M_PUBLISH_FAILURES, "", 1);
     if (r != BACKEND_CREATED && r != BACKEND_EXISTED)
         return reply_backend_failure(req, r, &err);
