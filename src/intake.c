@@ -8,6 +8,7 @@
  * open connections finish. */
 #include "intake_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -266,6 +267,21 @@ static int needs_token(intake_route route)
     return route != ROUTE_HEALTHZ && route != ROUTE_READYZ && route != ROUTE_METRICS;
 }
 
+/* Keeps a client's X-Content-SHA256 (in lower case) when it is one. */
+static int take_claimed_sha256(intake_request *req, const char *text)
+{
+    if (strlen(text) != ANON_SHA256_HEX_LEN)
+        return 0;
+    for (size_t i = 0; i < ANON_SHA256_HEX_LEN; i++) {
+        char c = (char)tolower((unsigned char)text[i]);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+        req->claimed_sha256[i] = c;
+    }
+    req->claimed_sha256[ANON_SHA256_HEX_LEN] = '\0';
+    return 1;
+}
+
 /* The first call for a request: everything decided from the headers. */
 static enum MHD_Result on_headers(intake_request *req)
 {
@@ -300,6 +316,13 @@ static enum MHD_Result on_headers(intake_request *req)
                                   "and do not start with . or -");
     if (camera)
         snprintf(req->camera, sizeof req->camera, "%s", camera);
+    const char *claimed = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                      "X-Content-SHA256");
+    if (claimed && !take_claimed_sha256(req, claimed))
+        return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request",
+                                  "X-Content-SHA256 must be 64 hexadecimal digits");
+    if (req->claimed_sha256[0] && (intake_route_upload_known(req) != MHD_YES || req->status))
+        return req->status ? MHD_YES : MHD_NO;
     req->body = calloc(1, sizeof *req->body);
     if (req->body == NULL)
         return intake_reply_error(req, 500, "internal", "out of memory");

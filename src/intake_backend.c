@@ -343,6 +343,30 @@ backend_result intake_backend_accept(intake_backend *b, const intake_upload *up,
 
 /* ---------------------------------------------------------------- reads */
 
+backend_result intake_backend_find(intake_backend *b, const char *camera, const char *sha256,
+                                   json_t **record, anon_error *err)
+{
+    session *s = acquire(b, err);
+    if (s == NULL)
+        return BACKEND_UNAVAILABLE;
+    backend_result r = BACKEND_UNAVAILABLE;
+    anon_image_row img = {0};
+    if (need_db(b, s, err) == 0) {
+        int found = anon_db_image_find(s->db, camera, sha256, &img, err);
+        if (found < 0)
+            r = db_failure(s, err);
+        else if (found == 0 || img.status == ANON_IMAGE_RECEIVED)
+            r = BACKEND_NOT_FOUND;
+        else {
+            *record = record_json(&img);
+            r = BACKEND_OK;
+        }
+    }
+    anon_image_row_free(&img);
+    release(b, s);
+    return r;
+}
+
 /* Loads row id with the session's connection. */
 static backend_result load_row(intake_backend *b, session *s, int64_t id, anon_image_row *img,
                                anon_error *err)

@@ -68,6 +68,12 @@ backend_result intake_backend_accept(intake_backend *b, const intake_upload *up,
 backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record,
                                   anon_error *err);
 
+/* The record of (camera, sha256) when that image is stored and queued (or
+ * further): BACKEND_OK; BACKEND_NOT_FOUND when it is not, or is still
+ * `received` (its upload must be finished by a full request). */
+backend_result intake_backend_find(intake_backend *b, const char *camera, const char *sha256,
+                                   json_t **record, anon_error *err);
+
 /* A page of records in id order after `after`; status NULL or a name. */
 typedef struct intake_list_query {
     const char *camera;
