@@ -226,6 +226,28 @@ static json_t *record_json(const anon_image_row *img)
 
 /* ---------------------------------------------------------------- accept */
 
+/* Loads a row by id, or (id 0) by camera and sha256, with the session's
+ * connection. */
+static backend_result load_row(intake_backend *b, session *s, int64_t id, const char *camera,
+                               const char *sha256, anon_image_row *img, anon_error *err)
+{
+    if (need_db(b, s, err) < 0)
+        return BACKEND_UNAVAILABLE;
+    int found = id ? anon_db_image_get(s->db, id, img, err)
+                   : anon_db_image_find(s->db, camera, sha256, img, err);
+    if (found < 0)
+        return db_failure(s, err);
+    if (found == 0) {
+        if (id)
+            anon_fail(err, "no image %lld", (long long)id);
+        else
+            anon_fail(err, "no image %s for camera %s", sha256, camera);
+        return BACKEND_NOT_FOUND;
+    }
+    return BACKEND_OK;
+}
+
+
 static int publish(intake_backend *b, session *s, const anon_image_row *img, anon_error *err)
 {
     if (need_queue(b, s, err) < 0)
@@ -250,19 +272,18 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
                                 json_t **record, intake_accept_stats *stats, anon_error *err)
 {
     anon_image_row img = {0};
-    if (need_db(b, s, err) < 0)
-        return BACKEND_UNAVAILABLE;
     double t = now_ms();
-    int found = anon_db_image_find(s->db, up->camera, up->sha256, &img, err);
+    backend_result found = load_row(b, s, 0, up->camera, up->sha256, &img, err);
     stats->db_ms += now_ms() - t;
-    if (found < 0)
-        return db_failure(s, err);
-    if (found && img.status != ANON_IMAGE_RECEIVED) {
+    if (found == BACKEND_OK && img.status != ANON_IMAGE_RECEIVED) {
         *record = record_json(&img);
         anon_image_row_free(&img);
         return BACKEND_EXISTED;
     }
     anon_image_row_free(&img);
+    if (found != BACKEND_OK && found != BACKEND_NOT_FOUND)
+        return found;
+    img = (anon_image_row){0};
 
     char key[256];
     snprintf(key, sizeof key, "%s/%s.%s", up->camera, up->sha256, up->extension);
@@ -343,59 +364,53 @@ backend_result intake_backend_accept(intake_backend *b, const intake_upload *up,
 
 /* ---------------------------------------------------------------- reads */
 
-backend_result intake_backend_find(intake_backend *b, const char *camera, const char *sha256,
-                                   json_t **record, anon_error *err)
+typedef backend_result (*row_fn)(intake_backend *b, session *s, const anon_image_row *img,
+                                 void *ctx, anon_error *err);
+
+/* Borrows a session, loads the row (see load_row) and hands it to fn. */
+static backend_result with_row(intake_backend *b, int64_t id, const char *camera,
+                               const char *sha256, row_fn fn, void *ctx, anon_error *err)
 {
     session *s = acquire(b, err);
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
-    backend_result r = BACKEND_UNAVAILABLE;
     anon_image_row img = {0};
-    if (need_db(b, s, err) == 0) {
-        int found = anon_db_image_find(s->db, camera, sha256, &img, err);
-        if (found < 0)
-            r = db_failure(s, err);
-        else if (found == 0 || img.status == ANON_IMAGE_RECEIVED)
-            r = BACKEND_NOT_FOUND;
-        else {
-            *record = record_json(&img);
-            r = BACKEND_OK;
-        }
-    }
+    backend_result r = load_row(b, s, id, camera, sha256, &img, err);
+    if (r == BACKEND_OK)
+        r = fn(b, s, &img, ctx, err);
     anon_image_row_free(&img);
     release(b, s);
     return r;
 }
 
-/* Loads row id with the session's connection. */
-static backend_result load_row(intake_backend *b, session *s, int64_t id, anon_image_row *img,
-                               anon_error *err)
+static backend_result give_record(intake_backend *b, session *s, const anon_image_row *img,
+                                  void *ctx, anon_error *err)
 {
-    if (need_db(b, s, err) < 0)
-        return BACKEND_UNAVAILABLE;
-    int found = anon_db_image_get(s->db, id, img, err);
-    if (found < 0)
-        return db_failure(s, err);
-    if (found == 0) {
-        anon_fail(err, "no image %lld", (long long)id);
-        return BACKEND_NOT_FOUND;
-    }
+    (void)b; (void)s; (void)err;
+    *(json_t **)ctx = record_json(img);
     return BACKEND_OK;
+}
+
+/* Only an image past `received` counts as known: one still `received`
+ * needs its upload finished by a full request. */
+static backend_result give_queued_record(intake_backend *b, session *s,
+                                         const anon_image_row *img, void *ctx, anon_error *err)
+{
+    if (img->status == ANON_IMAGE_RECEIVED)
+        return BACKEND_NOT_FOUND;
+    return give_record(b, s, img, ctx, err);
+}
+
+backend_result intake_backend_find(intake_backend *b, const char *camera, const char *sha256,
+                                   json_t **record, anon_error *err)
+{
+    return with_row(b, 0, camera, sha256, give_queued_record, record, err);
 }
 
 backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record,
                                   anon_error *err)
 {
-    session *s = acquire(b, err);
-    if (s == NULL)
-        return BACKEND_UNAVAILABLE;
-    anon_image_row img = {0};
-    backend_result r = load_row(b, s, id, &img, err);
-    if (r == BACKEND_OK)
-        *record = record_json(&img);
-    anon_image_row_free(&img);
-    release(b, s);
-    return r;
+    return with_row(b, id, NULL, NULL, give_record, record, err);
 }
 
 backend_result intake_backend_list(intake_backend *b, const intake_list_query *q,
@@ -435,10 +450,16 @@ backend_result intake_backend_list(intake_backend *b, const intake_list_query *q
 
 /* Only ever reads output_key from the output bucket: the original cannot
  * be served from here even when a row is inconsistent. */
+typedef struct {
+    int fd;
+    int64_t size;
+    char *content_type;   /* 64 bytes */
+} output_file;
+
 static backend_result fetch_output(intake_backend *b, session *s, const anon_image_row *img,
-                                   int *fd_out, int64_t *size, char content_type[64],
-                                   anon_error *err)
+                                   void *ctx, anon_error *err)
 {
+    output_file *out = ctx;
     if (img->status != ANON_IMAGE_DONE || img->output_key == NULL) {
         anon_fail(err, "image %lld is %s, its output is not ready", (long long)img->id,
                   anon_image_status_name(img->status));
@@ -465,24 +486,19 @@ static backend_result fetch_output(intake_backend *b, session *s, const anon_ima
     }
     size_t n = strlen(img->output_key);
     int png = n > 4 && strcmp(img->output_key + n - 4, ".png") == 0;
-    snprintf(content_type, 64, "%s", png ? "image/png" : "image/jpeg");
-    *fd_out = fd;
-    *size = st.st_size;
+    snprintf(out->content_type, 64, "%s", png ? "image/png" : "image/jpeg");
+    out->fd = fd;
+    out->size = st.st_size;
     return BACKEND_OK;
 }
 
 backend_result intake_backend_output(intake_backend *b, int64_t id, int *fd, int64_t *size,
                                      char content_type[64], anon_error *err)
 {
-    session *s = acquire(b, err);
-    if (s == NULL)
-        return BACKEND_UNAVAILABLE;
-    anon_image_row img = {0};
-    backend_result r = load_row(b, s, id, &img, err);
-    if (r == BACKEND_OK)
-        r = fetch_output(b, s, &img, fd, size, content_type, err);
-    anon_image_row_free(&img);
-    release(b, s);
+    output_file out = {.fd = -1, .content_type = content_type};
+    backend_result r = with_row(b, id, NULL, NULL, fetch_output, &out, err);
+    *fd = out.fd;
+    *size = out.size;
     return r;
 }
 
