@@ -59,6 +59,7 @@ struct anon_queue {
     int want_consume;                 /* resume consuming after a reconnect */
     int consuming;                    /* basic.consume done on this connection */
     int transient;
+    int refused;                      /* the last publish was nacked */
     struct stashed *stash_head, *stash_tail;
 };
 
@@ -693,10 +694,14 @@ static int wait_confirms(anon_queue *q, struct outgoing *msgs, size_t n, anon_er
             amqp_basic_nack_t *a = f.payload.method.decoded;
             if (apply_confirm(msgs, n, a->delivery_tag, a->multiple, 1) > 0) {
                 /* reject-publish: the queue is over its limit or has no
-                 * quorum. The caller may try later. */
+                 * leader (a node died). RabbitMQ 3.10 channels can keep
+                 * refusing after a new leader is elected, so start over
+                 * on a fresh connection, after a pause. */
                 q->transient = 1;
+                q->refused = 1;
+                disconnect(q);
                 return anon_fail(err, "the broker refused the message (queue full or "
-                                      "unavailable)");
+                                      "without a leader)");
             }
         } else if (handle_other_frame(q, &f, err) < 0) {
             return -1;
@@ -711,6 +716,7 @@ static int publish_all(anon_queue *q, struct outgoing *msgs, size_t n, anon_erro
 {
     q->transient = 0;
     for (int round = 0;; round++) {
+        q->refused = 0;
         if (ensure_connected(q, err) < 0)
             return -1;
         uint64_t generation = q->generation;
@@ -723,8 +729,8 @@ static int publish_all(anon_queue *q, struct outgoing *msgs, size_t n, anon_erro
         for (size_t i = 0; i < n; i++)
             if (!msgs[i].confirmed && (q->conn == NULL || q->generation != generation))
                 msgs[i].seq = 0;
-        if (q->conn)  /* refused, not disconnected: wait before sending again */
-            sleep_ms(200L << (round < 5 ? round : 5));
+        if (q->refused)  /* give a leader election time before sending again */
+            sleep_ms(200L << (round < 4 ? round : 4));
     }
 }
 
