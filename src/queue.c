@@ -471,7 +471,12 @@ const char *anon_queue_dead_name(const anon_queue *q)
 
 int anon_queue_ping(anon_queue *q, anon_error *err)
 {
-    return anon_queue_depth(q, NULL, NULL, err);
+    /* A readiness check wants a prompt answer, not a reconnect backoff. */
+    int attempts = q->reconnect_attempts;
+    q->reconnect_attempts = 0;
+    int rc = anon_queue_depth(q, NULL, NULL, err);
+    q->reconnect_attempts = attempts;
+    return rc;
 }
 
 /* ------------------------------------------------------------ deliveries */

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,13 +140,17 @@ static int valid_region(const char *r)
     return 1;
 }
 
+/* curl and libxml2 each want one initialisation before threads use them. */
+static void init_libraries(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser();
+}
+
 anon_s3 *anon_s3_open(const anon_s3_options *opts, anon_error *err)
 {
-    static int global_done;  /* curl_global_init is idempotent after the first call */
-    if (!global_done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = 1;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_libraries);
     if (!valid_region(opts->region)) {
         anon_fail(err, "ANON_S3_REGION: '%s' is not a region name like us-east-1",
                   opts->region ? opts->region : "");
