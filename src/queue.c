@@ -960,15 +960,19 @@ int anon_queue_depth(anon_queue *q, uint32_t *ready, uint32_t *dead,
     return q->transient ? depth_once(q, ready, dead, err) : -1;
 }
 
-int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
+/* Purges or deletes a named queue (NULL: main). */
+static int purge_or_delete(anon_queue *q, const char *queue, int delete, anon_error *err)
 {
     q->transient = 0;
     if (ensure_connected(q, err) < 0)
         return -1;
     const char *name = queue ? queue : q->queue;
-    if (amqp_queue_purge(q->conn, CHANNEL, amqp_cstring_bytes(name)) == NULL) {
+    amqp_bytes_t bytes = amqp_cstring_bytes(name);
+    void *ok = delete ? (void *)amqp_queue_delete(q->conn, CHANNEL, bytes, 0, 0)
+                      : (void *)amqp_queue_purge(q->conn, CHANNEL, bytes);
+    if (ok == NULL) {
         char what[256];
-        snprintf(what, sizeof what, "purging %s", name);
+        snprintf(what, sizeof what, "%s %s", delete ? "deleting" : "purging", name);
         fail_reply(q, err, what, amqp_get_rpc_reply(q->conn));
         disconnect(q);
         return -1;
@@ -976,18 +980,12 @@ int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
     return 0;
 }
 
+int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
+{
+    return purge_or_delete(q, queue, 0, err);
+}
+
 int anon_queue_delete(anon_queue *q, const char *queue, anon_error *err)
 {
-    q->transient = 0;
-    if (ensure_connected(q, err) < 0)
-        return -1;
-    const char *name = queue ? queue : q->queue;
-    if (amqp_queue_delete(q->conn, CHANNEL, amqp_cstring_bytes(name), 0, 0) == NULL) {
-        char what[256];
-        snprintf(what, sizeof what, "deleting %s", name);
-        fail_reply(q, err, what, amqp_get_rpc_reply(q->conn));
-        disconnect(q);
-        return -1;
-    }
-    return 0;
+    return purge_or_delete(q, queue, 1, err);
 }

@@ -181,8 +181,14 @@ anon_s3 *anon_s3_open(const anon_s3_options *opts, anon_error *err)
     snprintf(s3->userpwd, n, "%s:%s", opts->access_key, opts->secret_key);
     snprintf(s3->sigv4, sizeof s3->sigv4, "aws:amz:%s:s3", opts->region);
     s3->virtual_host = opts->virtual_host;
-    if (opts->ca_file && opts->ca_file[0] && (s3->ca_file = dup_or_null(opts->ca_file, err)) == NULL)
-        goto fail;
+    if (opts->ca_file && opts->ca_file[0]) {
+        if (access(opts->ca_file, R_OK) < 0) {
+            anon_fail(err, "ANON_S3_CA_FILE: cannot read '%s': %s", opts->ca_file, strerror(errno));
+            goto fail;
+        }
+        if ((s3->ca_file = dup_or_null(opts->ca_file, err)) == NULL)
+            goto fail;
+    }
     s3->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
     s3->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 120000;
     s3->retries = opts->retries >= 0 ? opts->retries : 4;

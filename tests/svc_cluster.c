@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "queue.h"
+#include "queue_check.h"
 
 static char stack_env[512];
 static int base;
@@ -66,15 +67,7 @@ TEST(quorum_queue_survives_node_kill)
     }
     CHECKF(after == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "kill failed");
     CHECKF(failures == 0, "%d publishes failed (last: %.300s)", failures, err.msg);
-    anon_delivery d;
-    int rc;
-    while ((rc = anon_queue_next(q, &d, 3000, &err)) == 1) {
-        if (d.valid && d.job.id >= 1 && d.job.id <= N)
-            seen[d.job.id] = 1;
-        CHECK(anon_queue_ack(q, &d, &err) == 0);
-        anon_delivery_free(&d);
-    }
-    CHECKF(rc == 0, "consume: %.300s", err.msg);
+    CHECKF(consume_all(q, seen, N, 3000, &err) >= 0, "consume: %.300s", err.msg);
     int lost = 0, total = 0;
     for (int i = 1; i <= n; i++) {
         total += confirmed[i];
