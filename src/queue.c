@@ -59,6 +59,7 @@ struct anon_queue {
     int want_consume;                 /* resume consuming after a reconnect */
     int consuming;                    /* basic.consume done on this connection */
     int transient;
+    int refused;                      /* the last publish was nacked */
     struct stashed *stash_head, *stash_tail;
 };
 
@@ -470,7 +471,12 @@ const char *anon_queue_dead_name(const anon_queue *q)
 
 int anon_queue_ping(anon_queue *q, anon_error *err)
 {
-    return anon_queue_depth(q, NULL, NULL, err);
+    /* A readiness check wants a prompt answer, not a reconnect backoff. */
+    int attempts = q->reconnect_attempts;
+    q->reconnect_attempts = 0;
+    int rc = anon_queue_depth(q, NULL, NULL, err);
+    q->reconnect_attempts = attempts;
+    return rc;
 }
 
 /* ------------------------------------------------------------ deliveries */
@@ -693,10 +699,14 @@ static int wait_confirms(anon_queue *q, struct outgoing *msgs, size_t n, anon_er
             amqp_basic_nack_t *a = f.payload.method.decoded;
             if (apply_confirm(msgs, n, a->delivery_tag, a->multiple, 1) > 0) {
                 /* reject-publish: the queue is over its limit or has no
-                 * quorum. The caller may try later. */
+                 * leader (a node died). RabbitMQ 3.10 channels can keep
+                 * refusing after a new leader is elected, so start over
+                 * on a fresh connection, after a pause. */
                 q->transient = 1;
+                q->refused = 1;
+                disconnect(q);
                 return anon_fail(err, "the broker refused the message (queue full or "
-                                      "unavailable)");
+                                      "without a leader)");
             }
         } else if (handle_other_frame(q, &f, err) < 0) {
             return -1;
@@ -711,6 +721,7 @@ static int publish_all(anon_queue *q, struct outgoing *msgs, size_t n, anon_erro
 {
     q->transient = 0;
     for (int round = 0;; round++) {
+        q->refused = 0;
         if (ensure_connected(q, err) < 0)
             return -1;
         uint64_t generation = q->generation;
@@ -723,8 +734,8 @@ static int publish_all(anon_queue *q, struct outgoing *msgs, size_t n, anon_erro
         for (size_t i = 0; i < n; i++)
             if (!msgs[i].confirmed && (q->conn == NULL || q->generation != generation))
                 msgs[i].seq = 0;
-        if (q->conn)  /* refused, not disconnected: wait before sending again */
-            sleep_ms(200L << (round < 5 ? round : 5));
+        if (q->refused)  /* give a leader election time before sending again */
+            sleep_ms(200L << (round < 4 ? round : 4));
     }
 }
 
@@ -949,15 +960,19 @@ int anon_queue_depth(anon_queue *q, uint32_t *ready, uint32_t *dead,
     return q->transient ? depth_once(q, ready, dead, err) : -1;
 }
 
-int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
+/* Purges or deletes a named queue (NULL: main). */
+static int purge_or_delete(anon_queue *q, const char *queue, int delete, anon_error *err)
 {
     q->transient = 0;
     if (ensure_connected(q, err) < 0)
         return -1;
     const char *name = queue ? queue : q->queue;
-    if (amqp_queue_purge(q->conn, CHANNEL, amqp_cstring_bytes(name)) == NULL) {
+    amqp_bytes_t bytes = amqp_cstring_bytes(name);
+    void *ok = delete ? (void *)amqp_queue_delete(q->conn, CHANNEL, bytes, 0, 0)
+                      : (void *)amqp_queue_purge(q->conn, CHANNEL, bytes);
+    if (ok == NULL) {
         char what[256];
-        snprintf(what, sizeof what, "purging %s", name);
+        snprintf(what, sizeof what, "%s %s", delete ? "deleting" : "purging", name);
         fail_reply(q, err, what, amqp_get_rpc_reply(q->conn));
         disconnect(q);
         return -1;
@@ -965,18 +980,12 @@ int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
     return 0;
 }
 
+int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
+{
+    return purge_or_delete(q, queue, 0, err);
+}
+
 int anon_queue_delete(anon_queue *q, const char *queue, anon_error *err)
 {
-    q->transient = 0;
-    if (ensure_connected(q, err) < 0)
-        return -1;
-    const char *name = queue ? queue : q->queue;
-    if (amqp_queue_delete(q->conn, CHANNEL, amqp_cstring_bytes(name), 0, 0) == NULL) {
-        char what[256];
-        snprintf(what, sizeof what, "deleting %s", name);
-        fail_reply(q, err, what, amqp_get_rpc_reply(q->conn));
-        disconnect(q);
-        return -1;
-    }
-    return 0;
+    return purge_or_delete(q, queue, 1, err);
 }

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,13 +140,17 @@ static int valid_region(const char *r)
     return 1;
 }
 
+/* curl and libxml2 each want one initialisation before threads use them. */
+static void init_libraries(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser();
+}
+
 anon_s3 *anon_s3_open(const anon_s3_options *opts, anon_error *err)
 {
-    static int global_done;  /* curl_global_init is idempotent after the first call */
-    if (!global_done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = 1;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_libraries);
     if (!valid_region(opts->region)) {
         anon_fail(err, "ANON_S3_REGION: '%s' is not a region name like us-east-1",
                   opts->region ? opts->region : "");
@@ -176,8 +181,14 @@ anon_s3 *anon_s3_open(const anon_s3_options *opts, anon_error *err)
     snprintf(s3->userpwd, n, "%s:%s", opts->access_key, opts->secret_key);
     snprintf(s3->sigv4, sizeof s3->sigv4, "aws:amz:%s:s3", opts->region);
     s3->virtual_host = opts->virtual_host;
-    if (opts->ca_file && opts->ca_file[0] && (s3->ca_file = dup_or_null(opts->ca_file, err)) == NULL)
-        goto fail;
+    if (opts->ca_file && opts->ca_file[0]) {
+        if (access(opts->ca_file, R_OK) < 0) {
+            anon_fail(err, "ANON_S3_CA_FILE: cannot read '%s': %s", opts->ca_file, strerror(errno));
+            goto fail;
+        }
+        if ((s3->ca_file = dup_or_null(opts->ca_file, err)) == NULL)
+            goto fail;
+    }
     s3->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
     s3->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 120000;
     s3->retries = opts->retries >= 0 ? opts->retries : 4;

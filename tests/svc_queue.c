@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "queue.h"
+#include "queue_check.h"
 
 static char base_name[64];
 
@@ -117,15 +118,7 @@ TEST(batch_and_prefetch)
     CHECKF(anon_queue_publish_batch(q, jobs, N, &err) == 0, "%.300s", err.msg);
     static char seen[N + 1];
     memset(seen, 0, sizeof seen);
-    int got = 0;
-    anon_delivery d;
-    while (got < N && anon_queue_next(q, &d, 5000, &err) == 1) {
-        CHECK(d.valid && d.job.id >= 1 && d.job.id <= N);
-        seen[d.job.id] = 1;
-        got++;
-        CHECK(anon_queue_ack(q, &d, &err) == 0);
-        anon_delivery_free(&d);
-    }
+    int got = consume_all(q, seen, N, 5000, &err);
     CHECKF(got == N, "got %d of %d", got, N);
     for (int i = 1; i <= N; i++)
         CHECK(seen[i]);
@@ -155,14 +148,9 @@ TEST(publish_while_consuming)
             consumed++;
         }
     }
-    while (consumed < published) {
-        int rc = anon_queue_next(q, &d, 5000, &err);
-        CHECKF(rc == 1, "next: %d %.300s", rc, err.msg);
-        CHECK(anon_queue_ack(q, &d, &err) == 0);
-        anon_delivery_free(&d);
-        consumed++;
-    }
-    CHECK(anon_queue_next(q, &d, 300, &err) == 0);
+    static char seen[41];
+    int rest = consume_all(q, seen, 40, 1000, &err);
+    CHECKF(consumed + rest == published, "consumed %d + %d of %d", consumed, rest, published);
     cleanup(q);
 }
 
@@ -288,15 +276,7 @@ TEST(broker_killed_mid_stream)
     CHECKF(failures == 0, "%d publishes failed (last: %.300s)", failures, err.msg);
     static char seen[N + 1];
     memset(seen, 0, sizeof seen);
-    anon_delivery d;
-    int rc;
-    while ((rc = anon_queue_next(q, &d, 3000, &err)) == 1) {
-        if (d.valid && d.job.id >= 1 && d.job.id <= N)
-            seen[d.job.id] = 1;  /* duplicates are allowed: at-least-once */
-        CHECK(anon_queue_ack(q, &d, &err) == 0);
-        anon_delivery_free(&d);
-    }
-    CHECKF(rc == 0, "consume: %.300s", err.msg);
+    CHECKF(consume_all(q, seen, N, 3000, &err) >= 0, "consume: %.300s", err.msg);
     int lost = 0;
     for (int i = 1; i <= n; i++)
         lost += confirmed[i] && !seen[i];
