@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -108,7 +109,8 @@ int main(int argc, char **argv)
     }
     int sig = 0;
     sigwait(&stop, &sig);
-    anon_intake_shutdown(in, cfg.shutdown_grace);
+    if (anon_intake_shutdown(in, cfg.shutdown_grace) > 0)
+        _exit(EXIT_OK);   /* the grace is over: do not wait for stragglers */
     anon_intake_free(in);
     return EXIT_OK;
 }

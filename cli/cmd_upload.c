@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "intake.h"
 #include "intake_client.h"
 
@@ -51,12 +52,6 @@ typedef struct {
     int64_t file_sent;
 } upload_worker;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---------------------------------------------------------------- file list */
 
@@ -145,7 +140,7 @@ static void format_bytes(char *out, size_t size, double bytes)
 
 static void draw_progress(upload_run *run)
 {
-    double elapsed = now_seconds() - run->started;
+    double elapsed = cli_now() - run->started;
     double done = (double)atomic_load(&run->bytes_done);
     double rate = elapsed > 0.2 ? done / elapsed : 0;
     double frac = run->total_bytes ? done / (double)run->total_bytes : 1;
@@ -352,7 +347,7 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
     }
     pthread_mutex_init(&run.out_lock, NULL);
     pthread_cond_init(&run.progress_wake, NULL);
-    run.started = now_seconds();
+    run.started = cli_now();
     pthread_t progress, *workers = calloc((size_t)jobs, sizeof *workers);
     if (run.show_progress)
         pthread_create(&progress, NULL, progress_thread, &run);
@@ -367,7 +362,7 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
         pthread_mutex_unlock(&run.out_lock);
         pthread_join(progress, NULL);
     }
-    double seconds = now_seconds() - run.started;
+    double seconds = cli_now() - run.started;
 
     upload_counts k = {{0}};
     for (size_t i = 0; i < run.n; i++)

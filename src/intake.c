@@ -8,6 +8,7 @@
  * open connections finish. */
 #include "intake_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,19 +21,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "clock.h"
 #include "sha256.h"
 
 /* Connections beyond max_connections still get a 503 answer up to this
  * many more; past that MHD refuses them outright. */
 #define SATURATION_MARGIN 32
 #define UPLOAD_DISCARD_SLACK (1024 * 1024)
+#define CONNECTION_MEMORY (128 * 1024)
 
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void format_utc_now(char out[32])
 {
@@ -100,8 +97,12 @@ enum MHD_Result intake_reply_json(intake_request *req, int status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
-    if (text == NULL)
-        return MHD_NO;
+    if (text == NULL) {   /* out of memory, or text JSON cannot carry */
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        text = strdup("{\"error\":\"internal\",\"detail\":\"cannot encode the response\"}");
+        if (text == NULL)
+            return MHD_NO;
+    }
     size_t len = strlen(text);
     /* one more byte for the newline curl users expect */
     char *with_newline = realloc(text, len + 2);
@@ -261,6 +262,21 @@ static int needs_token(intake_route route)
     return route != ROUTE_HEALTHZ && route != ROUTE_READYZ && route != ROUTE_METRICS;
 }
 
+/* Keeps a client's X-Content-SHA256 (in lower case) when it is one. */
+static int take_claimed_sha256(intake_request *req, const char *text)
+{
+    if (strlen(text) != ANON_SHA256_HEX_LEN)
+        return 0;
+    for (size_t i = 0; i < ANON_SHA256_HEX_LEN; i++) {
+        char c = (char)tolower((unsigned char)text[i]);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+        req->claimed_sha256[i] = c;
+    }
+    req->claimed_sha256[ANON_SHA256_HEX_LEN] = '\0';
+    return 1;
+}
+
 /* The first call for a request: everything decided from the headers. */
 static enum MHD_Result on_headers(intake_request *req)
 {
@@ -295,6 +311,13 @@ static enum MHD_Result on_headers(intake_request *req)
                                   "and do not start with . or -");
     if (camera)
         snprintf(req->camera, sizeof req->camera, "%s", camera);
+    const char *claimed = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                      "X-Content-SHA256");
+    if (claimed && !take_claimed_sha256(req, claimed))
+        return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request",
+                                  "X-Content-SHA256 must be 64 hexadecimal digits");
+    if (req->claimed_sha256[0] && (intake_route_upload_known(req) != MHD_YES || req->status))
+        return req->status ? MHD_YES : MHD_NO;
     req->body = calloc(1, sizeof *req->body);
     if (req->body == NULL)
         return intake_reply_error(req, 500, "internal", "out of memory");
@@ -322,7 +345,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = req;
         req->in = in;
         req->conn = conn;
-        req->started = monotonic_seconds();
+        req->started = (anon_now_ms() / 1e3);
         snprintf(req->method, sizeof req->method, "%s", method);
         atomic_fetch_add(&in->in_flight, 1);
         choose_request_id(req);
@@ -360,7 +383,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req == NULL)
         return;
     *con_cls = NULL;
-    double seconds = monotonic_seconds() - req->started;
+    double seconds = (anon_now_ms() / 1e3) - req->started;
     char code[16], labels[128];
     if (req->status && how == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         snprintf(code, sizeof code, "%d", req->status);
@@ -372,8 +395,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     anon_metrics_observe(in->metrics, M_LATENCY, labels, seconds);
     anon_metrics_add(in->metrics, M_BYTES_IN, "", (double)req->bytes_in);
 
-    const char *level = req->status >= 500 || req->status == 0 ? "error"
-                        : req->status >= 400                   ? "warn"
+    const char *level = req->status >= 500 ? "error"
+                        : req->status >= 400 || req->status == 0 ? "warn"
                                                                : "info";
     json_t *fields = json_pack("{s:s, s:s, s:s, s:i, s:I, s:f}", "request_id", req->request_id,
                                "method", req->method, "route", req->route_label, "status",
@@ -383,6 +406,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         json_object_set_new(fields, "camera", json_string(req->camera));
     if (fields && req->image_id > 0)
         json_object_set_new(fields, "id", json_integer(req->image_id));
+    if (fields && req->have_stats)
+        json_object_update_new(fields, json_pack("{s:f, s:f, s:f, s:f}", "wait_ms",
+                                                 req->stats.wait_ms, "db_ms", req->stats.db_ms,
+                                                 "put_ms", req->stats.put_ms, "publish_ms",
+                                                 req->stats.publish_ms));
     if (fields && req->log_detail[0])
         json_object_set_new(fields, "detail", json_string(req->log_detail));
     if (fields && how != MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -507,6 +535,8 @@ anon_intake *anon_intake_start(const anon_config *cfg, anon_intake_log_fn log,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->max_connections + SATURATION_MARGIN),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->intake_timeout,
+        /* bigger body chunks: fewer calls, writes and hash updates per upload */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, in,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, in,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
@@ -550,9 +580,12 @@ int anon_intake_shutdown(anon_intake *in, long grace_seconds)
     int left = atomic_load(&in->in_flight);
     pthread_mutex_unlock(&in->idle_lock);
     if (left > 0) {
+        /* Stopping the daemon would wait for those requests; the caller
+         * exits instead. Nothing is lost: none of them has had its 202. */
         char msg[128];
         snprintf(msg, sizeof msg, "grace period over with %d requests in flight", left);
         log_event(in, "warn", msg);
+        return left;
     }
     MHD_stop_daemon(in->daemon);
     in->daemon = NULL;
@@ -564,8 +597,8 @@ void anon_intake_free(anon_intake *in)
 {
     if (in == NULL)
         return;
-    if (in->daemon)
-        anon_intake_shutdown(in, 0);
+    if (in->daemon && anon_intake_shutdown(in, 0) > 0)
+        MHD_stop_daemon(in->daemon);   /* waits for the stragglers */
     intake_backend_free(in->backend);
     anon_metrics_free(in->metrics);
     pthread_mutex_destroy(&in->idle_lock);

@@ -34,7 +34,9 @@ int anon_intake_port(const anon_intake *in);
 /* Graceful stop, as Kubernetes expects on SIGTERM: stops accepting new
  * connections, answers new requests on open ones with 503, waits up to
  * grace_seconds for in-flight requests to finish, then closes everything.
- * Returns the number of requests still running when the grace ran out. */
+ * Returns the number of requests still running when the grace ran out;
+ * when that is not 0 the server is left as it is, for the process to exit
+ * (anon_intake_free would wait for them). */
 int anon_intake_shutdown(anon_intake *in, long grace_seconds);
 
 /* Camera names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-', so

@@ -8,7 +8,6 @@
 #include "intake_backend.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "db.h"
+#include "intake_body.h"
 #include "queue.h"
 #include "record_json.h"
 #include "s3.h"
@@ -107,6 +108,7 @@ void intake_backend_free(intake_backend *b)
     free(b);
 }
 
+
 static session *acquire(intake_backend *b, anon_error *err)
 {
     struct timespec deadline;
@@ -168,6 +170,28 @@ static backend_result db_failure(session *s, anon_error *err)
 
 /* ---------------------------------------------------------------- accept */
 
+/* Loads a row by id, or (id 0) by camera and sha256, with the session's
+ * connection. */
+static backend_result load_row(intake_backend *b, session *s, int64_t id, const char *camera,
+                               const char *sha256, anon_image_row *img, anon_error *err)
+{
+    if (need_db(b, s, err) < 0)
+        return BACKEND_UNAVAILABLE;
+    int found = id ? anon_db_image_get(s->db, id, img, err)
+                   : anon_db_image_find(s->db, camera, sha256, img, err);
+    if (found < 0)
+        return db_failure(s, err);
+    if (found == 0) {
+        if (id)
+            anon_fail(err, "no image %lld", (long long)id);
+        else
+            anon_fail(err, "no image %s for camera %s", sha256, camera);
+        return BACKEND_NOT_FOUND;
+    }
+    return BACKEND_OK;
+}
+
+
 static int publish(intake_backend *b, session *s, const anon_image_row *img, anon_error *err)
 {
     if (need_queue(b, s, err) < 0)
@@ -189,20 +213,21 @@ static int publish(intake_backend *b, session *s, const anon_image_row *img, ano
  * request: nothing to do. One still `received` missed its publish (an
  * outage or a crash); this request finishes the job. */
 static backend_result accept_in(intake_backend *b, session *s, const intake_upload *up,
-                                json_t **record, int *publish_failed, anon_error *err)
+                                json_t **record, intake_accept_stats *stats, anon_error *err)
 {
     anon_image_row img = {0};
-    if (need_db(b, s, err) < 0)
-        return BACKEND_UNAVAILABLE;
-    int found = anon_db_image_find(s->db, up->camera, up->sha256, &img, err);
-    if (found < 0)
-        return db_failure(s, err);
-    if (found && img.status != ANON_IMAGE_RECEIVED) {
+    double t = anon_now_ms();
+    backend_result found = load_row(b, s, 0, up->camera, up->sha256, &img, err);
+    stats->db_ms += anon_now_ms() - t;
+    if (found == BACKEND_OK && img.status != ANON_IMAGE_RECEIVED) {
         *record = anon_image_row_json(&img);
         anon_image_row_free(&img);
         return BACKEND_EXISTED;
     }
     anon_image_row_free(&img);
+    if (found != BACKEND_OK && found != BACKEND_NOT_FOUND)
+        return found;
+    img = (anon_image_row){0};
 
     char key[256];
     snprintf(key, sizeof key, "%s/%s.%s", up->camera, up->sha256, up->extension);
@@ -210,7 +235,11 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         return BACKEND_UNAVAILABLE;
     if (lseek(up->fd, 0, SEEK_SET) < 0)
         return anon_fail(err, "cannot rewind the spool file: %s", strerror(errno)), BACKEND_FAILED;
-    if (anon_s3_put_fd(s->s3, b->cfg->input_bucket, key, up->fd, up->content_type, err) < 0) {
+    t = anon_now_ms();
+    int put = anon_s3_put_fd_hashed(s->s3, b->cfg->input_bucket, key, up->fd, up->sha256,
+                                    up->content_type, err);
+    stats->put_ms = anon_now_ms() - t;
+    if (put < 0) {
         anon_fail_prefix(err, "s3: ");
         anon_s3_status st = anon_s3_last_status(s->s3);
         return st == ANON_S3_LOCAL || st == ANON_S3_BAD_REQUEST ? BACKEND_FAILED
@@ -228,19 +257,28 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
         .input_key = key,
     };
     int created = 0;
-    if (anon_db_image_insert(s->db, &row, &img, &created, err) < 0)
+    t = anon_now_ms();
+    int inserted = anon_db_image_insert(s->db, &row, &img, &created, err);
+    stats->db_ms += anon_now_ms() - t;
+    if (inserted < 0)
         return db_failure(s, err);
     if (img.status != ANON_IMAGE_RECEIVED) {   /* a concurrent twin got there first */
         *record = anon_image_row_json(&img);
         anon_image_row_free(&img);
         return BACKEND_EXISTED;
     }
-    if (publish(b, s, &img, err) < 0) {
-        *publish_failed = 1;
+    t = anon_now_ms();
+    int published = publish(b, s, &img, err);
+    stats->publish_ms = anon_now_ms() - t;
+    if (published < 0) {
+        stats->publish_failed = 1;
         anon_image_row_free(&img);
         return BACKEND_UNAVAILABLE;
     }
-    if (anon_db_image_mark_queued(s->db, img.id, err) < 0) {
+    t = anon_now_ms();
+    int marked = anon_db_image_mark_queued(s->db, img.id, err);
+    stats->db_ms += anon_now_ms() - t;
+    if (marked < 0) {
         anon_image_row_free(&img);
         return db_failure(s, err);
     }
@@ -254,40 +292,69 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
 }
 
 backend_result intake_backend_accept(intake_backend *b, const intake_upload *up,
-                                     json_t **record, int *publish_failed, anon_error *err)
+                                     json_t **record, intake_accept_stats *stats,
+                                     anon_error *err)
 {
+    memset(stats, 0, sizeof *stats);
+    double t = anon_now_ms();
     session *s = acquire(b, err);
+    stats->wait_ms = anon_now_ms() - t;
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
-    backend_result r = accept_in(b, s, up, record, publish_failed, err);
+    backend_result r = accept_in(b, s, up, record, stats, err);
     release(b, s);
     return r;
 }
 
 /* ---------------------------------------------------------------- reads */
 
-backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record,
-                                  anon_error *err)
+typedef backend_result (*row_fn)(intake_backend *b, session *s, const anon_image_row *img,
+                                 void *ctx, anon_error *err);
+
+/* Borrows a session, loads the row (see load_row) and hands it to fn. */
+static backend_result with_row(intake_backend *b, int64_t id, const char *camera,
+                               const char *sha256, row_fn fn, void *ctx, anon_error *err)
 {
     session *s = acquire(b, err);
     if (s == NULL)
         return BACKEND_UNAVAILABLE;
-    backend_result r = BACKEND_UNAVAILABLE;
     anon_image_row img = {0};
-    if (need_db(b, s, err) == 0) {
-        int found = anon_db_image_get(s->db, id, &img, err);
-        if (found < 0)
-            r = db_failure(s, err);
-        else if (found == 0)
-            r = BACKEND_NOT_FOUND;
-        else {
-            *record = anon_image_row_json(&img);
-            r = BACKEND_OK;
-        }
-    }
+    backend_result r = load_row(b, s, id, camera, sha256, &img, err);
+    if (r == BACKEND_OK)
+        r = fn(b, s, &img, ctx, err);
     anon_image_row_free(&img);
     release(b, s);
     return r;
+}
+
+static backend_result give_record(intake_backend *b, session *s, const anon_image_row *img,
+                                  void *ctx, anon_error *err)
+{
+    (void)b; (void)s; (void)err;
+    *(json_t **)ctx = anon_image_row_json(img);
+    return BACKEND_OK;
+}
+
+/* Only an image past `received` counts as known: one still `received`
+ * needs its upload finished by a full request. */
+static backend_result give_queued_record(intake_backend *b, session *s,
+                                         const anon_image_row *img, void *ctx, anon_error *err)
+{
+    if (img->status == ANON_IMAGE_RECEIVED)
+        return BACKEND_NOT_FOUND;
+    return give_record(b, s, img, ctx, err);
+}
+
+backend_result intake_backend_find(intake_backend *b, const char *camera, const char *sha256,
+                                   json_t **record, anon_error *err)
+{
+    return with_row(b, 0, camera, sha256, give_queued_record, record, err);
+}
+
+backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record,
+                                  anon_error *err)
+{
+    return with_row(b, id, NULL, NULL, give_record, record, err);
 }
 
 backend_result intake_backend_list(intake_backend *b, const intake_list_query *q,
@@ -325,30 +392,18 @@ backend_result intake_backend_list(intake_backend *b, const intake_list_query *q
     return r;
 }
 
-static int open_temp(anon_error *err)
-{
-    const char *dir = getenv("TMPDIR");
-    if (dir == NULL || dir[0] == '\0')
-        dir = "/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/anon-output.XXXXXX", dir);
-        fd = mkostemp(path, O_CLOEXEC);
-        if (fd >= 0)
-            unlink(path);
-    }
-    if (fd < 0)
-        anon_fail(err, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-    return fd;
-}
-
 /* Only ever reads output_key from the output bucket: the original cannot
  * be served from here even when a row is inconsistent. */
+typedef struct {
+    int fd;
+    int64_t size;
+    char *content_type;   /* 64 bytes */
+} output_file;
+
 static backend_result fetch_output(intake_backend *b, session *s, const anon_image_row *img,
-                                   int *fd_out, int64_t *size, char content_type[64],
-                                   anon_error *err)
+                                   void *ctx, anon_error *err)
 {
+    output_file *out = ctx;
     if (img->status != ANON_IMAGE_DONE || img->output_key == NULL) {
         anon_fail(err, "image %lld is %s, its output is not ready", (long long)img->id,
                   anon_image_status_name(img->status));
@@ -362,7 +417,7 @@ static backend_result fetch_output(intake_backend *b, session *s, const anon_ima
     }
     if (need_s3(b, s, err) < 0)
         return BACKEND_UNAVAILABLE;
-    int fd = open_temp(err);
+    int fd = intake_spool_open(err);
     if (fd < 0)
         return BACKEND_FAILED;
     struct stat st;
@@ -375,31 +430,19 @@ static backend_result fetch_output(intake_backend *b, session *s, const anon_ima
     }
     size_t n = strlen(img->output_key);
     int png = n > 4 && strcmp(img->output_key + n - 4, ".png") == 0;
-    snprintf(content_type, 64, "%s", png ? "image/png" : "image/jpeg");
-    *fd_out = fd;
-    *size = st.st_size;
+    snprintf(out->content_type, 64, "%s", png ? "image/png" : "image/jpeg");
+    out->fd = fd;
+    out->size = st.st_size;
     return BACKEND_OK;
 }
 
 backend_result intake_backend_output(intake_backend *b, int64_t id, int *fd, int64_t *size,
                                      char content_type[64], anon_error *err)
 {
-    session *s = acquire(b, err);
-    if (s == NULL)
-        return BACKEND_UNAVAILABLE;
-    backend_result r = BACKEND_UNAVAILABLE;
-    anon_image_row img = {0};
-    if (need_db(b, s, err) == 0) {
-        int found = anon_db_image_get(s->db, id, &img, err);
-        if (found < 0)
-            r = db_failure(s, err);
-        else if (found == 0)
-            r = BACKEND_NOT_FOUND;
-        else
-            r = fetch_output(b, s, &img, fd, size, content_type, err);
-    }
-    anon_image_row_free(&img);
-    release(b, s);
+    output_file out = {.fd = -1, .content_type = content_type};
+    backend_result r = with_row(b, id, NULL, NULL, fetch_output, &out, err);
+    *fd = out.fd;
+    *size = out.size;
     return r;
 }
 

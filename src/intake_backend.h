@@ -49,15 +49,30 @@ typedef struct intake_upload {
     int fd;
 } intake_upload;
 
+/* Where an upload's time went, for the log line; and whether the broker
+ * was what failed (a metric of its own). */
+typedef struct intake_accept_stats {
+    double wait_ms;       /* for a free session */
+    double db_ms;         /* find, insert, mark queued */
+    double put_ms;        /* the S3 PUT */
+    double publish_ms;    /* publish and its confirm */
+    int publish_failed;
+} intake_accept_stats;
+
 /* Makes the upload durable in the documented order. *record receives the
- * image's JSON record on BACKEND_CREATED/EXISTED. publish_failed is set to 1
- * when the failure was the broker. */
+ * image's JSON record on BACKEND_CREATED/EXISTED; stats is filled in. */
 backend_result intake_backend_accept(intake_backend *b, const intake_upload *up,
-                                     json_t **record, int *publish_failed,
+                                     json_t **record, intake_accept_stats *stats,
                                      anon_error *err);
 
 backend_result intake_backend_get(intake_backend *b, int64_t id, json_t **record,
                                   anon_error *err);
+
+/* The record of (camera, sha256) when that image is stored and queued (or
+ * further): BACKEND_OK; BACKEND_NOT_FOUND when it is not, or is still
+ * `received` (its upload must be finished by a full request). */
+backend_result intake_backend_find(intake_backend *b, const char *camera, const char *sha256,
+                                   json_t **record, anon_error *err);
 
 /* A page of records in id order after `after`; status NULL or a name. */
 typedef struct intake_list_query {

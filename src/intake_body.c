@@ -38,23 +38,28 @@ static int fail(intake_body *b, int status, const char *error, const char *fmt, 
     return b->fail_status;
 }
 
-/* An unlinked file in $TMPDIR: nothing is left behind, whatever happens. */
-static int open_spool(intake_body *b)
+int intake_spool_open(anon_error *err)
 {
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || dir[0] == '\0')
         dir = "/tmp";
-    b->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (b->fd >= 0)
-        return 0;
-    char path[4096];
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    char path[4096];   /* file systems without O_TMPFILE */
     snprintf(path, sizeof path, "%s/anon-intake.XXXXXX", dir);
-    b->fd = mkostemp(path, O_CLOEXEC);
-    if (b->fd < 0)
-        return fail(b, 500, "internal", "cannot create a spool file in %s: %s", dir,
-                    strerror(errno));
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return anon_fail(err, "cannot create a spool file in %s: %s", dir, strerror(errno));
     unlink(path);
-    return 0;
+    return fd;
+}
+
+static int open_spool(intake_body *b)
+{
+    anon_error err;
+    b->fd = intake_spool_open(&err);
+    return b->fd < 0 ? fail(b, 500, "internal", "%s", err.msg) : 0;
 }
 
 static int check_magic(intake_body *b)

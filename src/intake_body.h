@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "sha256.h"
 
 typedef struct intake_body {
@@ -56,5 +57,9 @@ int intake_body_feed(intake_body *b, const char *data, size_t size);
 int intake_body_finish(intake_body *b);
 
 void intake_body_free(intake_body *b);
+
+/* An unlinked read-write file in $TMPDIR (default /tmp): nothing is left
+ * behind whatever happens to the process. Also holds downloaded outputs. */
+int intake_spool_open(anon_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "buffer.h"
 #include "image.h"
+#include "sha256.h"
 
 #define RESPONSE_MAX (64 * 1024)
 #define RETRY_AFTER_MAX_S 30
@@ -232,10 +233,23 @@ int anon_intake_upload_file(anon_intake_client *c, const char *path, anon_upload
         snprintf(res->detail, sizeof res->detail, "not a JPEG or PNG image");
         return 0;
     }
-    char type_header[64];
+    /* The digest lets the intake answer 200 before the body for a file it
+     * already has (with Expect, the body is then never sent), and check
+     * end to end that what it stores is what was read here. */
+    char sha[ANON_SHA256_HEX_LEN + 1], type_header[64], sha_header[96];
+    long long hashed = 0;
+    if (anon_sha256_fd(fileno(f), 0, sha, &hashed, err) < 0) {
+        snprintf(res->detail, sizeof res->detail, "%s", err ? err->msg : "cannot read");
+        res->outcome = ANON_UPLOAD_FAILED;
+        fclose(f);
+        return -1;
+    }
     snprintf(type_header, sizeof type_header, "Content-Type: %s", anon_format_mime(fmt));
+    snprintf(sha_header, sizeof sha_header, "X-Content-SHA256: %s", sha);
     char *name_header = filename_header(path);
     struct curl_slist *headers = curl_slist_append(NULL, type_header);
+    headers = curl_slist_append(headers, sha_header);
+    headers = curl_slist_append(headers, "Expect: 100-continue");
     if (name_header)
         headers = curl_slist_append(headers, name_header);
     if (c->camera_header)

@@ -1,8 +1,10 @@
 /* intake_client.h - the client side of anon-intake (libcurl).
  *
  * `anonctl upload` sends files with it: one POST per image, raw body with
- * the sniffed Content-Type, the camera in X-Camera and the file name in
- * X-Filename. Transient failures (connection errors, timeouts, 429, 5xx)
+ * the sniffed Content-Type, the camera in X-Camera, the file name in
+ * X-Filename and its SHA-256 in X-Content-SHA256 with Expect: 100-continue,
+ * so that a file the intake already has is answered (200) before its
+ * bytes are sent, and a file damaged on the way is refused. Transient failures (connection errors, timeouts, 429, 5xx)
  * are retried with exponential backoff, honouring Retry-After; a 4xx is
  * final. The intake's idempotency makes retries and re-runs safe: the same
  * bytes for the same camera come back as the existing record (200).

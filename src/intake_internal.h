@@ -62,12 +62,15 @@ typedef struct intake_request {
     char method[12];
     char request_id[INTAKE_REQUEST_ID_MAX + 1];
     char camera[INTAKE_CAMERA_MAX + 1];
+    char claimed_sha256[65];      /* X-Content-SHA256, checked against the body */
     int64_t image_id;             /* the {id} of the path, or the upload's row */
     int status;                   /* the status queued, 0 before */
     uint64_t bytes_in;
     double started;               /* monotonic seconds */
     intake_body *body;            /* uploads only */
     char log_detail[512];         /* why a 5xx happened, for the log line */
+    intake_accept_stats stats;    /* where an upload's time went */
+    int have_stats;
 } intake_request;
 
 /* Replies; each returns what the access handler must return. */
@@ -82,6 +85,9 @@ enum MHD_Result intake_reply_response(intake_request *req, int status,
 
 /* Route handlers (intake_routes.c). */
 enum MHD_Result intake_route_upload(intake_request *req);
+/* Before the body: answers 200 when X-Content-SHA256 names an image this
+ * camera already sent; returns MHD_YES without answering otherwise. */
+enum MHD_Result intake_route_upload_known(intake_request *req);
 enum MHD_Result intake_route_list(intake_request *req);
 enum MHD_Result intake_route_get(intake_request *req);
 enum MHD_Result intake_route_output(intake_request *req);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Answers a backend failure that is not a plain result. */
@@ -24,12 +25,46 @@ static enum MHD_Result reply_backend_failure(intake_request *req, backend_result
     return intake_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s", err->msg);
 }
 
+/* The camera a request names before its body: X-Camera, or the default
+ * for a raw body; NULL when a multipart form may still name one. */
+static const char *camera_before_body(intake_request *req)
+{
+    if (req->camera[0])
+        return req->camera;
+    const char *type = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (type && strncasecmp(type, "multipart/", 10) == 0)
+        return NULL;
+    return INTAKE_DEFAULT_CAMERA;
+}
+
+enum MHD_Result intake_route_upload_known(intake_request *req)
+{
+    const char *camera = camera_before_body(req);
+    if (camera == NULL)
+        return MHD_YES;
+    json_t *record = NULL;
+    anon_error err = {""};
+    if (intake_backend_find(req->in->backend, camera, req->claimed_sha256, &record, &err) !=
+        BACKEND_OK)
+        return MHD_YES;   /* not known (or not answerable now): take the body */
+    snprintf(req->camera, sizeof req->camera, "%s", camera);
+    json_t *id = json_object_get(record, "id");
+    req->image_id = json_is_integer(id) ? json_integer_value(id) : 0;
+    anon_metrics_add(req->in->metrics, M_ACCEPTED, "result=\"existing\"", 1);
+    return intake_reply_json(req, MHD_HTTP_OK, record);
+}
+
 enum MHD_Result intake_route_upload(intake_request *req)
 {
     intake_body *body = req->body;
     int status = intake_body_finish(body);
     if (status)
         return intake_reply_error(req, status, body->fail_error, "%s", body->fail_detail);
+    if (req->claimed_sha256[0] && strcmp(req->claimed_sha256, body->sha256) != 0)
+        return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "checksum_mismatch",
+                                  "the body's SHA-256 is %s, not the X-Content-SHA256 sent",
+                                  body->sha256);
     if (body->camera[0]) {
         if (!anon_intake_camera_valid(body->camera))
             return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_camera",
@@ -52,10 +87,10 @@ enum MHD_Result intake_route_upload(intake_request *req)
         .fd = body->fd,
     };
     json_t *record = NULL;
-    int publish_failed = 0;
     anon_error err = {""};
-    backend_result r = intake_backend_accept(req->in->backend, &up, &record, &publish_failed, &err);
-    if (publish_failed)
+    backend_result r = intake_backend_accept(req->in->backend, &up, &record, &req->stats, &err);
+    req->have_stats = 1;
+    if (req->stats.publish_failed)
         anon_metrics_add(req->in->metrics, M_PUBLISH_FAILURES, "", 1);
     if (r != BACKEND_CREATED && r != BACKEND_EXISTED)
         return reply_backend_failure(req, r, &err);

@@ -59,6 +59,7 @@ struct anon_queue {
     int want_consume;                 /* resume consuming after a reconnect */
     int consuming;                    /* basic.consume done on this connection */
     int transient;
+    int refused;                      /* the last publish was nacked */
     struct stashed *stash_head, *stash_tail;
 };
 
@@ -470,7 +471,12 @@ const char *anon_queue_dead_name(const anon_queue *q)
 
 int anon_queue_ping(anon_queue *q, anon_error *err)
 {
-    return anon_queue_depth(q, NULL, NULL, err);
+    /* A readiness check wants a prompt answer, not a reconnect backoff. */
+    int attempts = q->reconnect_attempts;
+    q->reconnect_attempts = 0;
+    int rc = anon_queue_depth(q, NULL, NULL, err);
+    q->reconnect_attempts = attempts;
+    return rc;
 }
 
 /* ------------------------------------------------------------ deliveries */
@@ -693,10 +699,14 @@ static int wait_confirms(anon_queue *q, struct outgoing *msgs, size_t n, anon_er
             amqp_basic_nack_t *a = f.payload.method.decoded;
             if (apply_confirm(msgs, n, a->delivery_tag, a->multiple, 1) > 0) {
                 /* reject-publish: the queue is over its limit or has no
-                 * quorum. The caller may try later. */
+                 * leader (a node died). RabbitMQ 3.10 channels can keep
+                 * refusing after a new leader is elected, so start over
+                 * on a fresh connection, after a pause. */
                 q->transient = 1;
+                q->refused = 1;
+                disconnect(q);
                 return anon_fail(err, "the broker refused the message (queue full or "
-                                      "unavailable)");
+                                      "without a leader)");
             }
         } else if (handle_other_frame(q, &f, err) < 0) {
             return -1;
@@ -711,6 +721,7 @@ static int publish_all(anon_queue *q, struct outgoing *msgs, size_t n, anon_erro
 {
     q->transient = 0;
     for (int round = 0;; round++) {
+        q->refused = 0;
         if (ensure_connected(q, err) < 0)
             return -1;
         uint64_t generation = q->generation;
@@ -723,8 +734,8 @@ static int publish_all(anon_queue *q, struct outgoing *msgs, size_t n, anon_erro
         for (size_t i = 0; i < n; i++)
             if (!msgs[i].confirmed && (q->conn == NULL || q->generation != generation))
                 msgs[i].seq = 0;
-        if (q->conn)  /* refused, not disconnected: wait before sending again */
-            sleep_ms(200L << (round < 5 ? round : 5));
+        if (q->refused)  /* give a leader election time before sending again */
+            sleep_ms(200L << (round < 4 ? round : 4));
     }
 }
 
@@ -778,9 +789,16 @@ int anon_queue_publish_body(anon_queue *q, const char *queue, const void *body,
 int anon_queue_consume(anon_queue *q, anon_error *err)
 {
     q->want_consume = 1;
-    if (ensure_connected(q, err) < 0)
-        return -1;
-    return q->consuming ? 0 : start_consuming(q, err);
+    /* A connection the broker dropped while we were idle shows only now:
+     * then connect afresh (with backoff) once. */
+    for (int attempt = 0;; attempt++) {
+        if (ensure_connected(q, err) < 0)
+            return -1;
+        if (q->consuming || start_consuming(q, err) == 0)
+            return 0;
+        if (!q->transient || attempt > 0)
+            return -1;
+    }
 }
 
 static int pop_stash(anon_queue *q, anon_delivery *d)
@@ -875,11 +893,20 @@ int anon_queue_nack(anon_queue *q, const anon_delivery *d, int requeue,
     return settle(q, d, 0, requeue, err);
 }
 
+static int get_once(anon_queue *q, const char *queue, anon_delivery *d, anon_error *err);
+
 int anon_queue_get(anon_queue *q, const char *queue, anon_delivery *d,
                    anon_error *err)
 {
-    memset(d, 0, sizeof *d);
     q->transient = 0;
+    int rc = get_once(q, queue, d, err);
+    /* A stale connection is found out only by using it: once more. */
+    return rc < 0 && q->transient ? get_once(q, queue, d, err) : rc;
+}
+
+static int get_once(anon_queue *q, const char *queue, anon_delivery *d, anon_error *err)
+{
+    memset(d, 0, sizeof *d);
     if (ensure_connected(q, err) < 0)
         return -1;
     const char *name = queue ? queue : q->queue;
@@ -910,52 +937,55 @@ int anon_queue_get(anon_queue *q, const char *queue, anon_delivery *d,
 
 /* ------------------------------------------------------------ queues */
 
+static int depth_once(anon_queue *q, uint32_t *ready, uint32_t *dead, anon_error *err)
+{
+    uint32_t main_n = 0, dead_n = 0;
+    if (ensure_connected(q, err) < 0 || declare(q, q->queue, NULL, 0, &main_n, 1, err) < 0 ||
+        declare(q, q->dead, NULL, 0, &dead_n, 1, err) < 0)
+        return -1;
+    if (ready)
+        *ready = main_n;
+    if (dead)
+        *dead = dead_n;
+    return 0;
+}
+
 int anon_queue_depth(anon_queue *q, uint32_t *ready, uint32_t *dead,
                      anon_error *err)
 {
     q->transient = 0;
+    if (depth_once(q, ready, dead, err) == 0)
+        return 0;
+    /* A stale connection is found out only by using it: once more. */
+    return q->transient ? depth_once(q, ready, dead, err) : -1;
+}
+
+/* Purges or deletes a named queue (NULL: main). */
+static int purge_or_delete(anon_queue *q, const char *queue, int delete, anon_error *err)
+{
+    q->transient = 0;
     if (ensure_connected(q, err) < 0)
         return -1;
-    uint32_t n = 0;
-    if (declare(q, q->queue, NULL, 0, &n, 1, err) < 0)
+    const char *name = queue ? queue : q->queue;
+    amqp_bytes_t bytes = amqp_cstring_bytes(name);
+    void *ok = delete ? (void *)amqp_queue_delete(q->conn, CHANNEL, bytes, 0, 0)
+                      : (void *)amqp_queue_purge(q->conn, CHANNEL, bytes);
+    if (ok == NULL) {
+        char what[256];
+        snprintf(what, sizeof what, "%s %s", delete ? "deleting" : "purging", name);
+        fail_reply(q, err, what, amqp_get_rpc_reply(q->conn));
+        disconnect(q);
         return -1;
-    if (ready)
-        *ready = n;
-    if (declare(q, q->dead, NULL, 0, &n, 1, err) < 0)
-        return -1;
-    if (dead)
-        *dead = n;
+    }
     return 0;
 }
 
 int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err)
 {
-    q->transient = 0;
-    if (ensure_connected(q, err) < 0)
-        return -1;
-    const char *name = queue ? queue : q->queue;
-    if (amqp_queue_purge(q->conn, CHANNEL, amqp_cstring_bytes(name)) == NULL) {
-        char what[256];
-        snprintf(what, sizeof what, "purging %s", name);
-        fail_reply(q, err, what, amqp_get_rpc_reply(q->conn));
-        disconnect(q);
-        return -1;
-    }
-    return 0;
+    return purge_or_delete(q, queue, 0, err);
 }
 
 int anon_queue_delete(anon_queue *q, const char *queue, anon_error *err)
 {
-    q->transient = 0;
-    if (ensure_connected(q, err) < 0)
-        return -1;
-    const char *name = queue ? queue : q->queue;
-    if (amqp_queue_delete(q->conn, CHANNEL, amqp_cstring_bytes(name), 0, 0) == NULL) {
-        char what[256];
-        snprintf(what, sizeof what, "deleting %s", name);
-        fail_reply(q, err, what, amqp_get_rpc_reply(q->conn));
-        disconnect(q);
-        return -1;
-    }
-    return 0;
+    return purge_or_delete(q, queue, 1, err);
 }

@@ -64,8 +64,8 @@ anon_queue *anon_queue_open(const anon_queue_options *opts, anon_error *err);
 anon_queue *anon_queue_open_config(const anon_config *cfg, anon_error *err);
 void anon_queue_close(anon_queue *q);
 
-/* Checks that the connection is alive (reconnecting if needed): for
- * readiness checks. */
+/* Checks that the connection is alive (reconnecting once, without
+ * backoff, if needed): for readiness checks. */
 int anon_queue_ping(anon_queue *q, anon_error *err);
 
 /* 1 when the last failure was the broker being unreachable or refusing

@@ -17,9 +17,12 @@ json_t *anon_timestamp_json(double t)
     return json_string(text);
 }
 
+/* Text columns as JSON strings; NULL (and text that is not UTF-8, which
+ * JSON cannot carry) as null, so one odd value cannot spoil the record. */
 static json_t *text_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    json_t *v = s ? json_string(s) : NULL;
+    return v ? v : json_null();
 }
 
 static json_t *parsed_or_null(const char *text)

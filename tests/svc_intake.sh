@@ -67,6 +67,22 @@ post "$JPG" -F "camera=${CAM}b"
 [ "$CODE" = 202 ] && [ "$(json "$BODY" .id)" != "$ID" ] && ok other_camera_new_record \
     || not_ok other_camera_new_record "got $CODE"
 
+# X-Content-SHA256: a known image is answered before its body is sent;
+# a wrong digest is refused.
+post_raw "$JPG" image/jpeg -H "X-Camera: $CAM" -H "X-Content-SHA256: $SHA" -H 'Expect: 100-continue' \
+    -H 'X-Request-Id: known-1'
+sent=$(jq -r 'select(.request_id == "known-1") | .bytes' "$INTAKE_LOG")
+[ "$CODE" = 200 ] && [ "$(json "$BODY" .id)" = "$ID" ] && [ "$sent" = 0 ] && ok known_digest_200_without_body \
+    || not_ok known_digest_200_without_body "got $CODE, $sent body bytes read"
+NEW=$TMP/img/$CAM-00002.jpg
+post_raw "$NEW" image/jpeg -H "X-Camera: $CAM" -H "X-Content-SHA256: $(sha256sum "$NEW" | cut -d' ' -f1)"
+[ "$CODE" = 202 ] && ok digest_of_new_image_202 || not_ok digest_of_new_image_202 "got $CODE"
+post_raw "$TMP/img/$CAM-00003.jpg" image/jpeg -H "X-Camera: $CAM" \
+    -H "X-Content-SHA256: $(printf 'other bytes' | sha256sum | cut -d' ' -f1)"
+expect_error checksum_mismatch_400
+[ "$(json "$BODY" .error)" = checksum_mismatch ] && ok checksum_mismatch_named || not_ok checksum_mismatch_named
+post_raw "$NEW" image/jpeg -H "X-Content-SHA256: abc"; expect_error bad_digest_header_400
+
 # ---------------------------------------------------------------- bad input
 printf 'hello, not an image\n' >"$TMP/text.txt"
 head -c 40 "$JPG" >"$TMP/truncated.jpg"
@@ -136,7 +152,7 @@ all=$(sql "SELECT string_agg(id::text, ',' ORDER BY id) FROM images WHERE camera
     || not_ok list_keyset_pages "pages $first / $second (next $last), table $all"
 get "/v1/images?camera=$CAM&status=queued"
 [ "$(json "$BODY" '[.images[] | select(.status != "queued")] | length')" = 0 ] &&
-    [ "$(json "$BODY" '.images | length')" = 3 ] && ok list_status_filter \
+    [ "$(json "$BODY" '.images | length')" = 4 ] && ok list_status_filter \
     || not_ok list_status_filter "$(head -c 300 "$BODY")"
 
 # ---------------------------------------------------------------- output

@@ -147,3 +147,18 @@ echo "# SIGTERM: ${#ids[@]} uploads got 202, others: ${other[*]:-none}"
 if check_stored "${ids[@]}"; then ok sigterm_every_202_stored; else not_ok sigterm_every_202_stored; fi
 bad=$(printf '%s\n' "${other[@]}" | grep -Ev '^(000|503)$' | head -n 3)
 [ -z "$bad" ] && ok sigterm_others_503_or_refused || not_ok sigterm_others_503_or_refused "codes: $bad"
+
+# A request slower than ANON_SHUTDOWN_GRACE does not hold the exit up.
+start_intake grace ANON_SHUTDOWN_GRACE=1 || { not_ok grace_start; exit 1; }
+curl -s -o /dev/null --limit-rate 50K -F "image=@$TMP/big/${CAM}big-00000.jpg" -F "camera=${CAM}g" \
+    "$INTAKE_URL/v1/images" &
+slow=$!
+sleep 0.5
+kill -TERM "$INTAKE_PID"
+wait "$INTAKE_PID"; rc=$?
+if kill -0 "$slow" 2>/dev/null; then
+    [ "$rc" = 0 ] && ok grace_bounds_shutdown || not_ok grace_bounds_shutdown "exit $rc"
+else
+    not_ok grace_bounds_shutdown "the slow upload finished first"
+fi
+kill "$slow" 2>/dev/null; wait "$slow" 2>/dev/null || true

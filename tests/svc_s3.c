@@ -296,6 +296,9 @@ TEST(malformed_settings)
                          .secret_key = "b"};
     CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_REGION"));
     o.region = "us-east-1";
+    o.ca_file = "/nonexistent/ca.pem";
+    CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_CA_FILE"));
+    o.ca_file = NULL;
     o.secret_key = "";
     CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_SECRET_KEY"));
     anon_config cfg;

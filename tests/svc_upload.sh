@@ -38,6 +38,9 @@ n=$(sql "SELECT count(*) FROM images WHERE camera = '$CAM' AND status = 'queued'
 rc=$?
 [ $rc = 0 ] && [ "$(json "$TMP/second.json" '[.uploaded, .skipped_existing] | join(",")')" = 0,9 ] \
     && ok rerun_skips_everything || not_ok rerun_skips_everything "exit $rc: $(head -c 300 "$TMP/second.json")"
+# the re-run sent digests only: the intake read no image bytes for those 200s
+read=$(jq -s '[.[] | select(.status == 200 and .route == "POST /v1/images") | .bytes] | add' "$INTAKE_LOG")
+[ "$read" = 0 ] && ok rerun_sends_no_image_bytes || not_ok rerun_sends_no_image_bytes "$read bytes read"
 
 # text mode: summary on stdout, problems on stderr
 head -c 40 "$TMP/photos/$CAM-00001.jpg" >"$TMP/broken.jpg"
