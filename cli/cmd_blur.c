@@ -307,7 +307,7 @@ static int run_blur(int argc, char **argv, anon_config *cfg)
         fprintf(stderr, "anonctl blur: cannot write to output directory %s\n", outdir);
         return EXIT_USAGE;
     }
-    int problems = cli_collect_images(argv + optind, argc - optind, outdir, &run.files, stderr);
+    int problems = cli_collect_files(argv + optind, argc - optind, outdir, true, &run.files, stderr);
     if (problems < 0) {
         fprintf(stderr, "anonctl blur: out of memory\n");
         return EXIT_SOME_FAILED;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_files.h"
 #include "cli_progress.h"
 #include "intake.h"
 #include "intake_client.h"
@@ -75,55 +76,21 @@ static int add_file(upload_run *run, const char *path, int64_t size)
     return 0;
 }
 
-/* Adds the regular files under dir, recursively; hidden entries and
- * symbolic links are skipped. */
-static int walk(upload_run *run, const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        fprintf(stderr, "anonctl upload: %s: %s\n", dir, strerror(errno));
-        return 0;
-    }
-    int rc = 0;
-    for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        struct stat st;
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
-            lstat(path, &st) < 0)
-            continue;
-        if (S_ISDIR(st.st_mode) && depth < 64)
-            rc = walk(run, path, depth + 1);
-        else if (S_ISREG(st.st_mode))
-            rc = add_file(run, path, st.st_size);
-    }
-    closedir(d);
-    return rc;
-}
-
-static int by_path(const void *a, const void *b)
-{
-    return strcmp(((const upload_job *)a)->path, ((const upload_job *)b)->path);
-}
-
-/* Collects the files; a missing path is an error for that path only. */
+/* Collects the files (every regular file: the intake client reports the
+ * ones that are not images); a missing path is an error for that path only. */
 static int collect(upload_run *run, int argc, char **argv, int *missing)
 {
-    for (int i = 0; i < argc; i++) {
+    cli_files files = {0};
+    int problems = cli_collect_files(argv, argc, NULL, false, &files, stderr);
+    int rc = problems < 0 ? -1 : 0;
+    for (size_t i = 0; rc == 0 && i < files.n; i++) {
         struct stat st;
-        if (stat(argv[i], &st) < 0) {
-            fprintf(stderr, "anonctl upload: %s: no such file or directory\n", argv[i]);
-            (*missing)++;
-        } else if (S_ISDIR(st.st_mode)) {
-            if (walk(run, argv[i], 0) < 0)
-                return -1;
-        } else if (add_file(run, argv[i], st.st_size) < 0) {
-            return -1;
-        }
+        if (stat(files.v[i].input, &st) == 0)
+            rc = add_file(run, files.v[i].input, st.st_size);
     }
-    qsort(run->jobs, run->n, sizeof *run->jobs, by_path);
-    return 0;
+    *missing += problems > 0 ? problems : 0;
+    cli_files_free(&files);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- progress */
