@@ -277,6 +277,38 @@ TEST(unreachable_store)
     anon_s3_close(s3);
 }
 
+/* With the store behind the proxy down, requests get 503 and are retried
+ * with backoff; once it is back, the same call succeeds. */
+TEST(retries_through_an_outage)
+{
+    anon_s3 *s3 = open_client(NULL, NULL, 0);
+    anon_error err;
+    CHECK(s3 != NULL);
+    const char *root = getenv("ROOT");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s/scripts/stack' stop s3rver >/dev/null 2>&1", root ? root : ".");
+    CHECK(system(cmd) == 0);
+    anon_buffer out = ANON_BUFFER_INIT;
+    CHECK(anon_s3_get(s3, bucket(), key("outage.jpg"), &out, 0, &err) == -1);
+    CHECKF(anon_s3_last_status(s3) == ANON_S3_UNAVAILABLE && anon_s3_last_http_code(s3) == 503,
+           "%.300s", err.msg);
+    snprintf(cmd, sizeof cmd, "(sleep 1; '%s/scripts/stack' start s3rver) >/dev/null 2>&1 &",
+             root ? root : ".");
+    CHECK(system(cmd) == 0);
+    anon_s3_options o;
+    anon_config cfg;
+    CHECK(anon_config_load(&cfg, &err) == 0 && anon_s3_options_from_config(&o, &cfg, &err) == 0);
+    o.retries = 8;  /* 0.1 s doubling: about 15 s in all */
+    anon_s3 *patient = anon_s3_open(&o, &err);
+    CHECK(patient != NULL);
+    CHECKF(anon_s3_put(patient, bucket(), key("outage.jpg"), "x", 1, NULL, &err) == 0, "%.300s",
+           err.msg);
+    CHECK(anon_s3_delete(patient, bucket(), key("outage.jpg"), &err) == 0);
+    anon_s3_close(patient);
+    anon_buffer_free(&out);
+    anon_s3_close(s3);
+}
+
 TEST(malformed_settings)
 {
     static const char *const endpoints[] = {
@@ -327,7 +359,7 @@ int main(void)
     static const struct check_case cases[] = {
         CASE(put_get_head_delete), CASE(awkward_keys), CASE(large_object_buffer_and_fd),
         CASE(list_pages), CASE(virtual_host_addressing), CASE(wrong_secret_is_denied),
-        CASE(missing_bucket_and_key), CASE(create_bucket_twice), CASE(unreachable_store),
+        CASE(missing_bucket_and_key), CASE(create_bucket_twice), CASE(unreachable_store), CASE(retries_through_an_outage),
         CASE(malformed_settings), CASE(uri_encoding),
     };
     return check_run("svc_s3", cases, sizeof cases / sizeof cases[0]);
