@@ -763,15 +763,32 @@ int anon_s3_put_fd(anon_s3 *s3, const char *bucket, const char *key, int fd,
         s3->last = ANON_S3_LOCAL;
         return anon_fail_prefix(err, "s3 PUT %s/%s: ", bucket, key);
     }
+    return anon_s3_put_fd_hashed(s3, bucket, key, fd, sha, content_type, err);
+}
+
+int anon_s3_put_fd_hashed(anon_s3 *s3, const char *bucket, const char *key, int fd,
+                          const char *sha256_hex, const char *content_type,
+                          anon_error *err)
+{
+    if (check_bucket(s3, bucket, err) < 0 || check_key(s3, key, err) < 0)
+        return -1;
+    struct stat st;
+    off_t start = lseek(fd, 0, SEEK_CUR);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || start < 0 || start > st.st_size ||
+        sha256_hex == NULL || strlen(sha256_hex) != 64) {
+        s3->last = ANON_S3_LOCAL;
+        return anon_fail(err, "s3 PUT %s/%s: needs a regular file and a 64-digit SHA-256",
+                         bucket, key);
+    }
     struct request r;
     request_init(&r, "PUT", bucket, key);
     r.in_fd = fd;
     r.in_off = start;
-    r.len = (size_t)size;
-    r.payload_sha = sha;
+    r.len = (size_t)(st.st_size - start);
+    r.payload_sha = sha256_hex;
     r.content_type = content_type ? content_type : "application/octet-stream";
     int rc = perform(s3, &r, err);
-    if (rc == 0 && lseek(fd, start + size, SEEK_SET) < 0) {
+    if (rc == 0 && lseek(fd, st.st_size, SEEK_SET) < 0) {
         /* the upload is done; only the caller's offset could not follow */
     }
     return rc;

@@ -44,12 +44,12 @@ static int64_t insert(anon_db *db, const char *cam, int n, int *created)
     anon_image_new in = {.camera = cam, .sha256 = sha, .original_name = "photo.jpg",
                          .content_type = "image/jpeg", .bytes = 1000 + n, .width = 640,
                          .height = 480, .input_key = key};
-    anon_image out;
+    anon_image_row out;
     anon_error err;
     if (anon_db_image_insert(db, &in, &out, created, &err) < 0)
         return -1;
     int64_t id = out.id;
-    anon_image_free(&out);
+    anon_image_row_free(&out);
     return id;
 }
 
@@ -122,24 +122,24 @@ TEST(insert_is_idempotent)
     snprintf(other, sizeof other, "%s-other", camera);
     int64_t c = insert(db, other, 1, &created);
     CHECK(c > 0 && c != a && created == 1);
-    anon_image img;
+    anon_image_row img;
     anon_error err;
     CHECK(anon_db_image_get(db, a, &img, &err) == 1);
     CHECK(img.status == ANON_IMAGE_RECEIVED && img.attempts == 0 && img.faces == -1);
     CHECK(strcmp(img.camera, camera) == 0 && img.width == 640 && img.bytes == 1001);
     CHECK(img.created_at > 0 && img.queued_at == 0 && img.boxes == NULL);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     char sha[65];
     fake_sha(1, sha);
     CHECK(anon_db_image_find(db, camera, sha, &img, &err) == 1 && img.id == a);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     CHECK(anon_db_image_get(db, 999999999, &img, &err) == 0);
     /* Hostile text is data, not SQL. */
     int64_t d = insert(db, "x'); DROP TABLE images; --", 2, &created);
     CHECK(d > 0);
     CHECK(anon_db_image_get(db, d, &img, &err) == 1);
     CHECK(strcmp(img.camera, "x'); DROP TABLE images; --") == 0);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     anon_image_new bad = {.camera = camera, .sha256 = "XYZ", .content_type = "image/jpeg",
                           .input_key = "k"};
     CHECK(anon_db_image_insert(db, &bad, &img, NULL, &err) == -1);
@@ -189,11 +189,11 @@ TEST(status_changes)
     int64_t id = insert(db, camera, 3, NULL);
     CHECK(id > 0);
     CHECK(anon_db_image_mark_queued(db, id, &err) == 1);
-    anon_image img;
+    anon_image_row img;
     CHECK(anon_db_image_mark_processing(db, id, "worker-0", &img, &err) == 1);
     CHECK(img.status == ANON_IMAGE_PROCESSING && img.attempts == 1);
     CHECK(strcmp(img.worker, "worker-0") == 0 && img.started_at > 0);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     /* The intake marking queued after a worker took it changes nothing. */
     CHECK(anon_db_image_mark_queued(db, id, &err) == 0);
     CHECK(anon_db_image_mark_failed(db, id, "store unavailable", &err) == 1);
@@ -207,14 +207,14 @@ TEST(status_changes)
     CHECK(img.timings && strstr(img.timings, "detect_ms"));
     CHECK(img.error == NULL && img.finished_at >= img.started_at);
     CHECK(strcmp(img.output_key, "out/x.jpg") == 0);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     /* Done is final for everything but done. */
     CHECK(anon_db_image_mark_failed(db, id, "late", &err) == 0);
     CHECK(anon_db_image_mark_rejected(db, id, "late", &err) == 0);
     CHECK(anon_db_image_requeue(db, id, &err) == 0);
     CHECK(anon_db_image_mark_processing(db, id, "w", &img, &err) == 0);
     CHECK(img.status == ANON_IMAGE_DONE);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     /* Bad JSON is refused before it reaches the server. */
     CHECK(anon_db_image_mark_done(db, id, "k", 1, "{not json", NULL, &err) == -1);
     CHECK(anon_db_image_mark_done(db, id, "k", 1, "{}", NULL, &err) == -1);
@@ -327,10 +327,10 @@ TEST(retry_candidates_skip_locked)
     CHECK(anon_db_image_requeue(a, stuck, &err) == 1);
     CHECK(anon_db_commit(a, &err) == 0);
     anon_image_page_free(&pa);
-    anon_image img;
+    anon_image_row img;
     CHECK(anon_db_image_get(a, stuck, &img, &err) == 1);
     CHECK(img.status == ANON_IMAGE_QUEUED && img.worker == NULL);
-    anon_image_free(&img);
+    anon_image_row_free(&img);
     anon_db_close(a);
     anon_db_close(b);
 }
