@@ -131,8 +131,18 @@ TEST(large_object_buffer_and_fd)
     CHECK(write(fd, "skip", 4) == 4);
     CHECK(write(fd, data.data, data.len) == (ssize_t)data.len);
     CHECK(lseek(fd, 4, SEEK_SET) == 4);
-    const char *k2 = key("large/from-fd.bin");
+    char k2[512];  /* key() reuses one buffer */
+    snprintf(k2, sizeof k2, "%s", key("large/from-fd.bin"));
     CHECKF(anon_s3_put_fd(s3, bucket(), k2, fd, NULL, &err) == 0, "%.300s", err.msg);
+    /* A payload hash that does not match the bytes is refused by the
+     * store (as AWS would), so a caller's wrong digest cannot slip by. */
+    char bad_sha[65];
+    memset(bad_sha, 'a', 64);
+    bad_sha[64] = '\0';
+    CHECK(lseek(fd, 4, SEEK_SET) == 4);
+    CHECK(anon_s3_put_fd_hashed(s3, bucket(), key("large/bad-hash.bin"), fd, bad_sha, NULL,
+                                &err) == -1);
+    CHECKF(strstr(err.msg, "XAmzContentSHA256Mismatch") != NULL, "%.300s", err.msg);
     CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
     CHECKF(anon_s3_get_fd(s3, bucket(), k2, fd, &err) == 0, "%.300s", err.msg);
     char a[65], b[65];
