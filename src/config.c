@@ -14,7 +14,7 @@
     {name, def, help, ANON_VAR_LONG, offsetof(anon_config, field), 0}
 
 static const anon_config_var vars[] = {
-    STR(db_url, "ANON_DB_URL", "postgresql://anon:anon@127.0.0.1:5432/anon",
+    SECRET(db_url, "ANON_DB_URL", "postgresql://anon:anon@127.0.0.1:5432/anon",
         "PostgreSQL connection URL (libpq syntax)"),
     SECRET(amqp_url, "ANON_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f",
            "RabbitMQ AMQP 0-9-1 URL"),

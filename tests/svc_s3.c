@@ -338,6 +338,10 @@ TEST(malformed_settings)
                          .secret_key = "b"};
     CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_REGION"));
     o.region = "us-east-1";
+    o.endpoint = "http://127.0.0.1:9000";
+    o.virtual_host = 1;
+    CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_ADDRESSING"));
+    o.virtual_host = 0;
     o.ca_file = "/nonexistent/ca.pem";
     CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_CA_FILE"));
     o.ca_file = NULL;
