@@ -43,16 +43,7 @@ static int fail(const char *cmd, cli_services *svc, int code, const char *msg)
     return code;
 }
 
-static anon_queue *open_queue(const anon_config *cfg, int prefetch, anon_error *err)
-{
-    anon_queue_options opts;
-    if (anon_queue_options_from_config(&opts, cfg, err) < 0)
-        return NULL;
-    opts.prefetch = prefetch;
-    return anon_queue_open(&opts, err);
-}
-
-int cli_services_open(const char *cmd, const anon_config *cfg, int need, int prefetch,
+int cli_services_open(const char *cmd, const anon_config *cfg, int need,
                       cli_services *svc)
 {
     memset(svc, 0, sizeof *svc);
@@ -62,7 +53,7 @@ int cli_services_open(const char *cmd, const anon_config *cfg, int need, int pre
     anon_error err;
     if ((need & NEED_DB) && (svc->db = anon_db_connect(cfg->db_url, &err)) == NULL)
         return fail(cmd, svc, EXIT_UNAVAILABLE, err.msg);
-    if ((need & NEED_QUEUE) && (svc->queue = open_queue(cfg, prefetch, &err)) == NULL)
+    if ((need & NEED_QUEUE) && (svc->queue = anon_queue_open_config(cfg, &err)) == NULL)
         return fail(cmd, svc, EXIT_UNAVAILABLE, err.msg);
     if ((need & NEED_S3) && (svc->s3 = anon_s3_open_config(cfg, &err)) == NULL)
         return fail(cmd, svc, EXIT_CONFIG, err.msg);

@@ -20,11 +20,9 @@ typedef struct cli_services {
     anon_s3 *s3;
 } cli_services;
 
-/* Opens what `need` asks for (prefetch: unacked deliveries a consumer
- * holds; 0 for commands that do not consume); on failure prints
- * "anonctl CMD: ..." and returns the exit code (services opened so far are
- * closed). */
-int cli_services_open(const char *cmd, const anon_config *cfg, int need, int prefetch,
+/* Opens what `need` asks for; on failure prints "anonctl CMD: ..." and
+ * returns the exit code (services opened so far are closed). */
+int cli_services_open(const char *cmd, const anon_config *cfg, int need,
                       cli_services *svc);
 void cli_services_close(cli_services *svc);
 

@@ -92,7 +92,7 @@ struct drain_args {
 static int parse_drain_args(int argc, char **argv, struct drain_args *a)
 {
     const struct anonctl_cmd *cmd = &cmd_drain;
-    *a = (struct drain_args){.idle_exit = 60, .prefetch = 1};
+    *a = (struct drain_args){.idle_exit = 60};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", drain_options, NULL)) != -1) {
@@ -156,7 +156,7 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
 
     anon_worker_options opt = {.worker_id = worker, .output_bucket = cfg->output_bucket,
                                .max_bytes = cfg->max_bytes, .idle_exit_ms = a.idle_exit * 1000,
-                               .max_images = a.max_images};
+                               .max_images = a.max_images, .requeue_delay_ms = 1000};
     anon_model_kind model;
     anon_detector *det = open_detector(cfg, a.engine, &model);
     if (det == NULL)
@@ -165,7 +165,9 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     opt.process.max_pixels = cfg->max_pixels;
 
     cli_services svc;
-    rc = cli_services_open("drain", cfg, NEED_DB | NEED_QUEUE | NEED_S3, (int)a.prefetch, &svc);
+    if (a.prefetch)
+        cfg->prefetch = a.prefetch;   /* the flag overrides ANON_PREFETCH */
+    rc = cli_services_open("drain", cfg, NEED_DB | NEED_QUEUE | NEED_S3, &svc);
     if (rc != EXIT_OK) {
         anon_detector_close(det);
         return rc;
@@ -191,7 +193,7 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
 static const char *const drain_env[] = {
     "ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE", "ANON_DELIVERY_LIMIT", "ANON_S3_ENDPOINT",
     "ANON_S3_REGION", "ANON_S3_ACCESS_KEY", "ANON_S3_SECRET_KEY", "ANON_OUTPUT_BUCKET",
-    "ANON_INPUT_BUCKET", "ANON_MAX_BYTES", "ANON_MAX_PIXELS", "ANON_MODEL", "ANON_MODEL_DIR",
+    "ANON_INPUT_BUCKET", "ANON_PREFETCH", "ANON_MAX_BYTES", "ANON_MAX_PIXELS", "ANON_MODEL", "ANON_MODEL_DIR",
     NULL};
 
 const struct anonctl_cmd cmd_drain = {
@@ -202,7 +204,7 @@ const struct anonctl_cmd cmd_drain = {
         "      --idle-exit S     exit 0 once the queue stayed empty S seconds; 0 = never\n"
         "                        (default: 60)\n"
         "      --max-images N    exit 0 after N jobs; 0 = no limit (default: 0)\n"
-        "      --prefetch N      unacknowledged jobs held at once (default: 1)\n"
+        "      --prefetch N      unacknowledged jobs held at once (default: $ANON_PREFETCH, 2)\n"
         "      --worker-id NAME  name in rows and logs (default: HOST/$JOB_COMPLETION_INDEX,\n"
         "                        or HOST/pid-PID outside an Indexed Job)\n"
         "      --engine NAME     inference engine: anon or darknet (default: the first built)\n"

@@ -58,7 +58,7 @@ static int run_get(int argc, char **argv, anon_config *cfg)
     if (path == NULL)
         return cli_usage_error(&cmd_get, "-o FILE is required");
     cli_services svc;
-    int rc = cli_services_open("get", cfg, NEED_DB | NEED_S3, 0, &svc);
+    int rc = cli_services_open("get", cfg, NEED_DB | NEED_S3, &svc);
     if (rc != EXIT_OK)
         return rc;
     rc = fetch_output(&svc, cfg, id, path);

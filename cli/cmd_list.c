@@ -106,7 +106,7 @@ static int run_list(int argc, char **argv, anon_config *cfg)
     if (rc != EXIT_OK)
         return rc;
     cli_services svc;
-    if ((rc = cli_services_open("list", cfg, NEED_DB, 0, &svc)) != EXIT_OK)
+    if ((rc = cli_services_open("list", cfg, NEED_DB, &svc)) != EXIT_OK)
         return rc;
     anon_image_page page = {0};
     anon_error err;

@@ -93,7 +93,7 @@ static int run_retry(int argc, char **argv, anon_config *cfg)
     if (rc != EXIT_OK)
         return rc;
     cli_services svc;
-    rc = cli_services_open("retry", cfg, NEED_DB | NEED_QUEUE, 0, &svc);
+    rc = cli_services_open("retry", cfg, NEED_DB | NEED_QUEUE, &svc);
     if (rc != EXIT_OK)
         return rc;
     anon_retry_totals t;

@@ -121,7 +121,7 @@ static int run_status(int argc, char **argv, anon_config *cfg)
     if (optind < argc && cli_parse_long(argv[optind], 1, 1L << 62, &id) < 0)
         return cli_usage_error(&cmd_status, "ID must be an image id (a positive number)");
     cli_services svc;
-    int rc = cli_services_open("status", cfg, id ? NEED_DB : NEED_DB | NEED_QUEUE, 0, &svc);
+    int rc = cli_services_open("status", cfg, id ? NEED_DB : NEED_DB | NEED_QUEUE, &svc);
     if (rc != EXIT_OK)
         return rc;
     rc = id ? show_image(&svc, id, json) : show_overview(&svc, cfg, camera, json);

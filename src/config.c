@@ -17,7 +17,7 @@ static const anon_config_var vars[] = {
     SECRET(db_url, "ANON_DB_URL", "postgresql://anon:anon@127.0.0.1:5432/anon",
            "PostgreSQL connection URL (libpq syntax)"),
     SECRET(amqp_url, "ANON_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f",
-           "RabbitMQ AMQP 0-9-1 URL"),
+           "RabbitMQ AMQP 0-9-1 URL (a comma-separated list for a cluster: tried in turn)"),
     STR(queue, "ANON_QUEUE", "anon.images",
         "quorum queue for image jobs (dead letters go to QUEUE.dead)"),
     NUM(delivery_limit, "ANON_DELIVERY_LIMIT", "5",

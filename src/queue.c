@@ -821,7 +821,13 @@ int anon_queue_next(anon_queue *q, anon_delivery *d, long timeout_ms,
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     q->transient = 0;
-    for (;;) {
+    /* Each round trip through a reconnect is counted, so that a broker
+     * that keeps closing the connection cannot hold the caller forever. */
+    for (int reconnects = 0;; reconnects += q->conn == NULL) {
+        if (reconnects > 10) {
+            q->transient = 1;
+            return anon_fail_prefix(err, "the broker keeps closing the connection: ");
+        }
         if (anon_queue_consume(q, err) < 0)
             return -1;
         if (pop_stash(q, d))

@@ -181,6 +181,11 @@ anon_s3 *anon_s3_open(const anon_s3_options *opts, anon_error *err)
     snprintf(s3->userpwd, n, "%s:%s", opts->access_key, opts->secret_key);
     snprintf(s3->sigv4, sizeof s3->sigv4, "aws:amz:%s:s3", opts->region);
     s3->virtual_host = opts->virtual_host;
+    if (s3->virtual_host && strspn(s3->hostport, "0123456789.:[]") == strlen(s3->hostport)) {
+        anon_fail(err, "ANON_S3_ADDRESSING=virtual needs a host name in ANON_S3_ENDPOINT "
+                       "(bucket.host), not an IP address");
+        goto fail;
+    }
     if (opts->ca_file && opts->ca_file[0]) {
         if (access(opts->ca_file, R_OK) < 0) {
             anon_fail(err, "ANON_S3_CA_FILE: cannot read '%s': %s", opts->ca_file, strerror(errno));

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "record_json.h"
@@ -39,6 +40,17 @@ struct job_ctx {
     anon_error *err;
 };
 
+static void back_off(const anon_worker_options *opt, long delivery_count)
+{
+    long ms = opt->requeue_delay_ms;
+    for (long i = 0; i < delivery_count && ms < 10000; i++)
+        ms *= 2;
+    if (ms > 10000)
+        ms = 10000;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 /* Ends a job: the row is recorded, now settle the message. */
 static anon_job_outcome settle(struct job_ctx *j, anon_job_outcome outcome,
                                const char *reason)
@@ -48,6 +60,7 @@ static anon_job_outcome settle(struct job_ctx *j, anon_job_outcome outcome,
     j->ev.reason = reason;
     switch (outcome) {
     case ANON_JOB_REQUEUED:
+        back_off(j->opt, j->d->delivery_count);
         anon_queue_nack(j->svc->queue, j->d, 1, &ignored);
         break;
     case ANON_JOB_DISCARDED:

@@ -30,6 +30,10 @@ typedef struct anon_worker_options {
     long max_bytes;              /* largest input object fetched */
     long idle_exit_ms;           /* return once the queue stayed empty this long; 0: never */
     long max_images;             /* return after this many jobs; 0: no limit */
+    long requeue_delay_ms;       /* wait before handing a job back, doubled per
+                                    delivery (quorum queues redeliver at once:
+                                    without it the delivery limit is spent in
+                                    a second, before a service can recover) */
     anon_process_options process;
 } anon_worker_options;
 

@@ -171,9 +171,10 @@ TEST(concurrent_inserts_make_one_row)
             r[i].n = 100 + round;
             pthread_create(&t[i], NULL, race_insert, &r[i]);
         }
+        for (int i = 0; i < 6; i++)
+            pthread_join(t[i], NULL);  /* all of them before any CHECK can bail out */
         int created = 0;
         for (int i = 0; i < 6; i++) {
-            pthread_join(t[i], NULL);
             CHECK(r[i].id > 0 && r[i].id == r[0].id);
             created += r[i].created;
         }

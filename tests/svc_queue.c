@@ -167,6 +167,9 @@ TEST(nacked_message_is_dead_lettered)
     while (anon_queue_next(q, &d, 3000, &err) == 1) {
         deliveries++;
         CHECK(d.valid && d.job.id == 99);
+        CHECKF(d.delivery_count == deliveries - 1, "x-delivery-count %ld at delivery %d",
+               d.delivery_count, deliveries);
+        CHECK(d.redelivered == (deliveries > 1));
         CHECK(anon_queue_nack(q, &d, 1, &err) == 0);
         anon_delivery_free(&d);
         CHECKF(deliveries <= 10, "redelivered forever");

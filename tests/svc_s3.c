@@ -131,8 +131,18 @@ TEST(large_object_buffer_and_fd)
     CHECK(write(fd, "skip", 4) == 4);
     CHECK(write(fd, data.data, data.len) == (ssize_t)data.len);
     CHECK(lseek(fd, 4, SEEK_SET) == 4);
-    const char *k2 = key("large/from-fd.bin");
+    char k2[512];  /* key() reuses one buffer */
+    snprintf(k2, sizeof k2, "%s", key("large/from-fd.bin"));
     CHECKF(anon_s3_put_fd(s3, bucket(), k2, fd, NULL, &err) == 0, "%.300s", err.msg);
+    /* A payload hash that does not match the bytes is refused by the
+     * store (as AWS would), so a caller's wrong digest cannot slip by. */
+    char bad_sha[65];
+    memset(bad_sha, 'a', 64);
+    bad_sha[64] = '\0';
+    CHECK(lseek(fd, 4, SEEK_SET) == 4);
+    CHECK(anon_s3_put_fd_hashed(s3, bucket(), key("large/bad-hash.bin"), fd, bad_sha, NULL,
+                                &err) == -1);
+    CHECKF(strstr(err.msg, "XAmzContentSHA256Mismatch") != NULL, "%.300s", err.msg);
     CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
     CHECKF(anon_s3_get_fd(s3, bucket(), k2, fd, &err) == 0, "%.300s", err.msg);
     char a[65], b[65];
@@ -277,6 +287,38 @@ TEST(unreachable_store)
     anon_s3_close(s3);
 }
 
+/* With the store behind the proxy down, requests get 503 and are retried
+ * with backoff; once it is back, the same call succeeds. */
+TEST(retries_through_an_outage)
+{
+    anon_s3 *s3 = open_client(NULL, NULL, 0);
+    anon_error err;
+    CHECK(s3 != NULL);
+    const char *root = getenv("ROOT");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s/scripts/stack' stop s3rver >/dev/null 2>&1", root ? root : ".");
+    CHECK(system(cmd) == 0);
+    anon_buffer out = ANON_BUFFER_INIT;
+    CHECK(anon_s3_get(s3, bucket(), key("outage.jpg"), &out, 0, &err) == -1);
+    CHECKF(anon_s3_last_status(s3) == ANON_S3_UNAVAILABLE && anon_s3_last_http_code(s3) == 503,
+           "%.300s", err.msg);
+    snprintf(cmd, sizeof cmd, "(sleep 1; '%s/scripts/stack' start s3rver) >/dev/null 2>&1 &",
+             root ? root : ".");
+    CHECK(system(cmd) == 0);
+    anon_s3_options o;
+    anon_config cfg;
+    CHECK(anon_config_load(&cfg, &err) == 0 && anon_s3_options_from_config(&o, &cfg, &err) == 0);
+    o.retries = 8;  /* 0.1 s doubling: about 15 s in all */
+    anon_s3 *patient = anon_s3_open(&o, &err);
+    CHECK(patient != NULL);
+    CHECKF(anon_s3_put(patient, bucket(), key("outage.jpg"), "x", 1, NULL, &err) == 0, "%.300s",
+           err.msg);
+    CHECK(anon_s3_delete(patient, bucket(), key("outage.jpg"), &err) == 0);
+    anon_s3_close(patient);
+    anon_buffer_free(&out);
+    anon_s3_close(s3);
+}
+
 TEST(malformed_settings)
 {
     static const char *const endpoints[] = {
@@ -296,6 +338,10 @@ TEST(malformed_settings)
                          .secret_key = "b"};
     CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_REGION"));
     o.region = "us-east-1";
+    o.endpoint = "http://127.0.0.1:9000";
+    o.virtual_host = 1;
+    CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_ADDRESSING"));
+    o.virtual_host = 0;
     o.ca_file = "/nonexistent/ca.pem";
     CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_CA_FILE"));
     o.ca_file = NULL;
@@ -327,7 +373,7 @@ int main(void)
     static const struct check_case cases[] = {
         CASE(put_get_head_delete), CASE(awkward_keys), CASE(large_object_buffer_and_fd),
         CASE(list_pages), CASE(virtual_host_addressing), CASE(wrong_secret_is_denied),
-        CASE(missing_bucket_and_key), CASE(create_bucket_twice), CASE(unreachable_store),
+        CASE(missing_bucket_and_key), CASE(create_bucket_twice), CASE(unreachable_store), CASE(retries_through_an_outage),
         CASE(malformed_settings), CASE(uri_encoding),
     };
     return check_run("svc_s3", cases, sizeof cases / sizeof cases[0]);
