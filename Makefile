@@ -181,6 +181,7 @@ $(K8S_NODE)/node_modules/.installed: tests/k8s/package.json tests/k8s/package-lo
 	mkdir -p $(K8S_NODE)
 	cp tests/k8s/package.json tests/k8s/package-lock.json $(K8S_NODE)/
 	cd $(K8S_NODE) && npm ci --silent --no-audit --no-fund --ignore-scripts
+	ln -sfn ../../$(K8S_NODE)/node_modules tests/k8s/node_modules
 	touch $@
 
 # Deploy to the cluster of the current kubectl context: data services and
