@@ -2,10 +2,11 @@
 // command here, as the kubelet would start it, against the local stack.
 //
 //   node podspec.mjs get RENDERED.yaml KIND/NAME FIELD
-//       FIELD: readiness-path, liveness-path, startup-path, grace, prestop,
-//              completions, parallelism, command (one word a line)
+//       FIELD: readiness-path, liveness-path, startup-path, metrics-path,
+//              grace, prestop, completions, parallelism, failjob-codes,
+//              command (one word a line), env NAME (its resolved value)
 //   node podspec.mjs run RENDERED.yaml KIND/NAME [--bin DIR] [--index N]
-//                    [--set NAME=VALUE]...
+//                    [--machine NAME=VALUE]... [--set NAME=VALUE]...
 //
 // `run` resolves the container's environment the kubelet's way (envFrom in
 // order, then env; ConfigMap and Secret values from the same rendering;
@@ -15,7 +16,8 @@
 // /usr/local/bin). --set replaces a resolved variable (where the services
 // are on this machine, a scratch dir); each one is printed on stderr, and
 // one that the manifest does not define is refused, so nothing is slipped
-// in that the manifest lacks. SIGTERM/SIGINT are passed on; the exit code
+// in that the manifest lacks. --machine is --set for what `scripts/stack
+// env` exports: applied only to variables the manifest defines. SIGTERM/SIGINT are passed on; the exit code
 // is the program's.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -32,13 +34,13 @@ if (!pod) die(`${ref}: has no pod template`);
 const spec = pod.template.spec;
 const container = spec.containers[0];
 
-if (mode === "get") get(rest[0]);
+if (mode === "get") get(rest[0], rest[1]);
 else if (mode === "run") run(rest);
 else die("usage: podspec.mjs get|run RENDERED KIND/NAME ...");
 
 function die(msg) { console.error(`podspec: ${msg}`); process.exit(2); }
 
-function get(field) {
+function get(field, arg) {
     const probe = (p) => container[p]?.httpGet?.path ?? die(`${ref}: no httpGet ${p}`);
     const out = {
         "readiness-path": () => probe("readinessProbe"),
@@ -48,7 +50,12 @@ function get(field) {
         prestop: () => container.lifecycle?.preStop?.sleep?.seconds ?? 0,
         completions: () => pod.jobSpec?.completions ?? 1,
         parallelism: () => pod.jobSpec?.parallelism ?? 1,
+        "metrics-path": () => pod.template.metadata?.annotations?.["prometheus.io/path"] ?? die(`${ref}: no prometheus.io/path annotation`),
+        "failjob-codes": () => (pod.jobSpec?.podFailurePolicy?.rules ?? [])
+            .filter((r) => r.action === "FailJob" && r.onExitCodes?.operator === "In")
+            .flatMap((r) => r.onExitCodes.values).join(" "),
         command: () => [...(container.command ?? []), ...(container.args ?? [])].join("\n"),
+        env: () => resolveEnv(0)[arg] ?? die(`${ref}: ${arg} is not defined`),
     }[field];
     if (!out) die(`unknown field ${field}`);
     console.log(String(out()));
@@ -104,14 +111,18 @@ function run(args) {
     for (let i = 0; i < args.length; i++) {
         if (args[i] === "--bin") bin = args[++i];
         else if (args[i] === "--index") index = Number(args[++i]);
-        else if (args[i] === "--set") sets.push(args[++i]);
+        else if (args[i] === "--set") sets.push([args[++i], true]);
+        else if (args[i] === "--machine") sets.push([args[++i], false]);
         else die(`unknown option ${args[i]}`);
     }
     const env = resolveEnv(index);
-    for (const s of sets) {
+    for (const [s, must] of sets) {
         const eq = s.indexOf("=");
         const k = s.slice(0, eq);
-        if (!Object.prototype.hasOwnProperty.call(env, k)) die(`--set ${k}: the manifest does not define ${k}`);
+        if (!Object.prototype.hasOwnProperty.call(env, k)) {
+            if (must) die(`--set ${k}: the manifest does not define ${k}`);
+            continue;
+        }
         console.error(`# ${ref}: ${k} set for this machine`);
         env[k] = s.slice(eq + 1);
     }
