@@ -158,14 +158,7 @@ install-programs: programs
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 
 image-deps:
-	@missing=$$(for p in $(IMAGE_APT_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing: $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(MAKE) -s deps APT_PACKAGES="$(IMAGE_APT_PACKAGES)"
 
 image: image-deps models
 	mkdir -p $(MODELS)
