@@ -13,9 +13,11 @@
 #endif
 
 extern const struct anonctl_cmd cmd_blur;
+extern const struct anonctl_cmd cmd_migrate;
 
 static const struct anonctl_cmd *const commands[] = {
     &cmd_blur,
+    &cmd_migrate,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

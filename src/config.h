@@ -33,6 +33,8 @@ typedef struct anon_config {
     long shutdown_grace;
     const char *model_dir;
     const char *model;
+    long s3_timeout;
+    long prefetch;
 } anon_config;
 
 typedef enum { ANON_VAR_STRING, ANON_VAR_LONG } anon_var_type;
