@@ -203,3 +203,7 @@ deploy:
 undeploy:
 	scripts/k8s-deploy delete manifests/overlays/$(OVERLAY)
 test-build: k8s-validate-deps
+
+# The Debian packages above, for the image's build stage.
+print-apt-packages:
+	@echo $(APT_PACKAGES)
