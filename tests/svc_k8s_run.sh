@@ -22,7 +22,8 @@ PHOTOS=$TMP/photos; mkdir -p "$PHOTOS" "$TMP/scratch"
 # What `scripts/stack env` sets, as --machine NAME=VALUE arguments.
 MACHINE=()
 while IFS= read -r -d '' kv; do MACHINE+=(--machine "$kv"); done < <(
-    cd "$ROOT" && env -i PATH="$PATH" HOME="${HOME:-/tmp}" bash -c '
+    stack_vars=(); while IFS= read -r -d '' kv; do stack_vars+=("$kv"); done < <(env -0 | grep -z '^ANON_STACK_')
+    cd "$ROOT" && env -i PATH="$PATH" HOME="${HOME:-/tmp}" "${stack_vars[@]}" bash -c '
         before=$(env -0 | sort -z | tr "\0" "\n" | cut -d= -f1)
         eval "$(scripts/stack env)" || exit 1
         env -0 | while IFS= read -r -d "" kv; do
@@ -34,15 +35,20 @@ PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 QUEUE=anon.k8s-test.$$
 SETS=(--set "ANON_QUEUE=$QUEUE" --set "ANON_MODEL_DIR=${ANON_MODEL_DIR:-$ROOT/.cache/models}")
 
-# podrun RENDERED KIND/NAME [ARGS...]: run one rendered container here.
-podrun() {
+# podargs RENDERED KIND/NAME [ARGS...]: sets PODARGS, the podspec.mjs run
+# arguments for one rendered container with this machine's replacements.
+podargs() {
     local r=$1 ref=$2; shift 2
-    local extra=()
-    node "$K8S_NODE/podspec.mjs" get "$r" "$ref" env TMPDIR >/dev/null 2>&1 && extra+=(--set "TMPDIR=$TMP/scratch")
-    node "$K8S_NODE/podspec.mjs" get "$r" "$ref" env DRAIN_IDLE_EXIT >/dev/null 2>&1 && extra+=(--set DRAIN_IDLE_EXIT=3)
-    node "$K8S_NODE/podspec.mjs" get "$r" "$ref" env ANON_INTAKE_LISTEN >/dev/null 2>&1 && extra+=(--set "ANON_INTAKE_LISTEN=127.0.0.1:$PORT")
-    node "$K8S_NODE/podspec.mjs" run "$r" "$ref" --bin "$BINDIR" "${MACHINE[@]}" "${SETS[@]}" "${extra[@]}" "$@"
+    PODARGS=(run "$r" "$ref" --bin "$BINDIR" "${MACHINE[@]}" "${SETS[@]}")
+    defines() { node "$K8S_NODE/podspec.mjs" get "$r" "$ref" env "$1" >/dev/null 2>&1; }
+    defines TMPDIR && PODARGS+=(--set "TMPDIR=$TMP/scratch")
+    defines DRAIN_IDLE_EXIT && PODARGS+=(--set DRAIN_IDLE_EXIT=3)
+    defines ANON_INTAKE_LISTEN && PODARGS+=(--set "ANON_INTAKE_LISTEN=127.0.0.1:$PORT")
+    PODARGS+=("$@")
 }
+# podrun RENDERED KIND/NAME [ARGS...]: runs it in the foreground.
+podrun() { podargs "$@"; node "$K8S_NODE/podspec.mjs" "${PODARGS[@]}"; }
+
 get() { node "$K8S_NODE/podspec.mjs" get "$R" "$@"; }
 
 # ---- the schema migration Job
@@ -50,8 +56,9 @@ if podrun "$R" Job/anon-migrate >"$TMP/migrate.log" 2>&1; then ok job.migrate
 else not_ok job.migrate "exit $?: $(tail -n 3 "$TMP/migrate.log" | tr '\n' ' ')"; fi
 
 # ---- the intake Deployment
-podrun "$R" Deployment/anon-intake >"$TMP/intake.log" 2>&1 &
-INTAKE=$!
+podargs "$R" Deployment/anon-intake
+node "$K8S_NODE/podspec.mjs" "${PODARGS[@]}" >"$TMP/intake.log" 2>&1 &
+INTAKE=$!   # node itself: it passes SIGTERM on to anon-intake
 trap 'kill -9 $INTAKE 2>/dev/null; rm -rf "$TMP"' EXIT
 URL=http://127.0.0.1:$PORT
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$URL$1"; }
@@ -94,7 +101,8 @@ done
 n=$(get Job/anon-worker parallelism); [ "$n" -gt 2 ] && n=2
 pids=()
 for i in $(seq 0 $((n - 1))); do
-    timeout 600 bash -c "$(declare -f podrun); $(declare -p MACHINE SETS TMP K8S_NODE BINDIR PORT); podrun '$R' Job/anon-worker --index $i" >"$TMP/worker-$i.log" 2>&1 &
+    podargs "$R" Job/anon-worker --index "$i"
+    timeout 600 node "$K8S_NODE/podspec.mjs" "${PODARGS[@]}" >"$TMP/worker-$i.log" 2>&1 &
     pids+=($!)
 done
 for i in "${!pids[@]}"; do
@@ -133,7 +141,8 @@ else not_ok deployment.intake.sigterm "exit $? after SIGTERM"; fi
 for f in $(fixtures r6); do
     name=broken.$(basename "$f")
     render "$f" "$TMP/fixture.yaml" || { not_ok "$name" "fixture does not render"; continue; }
-    timeout 120 bash -c "$(declare -f podrun); $(declare -p MACHINE SETS TMP K8S_NODE BINDIR PORT); podrun '$TMP/fixture.yaml' Job/anon-worker --index 0" >"$TMP/fixture.log" 2>&1
+    podargs "$TMP/fixture.yaml" Job/anon-worker --index 0
+    timeout 120 node "$K8S_NODE/podspec.mjs" "${PODARGS[@]}" >"$TMP/fixture.log" 2>&1
     rc=$?
     case $(expect_of "$f") in
         usage) [ $rc -eq 2 ] && ok "$name" || not_ok "$name" "exit $rc, expected 2 (usage): $(tail -n 2 "$TMP/fixture.log" | tr '\n' ' ')" ;;
