@@ -13,7 +13,8 @@
 // a workload; named ports exist. References to ConfigMaps and Secrets
 // resolve (Secrets the overlay expects to exist are named with
 // --external-secret). $(VAR) in command/args refers to a variable the
-// container defines (the kubelet leaves unknown ones as literal text).
+// container defines, in an env value to one defined before it (the kubelet
+// leaves unknown ones as literal text).
 // anon's own containers: one image per overlay, tagged --version; every
 // ANON_* variable is one the programs know (--known-env, one name a line);
 // Indexed worker Jobs tell drain their completions; the intake's grace
@@ -100,6 +101,13 @@ function container({ workload: o, where, template }, c, init) {
     for (const word of [...(c.command ?? []), ...(c.args ?? [])])
         for (const m of String(word).matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
             if (!defined.has(m[1])) report.error(o, `${at}: $(${m[1]}) in command/args is not a variable the container defines`);
+    // In env values, only variables defined before (envFrom, earlier env).
+    const before = new Set(fromSources);
+    for (const e of c.env ?? []) {
+        for (const m of String(e.value ?? "").matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+            if (!before.has(m[1])) report.error(o, `${at}: env ${e.name} uses $(${m[1]}), which is not defined before it`);
+        before.add(e.name);
+    }
     void template;
 }
 
