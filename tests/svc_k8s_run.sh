@@ -130,12 +130,18 @@ if podrun "$R" CronJob/anon-retry >"$TMP/retry.out" 2>"$TMP/retry.log"; then
 else not_ok cronjob.anon-retry "exit $?: $(tail -n 3 "$TMP/retry.log" | tr '\n' ' ')"; fi
 
 # ---- SIGTERM to the intake: exits 0 within the pod's grace period
-grace=$(get Deployment/anon-intake grace)
-kill -TERM $INTAKE 2>/dev/null
-for _ in $(seq 1 $((grace * 2))); do kill -0 $INTAKE 2>/dev/null || break; sleep 0.5; done
-if kill -0 $INTAKE 2>/dev/null; then kill -9 $INTAKE; not_ok deployment.intake.sigterm "still running after terminationGracePeriodSeconds=$grace"
-elif wait $INTAKE; then ok deployment.intake.sigterm
-else not_ok deployment.intake.sigterm "exit $? after SIGTERM"; fi
+# stop_intake: SIGTERM, then wait up to the pod's grace period.
+stop_intake() {
+    local grace
+    grace=$(get Deployment/anon-intake grace)
+    if [ $up = 0 ]; then kill -9 $INTAKE 2>/dev/null; not_ok deployment.intake.sigterm "the intake was not running"; return; fi
+    kill -TERM $INTAKE 2>/dev/null
+    for _ in $(seq 1 $((grace * 2))); do kill -0 $INTAKE 2>/dev/null || break; sleep 0.5; done
+    if kill -0 $INTAKE 2>/dev/null; then kill -9 $INTAKE; not_ok deployment.intake.sigterm "still running after terminationGracePeriodSeconds=$grace"
+    elif wait $INTAKE; then ok deployment.intake.sigterm
+    else not_ok deployment.intake.sigterm "exit $? after SIGTERM"; fi
+}
+stop_intake
 
 # ---- broken fixtures: the run must fail the way the fixture says
 for f in $(fixtures r6); do
