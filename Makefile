@@ -201,3 +201,57 @@ $(BUILD)/intake-load: $(BUILD)/bench/intake_load.o $(BUILD)/libanon.a
 
 bench-intake: all $(BUILD)/intake-load
 	scripts/bench-intake
+
+# ---------------------------------------------------------------- kubernetes
+# Container image, manifests and their offline checks (issue 6, see
+# docs/operations.md). The image is built with podman (or buildah) from the
+# Dockerfile; the base image is made locally by scripts/image-base.
+.PHONY: programs install-programs image image-deps k8s-validate-deps deploy undeploy
+VERSION   := $(shell sed -n 's/^\#define ANON_VERSION "\(.*\)"/\1/p' cli/anonctl.c)
+IMAGE     ?= localhost/anon:$(VERSION)
+OVERLAY   ?= dev
+IMAGE_APT_PACKAGES := podman buildah debootstrap runc uidmap slirp4netns \
+	containernetworking-plugins fuse-overlayfs
+export CONTAINERS_CONF ?= $(CURDIR)/scripts/podman/containers.conf
+
+# The binaries alone (no package install, no model fetch): the image's
+# build stage uses these.
+programs: $(PROGRAMS)
+
+install-programs: programs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/anon/models
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+
+image-deps:
+	@$(MAKE) -s deps APT_PACKAGES="$(IMAGE_APT_PACKAGES)"
+
+image: image-deps models
+	mkdir -p $(MODELS)
+	scripts/image-base
+	podman build --pull=never --layers -t $(IMAGE) -f Dockerfile .
+	podman image ls $(IMAGE)
+
+# Pinned npm packages for the manifest checks (tests/k8s/package.json),
+# installed into a git-ignored directory.
+K8S_NODE := $(CACHE)/k8s-validate
+k8s-validate-deps: $(K8S_NODE)/node_modules/.installed
+$(K8S_NODE)/node_modules/.installed: tests/k8s/package.json tests/k8s/package-lock.json
+	mkdir -p $(K8S_NODE)
+	cp tests/k8s/package.json tests/k8s/package-lock.json $(K8S_NODE)/
+	cd $(K8S_NODE) && npm ci --silent --no-audit --no-fund --ignore-scripts
+	ln -sfn ../../$(K8S_NODE)/node_modules tests/k8s/node_modules
+	touch $@
+
+# Deploy to the cluster of the current kubectl context: data services and
+# the migration Job first, then (once the schema is migrated) everything,
+# including the intake Deployment. OVERLAY=dev|prod|keda.
+deploy:
+	scripts/k8s-deploy apply manifests/overlays/$(OVERLAY)
+
+undeploy:
+	scripts/k8s-deploy delete manifests/overlays/$(OVERLAY)
+test-build: k8s-validate-deps
+
+# The Debian packages above, for the image's build stage.
+print-apt-packages:
+	@echo $(APT_PACKAGES)
