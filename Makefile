@@ -46,7 +46,7 @@ ASAN_LIB_OBJ += $(ASAN)/gen/migrations.o
 PROGRAMS      := $(BUILD)/anonctl $(if $(INTAKE_SRC),$(BUILD)/anon-intake)
 ASAN_PROGRAMS := $(ASAN)/anonctl $(if $(INTAKE_SRC),$(ASAN)/anon-intake)
 
-.PHONY: all deps models oracle test test-build bench bench-engine demo install clean
+.PHONY: all deps models oracle test test-build bench bench-engine bench-pipeline demo install clean
 all: deps models $(PROGRAMS)
 
 # ---------------------------------------------------------------- packages
@@ -165,8 +165,13 @@ test: test-build
 	scripts/run-tests
 
 # ---------------------------------------------------------------- bench
-bench: all
+# scripts/bench runs anonctl blur beside the Python + OpenCV seed pipeline,
+# then every scripts/bench-* (engines, JPEG output, intake, end to end).
+bench: all $(BUILD)/bench_engine $(BUILD)/intake-load
 	scripts/bench
+
+bench-pipeline: all
+	scripts/bench-pipeline
 
 # The inference engines side by side with OpenCV DNN (scripts/bench-engine).
 $(BUILD)/bench_engine: $(BUILD)/bench/bench_engine.o $(BUILD)/libanon.a
