@@ -54,7 +54,7 @@ static void default_worker_id(char *buf, size_t size)
 static const char *outcome_name(anon_job_outcome o)
 {
     static const char *const names[] = {"done", "already_done", "rejected", "requeued",
-                                        "discarded"};
+                                        "discarded", "refused"};
     return names[o];
 }
 
@@ -178,16 +178,17 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     anon_worker_totals t;
     anon_error err;
     rc = anon_worker_run(&ws, &opt, &stop_requested, log_job, &log, &t, &err);
-    cli_print_json(json_pack("{s:f,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:s?}", "time",
+    cli_print_json(json_pack("{s:f,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s?}", "time",
                               (double)time(NULL), "level", rc < 0 ? "error" : "info", "event",
                               "exit", "worker", worker, "done", (json_int_t)t.done,
                               "already_done", (json_int_t)t.already_done, "rejected",
                               (json_int_t)t.rejected, "requeued", (json_int_t)t.requeued,
-                              "discarded", (json_int_t)t.discarded, "stopped_by_signal",
+                              "discarded", (json_int_t)t.discarded, "refused",
+                              (json_int_t)t.refused, "stopped_by_signal",
                               (int)stop_requested, "error", rc < 0 ? err.msg : NULL));
     cli_services_close(&svc);
     anon_detector_close(det);
-    return rc < 0 ? EXIT_UNAVAILABLE : EXIT_OK;
+    return rc == -2 ? EXIT_CONFIG : rc < 0 ? EXIT_UNAVAILABLE : EXIT_OK;
 }
 
 static const char *const drain_env[] = {
@@ -209,7 +210,8 @@ const struct anonctl_cmd cmd_drain = {
         "                        or HOST/pid-PID outside an Indexed Job)\n"
         "      --engine NAME     inference engine: anon or darknet (default: the first built)\n"
         "\nOne JSON line per job on stdout. SIGTERM: the job in hand is finished, then exit.\n"
-        "exit status: 0 idle or done, 2 usage, 3 bad configuration, 4 a service unreachable\n",
+        "exit status: 0 idle or done, 2 usage, 3 bad configuration (also: the object\n"
+        "store refused the credentials; the job in hand goes back), 4 a service unreachable\n",
     .env = drain_env,
     .run = run_drain,
 };

@@ -132,7 +132,7 @@ const struct anonctl_cmd cmd_retry = {
         "      --queued-age S        queued rows older than S s lost their message (default: 3600)\n"
         "      --processing-age S    processing rows older than S s lost their worker\n"
         "                            (default: 900)\n"
-        "      --max-attempts N      reject images after N attempts (default: $ANON_MAX_ATTEMPTS, 5)\n"
+        "      --max-attempts N      reject images after N attempts (default: $ANON_MAX_ATTEMPTS, 20)\n"
         "      --limit N             rows handled per pass (default: 500)\n"
         "\nSafe to run twice at once: rows are taken with FOR UPDATE SKIP LOCKED.\n"
         "exit status: 0 done, 2 usage, 3 bad configuration, 4 a service unreachable\n",

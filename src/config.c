@@ -22,8 +22,9 @@ static const anon_config_var vars[] = {
         "quorum queue for image jobs (dead letters go to QUEUE.dead)"),
     NUM(delivery_limit, "ANON_DELIVERY_LIMIT", "5",
         "deliveries of one message before it is dead-lettered"),
-    NUM(max_attempts, "ANON_MAX_ATTEMPTS", "5",
-        "processing attempts before anonctl retry rejects an image"),
+    NUM(max_attempts, "ANON_MAX_ATTEMPTS", "20",
+        "processing attempts before anonctl retry rejects an image (each delivery counts, "
+        "so keep it a few times ANON_DELIVERY_LIMIT to ride out outages)"),
     STR(s3_endpoint, "ANON_S3_ENDPOINT", "http://127.0.0.1:9000",
         "S3 API endpoint (MinIO, s3rver or AWS)"),
     STR(s3_region, "ANON_S3_REGION", "us-east-1", "S3 region used in SigV4 signatures"),

@@ -63,6 +63,9 @@ static anon_job_outcome settle(struct job_ctx *j, anon_job_outcome outcome,
         back_off(j->opt, j->d->delivery_count);
         anon_queue_nack(j->svc->queue, j->d, 1, &ignored);
         break;
+    case ANON_JOB_REFUSED:
+        anon_queue_nack(j->svc->queue, j->d, 1, &ignored);
+        break;
     case ANON_JOB_DISCARDED:
         anon_queue_nack(j->svc->queue, j->d, 0, &ignored);
         break;
@@ -91,6 +94,22 @@ static anon_job_outcome reject(struct job_ctx *j, const char *reason)
     return settle(j, ANON_JOB_REJECTED, reason);
 }
 
+/* An object store error: the input's fault, the services', or ours. */
+static anon_job_outcome s3_failure(struct job_ctx *j)
+{
+    anon_error ignored;
+    switch (anon_s3_last_status(j->svc->s3)) {
+    case ANON_S3_NOT_FOUND:
+    case ANON_S3_TOO_LARGE:
+        return reject(j, j->err->msg);
+    case ANON_S3_DENIED:
+        anon_db_image_mark_failed(j->svc->db, j->d->job.id, j->err->msg, &ignored);
+        return settle(j, ANON_JOB_REFUSED, j->err->msg);
+    default:
+        return requeue(j, j->err->msg);
+    }
+}
+
 /* Claims the row. Returns 1 to go on, 0 when the job is settled already. */
 static int claim(struct job_ctx *j, anon_job_outcome *outcome)
 {
@@ -113,12 +132,8 @@ static anon_job_outcome process_job(struct job_ctx *j, anon_buffer *in, anon_buf
     const anon_job *job = &j->d->job;
     double t0 = anon_now_ms();
     if (anon_s3_get(j->svc->s3, job->bucket, job->key, in, (size_t)j->opt->max_bytes,
-                    j->err) < 0) {
-        anon_s3_status st = anon_s3_last_status(j->svc->s3);
-        if (st == ANON_S3_NOT_FOUND || st == ANON_S3_TOO_LARGE)
-            return reject(j, j->err->msg);
-        return requeue(j, j->err->msg);
-    }
+                    j->err) < 0)
+        return s3_failure(j);
     double t1 = anon_now_ms();
     anon_result res;
     int rc = anon_process(j->svc->detector, in->data, in->len, &j->opt->process, out,
@@ -133,7 +148,7 @@ static anon_job_outcome process_job(struct job_ctx *j, anon_buffer *in, anon_buf
     const char *out_key = anon_output_key(job->key);
     if (anon_s3_put(j->svc->s3, j->opt->output_bucket, out_key, out->data, out->len,
                     anon_format_mime(res.format), j->err) < 0) {
-        outcome = requeue(j, j->err->msg);
+        outcome = s3_failure(j);
     } else {
         double t3 = anon_now_ms();
         char *boxes = anon_boxes_json(&res.faces);
@@ -186,6 +201,7 @@ static void count(anon_worker_totals *t, anon_job_outcome outcome)
     case ANON_JOB_REJECTED: t->rejected++; break;
     case ANON_JOB_REQUEUED: t->requeued++; break;
     case ANON_JOB_DISCARDED: t->discarded++; break;
+    case ANON_JOB_REFUSED: t->refused++; break;
     }
 }
 
@@ -208,8 +224,13 @@ int anon_worker_run(const anon_worker_services *svc, const anon_worker_options *
             continue;
         }
         anon_error job_err;
-        count(totals, anon_worker_handle(svc, opt, &d, log, log_ctx, &job_err));
+        anon_job_outcome outcome = anon_worker_handle(svc, opt, &d, log, log_ctx, &job_err);
+        count(totals, outcome);
         anon_delivery_free(&d);
+        if (outcome == ANON_JOB_REFUSED) {
+            memcpy(err, &job_err, sizeof *err);
+            return -2;
+        }
         handled++;
         idle_since = anon_now_ms();
     }

@@ -44,6 +44,9 @@ typedef enum {
     ANON_JOB_REJECTED,      /* the input's fault: recorded, acked */
     ANON_JOB_REQUEUED,      /* a service failed: nacked for another try */
     ANON_JOB_DISCARDED,     /* unreadable message: dead-lettered */
+    ANON_JOB_REFUSED,       /* the object store refused the credentials: the
+                               job goes back and the worker stops, since every
+                               other job would fail the same way */
 } anon_job_outcome;
 
 typedef struct anon_job_event {
@@ -65,14 +68,15 @@ typedef struct anon_worker_services {
 } anon_worker_services;
 
 typedef struct anon_worker_totals {
-    long done, already_done, rejected, requeued, discarded;
+    long done, already_done, rejected, requeued, discarded, refused;
 } anon_worker_totals;
 
 /* Runs until idle_exit_ms of an empty queue, max_images jobs, or *stop
  * becomes non-zero (checked between jobs and at least once a second while
- * waiting; the job in hand is finished first). Returns 0, or -1 when the
+ * waiting; the job in hand is finished first). Returns 0; -1 when the
  * queue itself could not be used (the caller exits non-zero and the Job
- * retries the pod). */
+ * retries the pod); -2 when the configuration is wrong (credentials
+ * refused: retrying the pod cannot help). */
 int anon_worker_run(const anon_worker_services *svc, const anon_worker_options *opt,
                     volatile sig_atomic_t *stop, anon_job_logger log, void *log_ctx,
                     anon_worker_totals *totals, anon_error *err);
