@@ -330,10 +330,13 @@ static const char tiny_like_cfg[] =
     "[convolutional]\nfilters=25\nsize=1\nstride=1\nactivation=linear\n";
 
 /* Wide, with power-of-two planes (cache-set aliasing in the direct 1x1
- * kernel), pools of 3, 2/2 and 2/1 after each kind of convolution. */
+ * kernel), depthwise layers read in place ('same' and 'valid'), pools of
+ * 3, 2/2 and 2/1 after each kind of convolution. */
 static const char wide_cfg[] =
     "[net]\nwidth=512\nheight=37\nchannels=3\n"
     "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[convolutional]\ngroups=64\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+    "[convolutional]\ngroups=64\nfilters=64\nsize=3\nstride=1\npad=0\nactivation=leaky\n"
     "[maxpool]\nsize=3\nstride=2\n"
     "[convolutional]\nfilters=64\nsize=1\nstride=1\nactivation=relu\n"
     "[maxpool]\nsize=2\nstride=2\n"
