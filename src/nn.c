@@ -394,6 +394,11 @@ static int plan_shapes(anon_net *net, const char *path, anon_error *err)
                                              : route_shape(net, l, path, err);
         if (rc < 0)
             return -1;
+        /* the kernels index a plane with int; 2^28 floats is 1 GB anyway */
+        if ((size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w > ((size_t)1 << 28) ||
+            (size_t)l->c * (size_t)l->h * (size_t)l->w > ((size_t)1 << 28))
+            return anon_fail(err, "%s:%d: layer %d is too large (%dx%dx%d)", path, l->line, i,
+                             l->out_c, l->out_h, l->out_w);
         c = l->out_c;
         h = l->out_h;
         w = l->out_w;

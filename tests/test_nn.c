@@ -602,6 +602,8 @@ TEST(bad_cfgs_fail_naming_the_line)
     CHECK_FAILS(NET "[maxpool]\nsize=2\nstride=2\nflavour=max\n", 0,
                 "net.cfg:8: unknown option 'flavour' in [maxpool]");
     CHECK_FAILS(NET "garbage\n", 0, "net.cfg:5: expected key=value");
+    CHECK_FAILS("[net]\nwidth=30000\nheight=30000\nchannels=3\n[maxpool]\n", 0,
+                "net.cfg:5: layer 0 is too large");
     CHECK_FAILS(NET "[convolutional]\nfilters=2\nstride=2\nactivation=relu\n", 100,
                 "net.cfg:5: a 1x1 kernel with stride 2");
 }
