@@ -15,13 +15,13 @@ ASAN  := build/asan
 CACHE := .cache
 
 DARKNET_DIR := /usr/lib/darknet
-CPPFLAGS := -Isrc -isystem $(DARKNET_DIR)/include -D_GNU_SOURCE
+CPPFLAGS := -Isrc -isystem $(DARKNET_DIR)/include -isystem /usr/include/libxml2 -isystem /usr/include/postgresql -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 CFLAGS   := -std=c17 -O2 -g $(WARN)
 ASAN_CFLAGS := -std=c17 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN)
 LDLIBS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -lopenblas \
-	-ljpeg -lpng -lz -lcurl -lrabbitmq -lpq -lmicrohttpd -ljansson -lpthread -lm
+	-ljpeg -lpng -lz -lcurl -lrabbitmq -lpq -lmicrohttpd -ljansson -lnettle -lxml2 -lpthread -lm
 
 LIB_SRC    := $(wildcard src/*.c)
 CLI_COMMON := $(wildcard cli/cli_*.c)
@@ -37,6 +37,12 @@ CLI_COMMON_OBJ      := $(CLI_COMMON:%.c=$(BUILD)/%.o)
 ASAN_CLI_COMMON_OBJ := $(CLI_COMMON:%.c=$(ASAN)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(ASAN)/tests/%)
 
+# SQL migrations (src/migrations/NNN_name.sql) are embedded into the library
+# as a generated C file, so that the binaries need no files beside them.
+MIGRATIONS   := $(sort $(wildcard src/migrations/*.sql))
+LIB_OBJ      += $(BUILD)/gen/migrations.o
+ASAN_LIB_OBJ += $(ASAN)/gen/migrations.o
+
 PROGRAMS      := $(BUILD)/anonctl $(if $(INTAKE_SRC),$(BUILD)/anon-intake)
 ASAN_PROGRAMS := $(ASAN)/anonctl $(if $(INTAKE_SRC),$(ASAN)/anon-intake)
 
@@ -50,7 +56,7 @@ APT_PACKAGES := gcc make pkg-config libc6-dev zlib1g-dev \
 	libcurl4-openssl-dev librabbitmq-dev libpq-dev libjpeg62-turbo-dev \
 	libpng-dev libmicrohttpd-dev libjansson-dev libopenblas-dev darknet \
 	postgresql-15 rabbitmq-server python3 python3-numpy python3-opencv \
-	python3-botocore valgrind curl ca-certificates
+	python3-botocore valgrind curl ca-certificates nettle-dev libxml2-dev
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -118,6 +124,17 @@ $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations
+	@mkdir -p $(dir $@)
+	scripts/embed-migrations $(MIGRATIONS) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(ASAN)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -c $< -o $@
+
 $(BUILD)/libanon.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
@@ -173,3 +190,14 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- bench-intake
+# anon-intake against the local stack, beside plain S3 PUTs (scripts/bench-intake).
+# jq reads JSON responses in the intake tests.
+APT_PACKAGES += jq
+.PHONY: bench-intake
+$(BUILD)/intake-load: $(BUILD)/bench/intake_load.o $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-intake: all $(BUILD)/intake-load
+	scripts/bench-intake

@@ -41,4 +41,13 @@ int cli_usage_error(const struct anonctl_cmd *cmd, const char *fmt, ...)
 /* Parses a whole number flag value in [min, max]; -1 on error. */
 int cli_parse_long(const char *text, long min, long max, long *out);
 
+/* Prints a JSON value as one compact line on stdout and frees it. */
+struct json_t;
+void cli_print_json(struct json_t *value);
+
+/* Where the converted models are: $ANON_MODEL_DIR when set, else the first
+ * of <bin>/../share/anon/models (installed), <bin>/../.cache/models and
+ * <bin>/../../.cache/models (a build tree) that holds ssd.cfg. */
+const char *cli_model_dir(const anon_config *cfg, char *buf, size_t size);
+
 #endif

@@ -16,6 +16,7 @@ typedef struct anon_config {
     const char *amqp_url;
     const char *queue;
     long delivery_limit;
+    long max_attempts;
     const char *s3_endpoint;
     const char *s3_region;
     const char *s3_access_key;
@@ -31,8 +32,12 @@ typedef struct anon_config {
     long max_pixels;
     long max_connections;
     long shutdown_grace;
+    long intake_timeout;
+    long intake_sessions;
     const char *model_dir;
     const char *model;
+    long s3_timeout;
+    long prefetch;
 } anon_config;
 
 typedef enum { ANON_VAR_STRING, ANON_VAR_LONG } anon_var_type;

@@ -8,6 +8,7 @@
 #ifndef ANON_IMAGE_H
 #define ANON_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,11 @@ typedef struct anon_image_info {
     int width;         /* as stored, before orientation */
     int height;
     int orientation;   /* EXIF orientation 1..8 (1 when absent) */
+    int components;    /* colour channels as stored (1 gray, 3, 4 CMYK; PNG: 1-4) */
+    bool has_alpha;    /* PNG alpha channel or tRNS */
+    bool progressive;  /* JPEG progressive, PNG interlaced */
+    int warnings;      /* anon_decode: recoverable problems in the data (0 = clean) */
+    char warning[160]; /* anon_decode: the first of them, for logs */
 } anon_image_info;
 
 /* Recognises JPEG and PNG by their magic bytes. */
@@ -43,5 +49,74 @@ int anon_probe(const uint8_t *data, size_t len, anon_image_info *info,
 int anon_image_alloc(anon_image *img, int width, int height, int channels,
                      anon_error *err);
 void anon_image_free(anon_image *img);
+
+/* ---------------------------------------------------------------- decode */
+
+/* Whatever max_pixels says, no decode allocates more than this (1 GP,
+ * 3-4 GB of pixels): a forged header must not take the machine down. */
+#define ANON_HARD_MAX_PIXELS (1LL << 30)
+
+typedef struct anon_decode_options {
+    long max_pixels;    /* refuse before decoding when width*height exceeds it (0 = only the hard cap) */
+    int scale_denom;    /* JPEG DCT scaling 1,2,4,8 (1 or 0 = full size; PNG ignores it) */
+} anon_decode_options;
+
+/* Decodes to 8-bit RGB (RGBA when the source has alpha), upright per EXIF
+ * orientation. info (may be NULL) receives the probe result plus the
+ * decoder's warnings. A damaged JPEG (truncated, corrupt entropy data)
+ * decodes to what libjpeg recovers, like every viewer shows it, and
+ * info->warnings counts the problems; anything worse fails with a message. */
+int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
+                anon_image *img, anon_image_info *info, anon_error *err);
+
+/* ---------------------------------------------------------------- encode */
+
+typedef struct anon_encode_options {
+    int jpeg_quality;            /* default 90 (0 = default) */
+    bool keep_metadata;          /* keep harmless tags only; never GPS, serials, maker notes, thumbnails, XMP, IPTC */
+    const uint8_t *source;       /* the original file, where kept tags come from (may be NULL) */
+    size_t source_len;
+} anon_encode_options;
+
+/* Encodes img as fmt with no metadata except the kept subset (metadata.h);
+ * orientation is baked into the pixels, so no orientation tag is written.
+ * JPEG output of an RGBA image drops the alpha channel. out is appended to. */
+int anon_encode(const anon_image *img, anon_format fmt, const anon_encode_options *o,
+                anon_buffer *out, anon_error *err);
+
+/* ---------------------------------------------------------------- JPEG block-wise output */
+
+typedef struct anon_rect {
+    int x, y, w, h;    /* pixels, upright image coordinates */
+} anon_rect;
+
+/* True when src can take the block-wise path of anon_jpeg_redact: an
+ * undamaged 8-bit JPEG in YCbCr or grayscale (baseline, progressive or
+ * arithmetic), orientation 1. */
+bool anon_jpeg_redact_supported(const uint8_t *src, size_t len);
+
+/* Writes src with only the changed regions re-encoded: reads the source's
+ * DCT coefficients, replaces the blocks (whole MCUs) covering `regions`
+ * with blocks encoded from the same pixels of upright_blurred (the decoded
+ * source after anonymization) using the source's own quantisation tables
+ * and sampling factors, and writes every other block unchanged. Pixels
+ * outside those MCUs decode exactly as before (up to one pixel next to
+ * them, where the decoder's chroma upsampling mixes neighbours), with no
+ * generation loss and a fraction of the encoding work. Metadata follows
+ * anon_encode's rules. When src is not supported (see above) it falls back
+ * to anon_encode(upright_blurred) with `quality`; otherwise `quality` is
+ * unused: the source's tables decide. */
+int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                     const anon_rect *regions, size_t n, int quality, bool keep_metadata,
+                     anon_buffer *out, anon_error *err);
+
+/* ---------------------------------------------------------------- orientation */
+
+/* dst = src turned upright for EXIF orientation 1..8 (dst is allocated;
+ * orientations 5..8 swap width and height). */
+int anon_image_orient(const anon_image *src, int orientation, anon_image *dst,
+                      anon_error *err);
+/* The orientation that undoes `orientation` (6 <-> 8, the others are their own inverse). */
+int anon_orientation_inverse(int orientation);
 
 #endif

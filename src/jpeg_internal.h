@@ -1,0 +1,44 @@
+/* jpeg_internal.h - libjpeg plumbing shared by jpeg.c and jpeg_redact.c.
+ *
+ * libjpeg reports fatal errors by calling error_exit, which by default
+ * prints and calls exit(). The library must do neither, so every libjpeg
+ * object here gets this error manager: fatal errors longjmp back to the
+ * caller's setjmp with the message kept, warnings (corrupt data) are
+ * counted into an anon_image_info, and a progress monitor stops
+ * progressive files with absurd scan counts (a known CPU-exhaustion
+ * trick) before they burn minutes of CPU. */
+#ifndef ANON_JPEG_INTERNAL_H
+#define ANON_JPEG_INTERNAL_H
+
+#include <setjmp.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
+
+#include "buffer.h"
+#include "image.h"
+
+/* Progressive scans allowed per file; real encoders write about 10. */
+#define ANON_JPEG_MAX_SCANS 500
+
+typedef struct anon_jpeg_errmgr {
+    struct jpeg_error_mgr pub;
+    struct jpeg_progress_mgr progress;
+    jmp_buf jump;
+    char why[520];    /* longer than any anon_error message copied in */
+    anon_image_info *info;    /* where warnings go (may be NULL) */
+} anon_jpeg_errmgr;
+
+/* Sets up e and attaches it to cinfo (before jpeg_create_*). */
+void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info);
+/* Attaches the scan-limit progress monitor (after jpeg_create_decompress). */
+void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e);
+
+/* Writes what an output takes over from its source file, after
+ * jpeg_start_compress or jpeg_write_coefficients: the kept EXIF subset as
+ * a fresh APP1 segment when keep_metadata, and the RGB colour profile
+ * (metadata.h). scratch holds a segment while it is written. */
+int anon_jpeg_write_source_markers(j_compress_ptr ci, const uint8_t *source, size_t len,
+                                   bool keep_metadata, anon_buffer *scratch, anon_error *err);
+
+#endif
