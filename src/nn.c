@@ -9,9 +9,14 @@
  *   - a 4x4 stride-2 kernel with `padding=1` whose first row and column are
  *     zero is TF 'same' padding of a 3x3 kernel: it runs as that 3x3 kernel;
  *   - data after the last layer's weights (the SSD priors) is ignored.
- * All layer outputs live in one arena allocated at load time, so
- * layer_output is valid for every layer after a forward pass; a [route] of
- * one layer aliases its source. */
+ * Each convolution gets its kernel at load time: depthwise stencils
+ * (nn_depthwise.c), register-blocked direct sums for layers with at most 128
+ * taps per output (nn_direct.c: the RGB input layer, 1x1 layers over up to
+ * 128 channels), OpenBLAS GEMMs for the rest (nn_conv.c). All layer outputs
+ * live in one arena allocated at load time, so layer_output is valid for
+ * every layer after a forward pass; a [route] of one layer aliases its
+ * source. The "anon-lean" variant reuses a buffer once its last reader has
+ * run and keeps only the network's outputs (a third of the memory). */
 #include "nn.h"
 
 #include <cblas.h>
