@@ -623,6 +623,13 @@ TEST(missing_files_fail)
     anon_error err;
     CHECK(nn_engine()->load("/nonexistent.cfg", "/nonexistent.weights", 1, &err) == NULL);
     CHECK(strstr(err.msg, "/nonexistent.cfg") != NULL);
+    files f;
+    CHECK(make_dir(&f) == 0);
+    CHECK(write_text(f.cfg, NET "[maxpool]\n") == 0 && write_text(f.weights, "abc") == 0);
+    anon_net *net = nn_engine()->load(f.cfg, f.weights, 1, &err);
+    remove_files(&f);
+    CHECK(net == NULL);
+    CHECKF(strstr(err.msg, "too short for a Darknet weights header") != NULL, "%.300s", err.msg);
 }
 
 TEST(engine_is_registered)
