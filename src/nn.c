@@ -9,9 +9,14 @@
  *   - a 4x4 stride-2 kernel with `padding=1` whose first row and column are
  *     zero is TF 'same' padding of a 3x3 kernel: it runs as that 3x3 kernel;
  *   - data after the last layer's weights (the SSD priors) is ignored.
- * All layer outputs live in one arena allocated at load time, so
- * layer_output is valid for every layer after a forward pass; a [route] of
- * one layer aliases its source. */
+ * Each convolution gets its kernel at load time: depthwise stencils
+ * (nn_depthwise.c), register-blocked direct sums for layers with at most 128
+ * taps per output (nn_direct.c: the RGB input layer, 1x1 layers over up to
+ * 128 channels), OpenBLAS GEMMs for the rest (nn_conv.c). All layer outputs
+ * live in one arena allocated at load time, so layer_output is valid for
+ * every layer after a forward pass; a [route] of one layer aliases its
+ * source. The "anon-lean" variant reuses a buffer once its last reader has
+ * run and keeps only the network's outputs (a third of the memory). */
 #include "nn.h"
 
 #include <cblas.h>
@@ -394,6 +399,11 @@ static int plan_shapes(anon_net *net, const char *path, anon_error *err)
                                              : route_shape(net, l, path, err);
         if (rc < 0)
             return -1;
+        /* the kernels index a plane with int; 2^28 floats is 1 GB anyway */
+        if ((size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w > ((size_t)1 << 28) ||
+            (size_t)l->c * (size_t)l->h * (size_t)l->w > ((size_t)1 << 28))
+            return anon_fail(err, "%s:%d: layer %d is too large (%dx%dx%d)", path, l->line, i,
+                             l->out_c, l->out_h, l->out_w);
         c = l->out_c;
         h = l->out_h;
         w = l->out_w;

@@ -330,10 +330,13 @@ static const char tiny_like_cfg[] =
     "[convolutional]\nfilters=25\nsize=1\nstride=1\nactivation=linear\n";
 
 /* Wide, with power-of-two planes (cache-set aliasing in the direct 1x1
- * kernel), pools of 3, 2/2 and 2/1 after each kind of convolution. */
+ * kernel), depthwise layers read in place ('same' and 'valid'), pools of
+ * 3, 2/2 and 2/1 after each kind of convolution. */
 static const char wide_cfg[] =
     "[net]\nwidth=512\nheight=37\nchannels=3\n"
     "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[convolutional]\ngroups=64\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+    "[convolutional]\ngroups=64\nfilters=64\nsize=3\nstride=1\npad=0\nactivation=leaky\n"
     "[maxpool]\nsize=3\nstride=2\n"
     "[convolutional]\nfilters=64\nsize=1\nstride=1\nactivation=relu\n"
     "[maxpool]\nsize=2\nstride=2\n"
@@ -599,6 +602,8 @@ TEST(bad_cfgs_fail_naming_the_line)
     CHECK_FAILS(NET "[maxpool]\nsize=2\nstride=2\nflavour=max\n", 0,
                 "net.cfg:8: unknown option 'flavour' in [maxpool]");
     CHECK_FAILS(NET "garbage\n", 0, "net.cfg:5: expected key=value");
+    CHECK_FAILS("[net]\nwidth=30000\nheight=30000\nchannels=3\n[maxpool]\n", 0,
+                "net.cfg:5: layer 0 is too large");
     CHECK_FAILS(NET "[convolutional]\nfilters=2\nstride=2\nactivation=relu\n", 100,
                 "net.cfg:5: a 1x1 kernel with stride 2");
 }
@@ -618,6 +623,13 @@ TEST(missing_files_fail)
     anon_error err;
     CHECK(nn_engine()->load("/nonexistent.cfg", "/nonexistent.weights", 1, &err) == NULL);
     CHECK(strstr(err.msg, "/nonexistent.cfg") != NULL);
+    files f;
+    CHECK(make_dir(&f) == 0);
+    CHECK(write_text(f.cfg, NET "[maxpool]\n") == 0 && write_text(f.weights, "abc") == 0);
+    anon_net *net = nn_engine()->load(f.cfg, f.weights, 1, &err);
+    remove_files(&f);
+    CHECK(net == NULL);
+    CHECKF(strstr(err.msg, "too short for a Darknet weights header") != NULL, "%.300s", err.msg);
 }
 
 TEST(engine_is_registered)
