@@ -432,6 +432,16 @@ int anon_db_image_get(anon_db *db, int64_t id, anon_image_row *out, anon_error *
                      params, out, err);
 }
 
+int anon_db_image_lock(anon_db *db, int64_t id, anon_image_row *out, anon_error *err)
+{
+    char idt[24];
+    id_text(id, idt);
+    const char *params[] = {idt};
+    return query_one(db, "image lock",
+                     "SELECT " ROW_COLUMNS " FROM images WHERE id = $1 FOR UPDATE SKIP LOCKED",
+                     1, params, out, err);
+}
+
 int anon_db_image_find(anon_db *db, const char *camera, const char *sha256,
                        anon_image_row *out, anon_error *err)
 {

@@ -124,6 +124,11 @@ int anon_db_image_insert(anon_db *db, const anon_image_new *img, anon_image_row 
 /* Loads one row. Returns 1 found, 0 no such id, -1 error. */
 int anon_db_image_get(anon_db *db, int64_t id, anon_image_row *out, anon_error *err);
 
+/* Loads one row and locks it until the transaction ends (call inside
+ * anon_db_begin/commit); a row another transaction holds is skipped.
+ * Returns 1 locked, 0 no such id or held elsewhere, -1 error. */
+int anon_db_image_lock(anon_db *db, int64_t id, anon_image_row *out, anon_error *err);
+
 /* Looks a row up by (camera, sha256). Returns 1 found, 0 none, -1 error. */
 int anon_db_image_find(anon_db *db, const char *camera, const char *sha256,
                        anon_image_row *out, anon_error *err);

@@ -77,7 +77,42 @@ static int repair_rows(anon_db *db, anon_queue *q, const anon_retry_options *opt
     return anon_db_commit(db, err);
 }
 
-/* One dead letter: its row decides. Returns 1 handled, 0 queue empty. */
+/* Whether a dead letter still stands for work: its row exists, is not
+ * finished, and was not already republished (queued) by a pass. */
+static const char *dead_letter_redundant(int found, const anon_image_row *row)
+{
+    if (found == 0)
+        return "no such image, or another retry pass holds it";
+    if (row->status == ANON_IMAGE_DONE || row->status == ANON_IMAGE_REJECTED)
+        return "already finished";
+    if (row->status == ANON_IMAGE_QUEUED)
+        return "already republished";
+    return NULL;
+}
+
+/* One dead letter, with its row locked: the row decides. */
+static int repair_dead_letter_row(anon_db *db, anon_queue *q, const anon_retry_options *opt,
+                                  const anon_delivery *d, anon_retry_logger log, void *ctx,
+                                  anon_retry_totals *t, anon_error *err)
+{
+    anon_image_row row = {0};
+    int found = d->valid ? anon_db_image_lock(db, d->job.id, &row, err) : 0;
+    int rc = found < 0 ? -1 : 0;
+    const char *redundant = d->valid ? dead_letter_redundant(found, &row) : d->invalid_reason;
+    if (rc == 0 && redundant) {
+        row.id = d->valid ? d->job.id : 0;
+        emit(log, ctx, ANON_RETRY_DROPPED, true, &row, redundant);
+        if (!opt->dry_run)
+            t->dead_dropped++;
+    } else if (rc == 0) {
+        rc = repair_row(db, q, opt, &row, true, log, ctx, t, err);
+    }
+    anon_image_row_free(&row);
+    return rc;
+}
+
+/* One dead letter. Returns 1 handled, 0 queue empty, -1 error. The message
+ * leaves the dead-letter queue only once its row is safe. */
 static int repair_dead_letter(anon_db *db, anon_queue *q, const anon_retry_options *opt,
                               anon_retry_logger log, void *ctx, anon_retry_totals *t,
                               anon_error *err)
@@ -86,28 +121,18 @@ static int repair_dead_letter(anon_db *db, anon_queue *q, const anon_retry_optio
     int got = anon_queue_get(q, anon_queue_dead_name(q), &d, err);
     if (got <= 0)
         return got;
-    anon_image_row row = {0};
-    int rc = 0;
-    int found = d.valid ? anon_db_image_get(db, d.job.id, &row, err) : 0;
-    if (found < 0) {
-        rc = -1;
-    } else if (found == 0 || row.status == ANON_IMAGE_DONE || row.status == ANON_IMAGE_REJECTED) {
-        /* Nothing left to do for it: a finished image, or no image at all. */
-        row.id = d.valid ? d.job.id : 0;
-        emit(log, ctx, ANON_RETRY_DROPPED, true, &row,
-             found == 0 ? (d.valid ? "no such image" : d.invalid_reason) : "already finished");
-        if (!opt->dry_run)
-            t->dead_dropped++;
-    } else {
-        rc = repair_row(db, q, opt, &row, true, log, ctx, t, err);
-    }
     anon_error ignored;
-    /* The message leaves the dead-letter queue only once its row is safe. */
+    int rc = anon_db_begin(db, err);
+    if (rc == 0)
+        rc = repair_dead_letter_row(db, q, opt, &d, log, ctx, t, err);
+    if (rc == 0 && !opt->dry_run)
+        rc = anon_db_commit(db, err);
+    else
+        anon_db_rollback(db, &ignored);
     if (rc == 0 && !opt->dry_run)
         anon_queue_ack(q, &d, &ignored);
     else
         anon_queue_nack(q, &d, 1, &ignored);
-    anon_image_row_free(&row);
     anon_delivery_free(&d);
     return rc < 0 ? -1 : 1;
 }

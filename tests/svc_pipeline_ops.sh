@@ -63,13 +63,13 @@ tail -n1 "$TMP/dry.json" | jq -e '.dry_run == true' >/dev/null && ok dry_run_say
 wait $r1; rc1=$?; wait $r2; rc2=$?
 [ $rc1 = 0 ] && [ $rc2 = 0 ] && ok two_retries_at_once_exit_0 || not_ok two_retries_at_once_exit_0 "exit $rc1 $rc2: $(cat "$TMP/r1.json" "$TMP/r2.json" | tail -3)"
 all=$(cat "$TMP/r1.json" "$TMP/r2.json")
-if echo "$all" | jq -e 'select(.summary == null)' >/dev/null 2>&1 && \
-   [ "$(echo "$all" | jq -s "[.[] | select(.id == $id and .action == \"republished\")] | length")" = 1 ]; then
+if [ "$(echo "$all" | jq -s "[.[] | select(.id == $id and .action == \"republished\")] | length")" = 1 ] &&
+   [ "$(echo "$all" | jq -s '[.[] | select(.summary == "retry")] | length')" = 2 ]; then
     ok retry_output_is_json_and_row_handled_once
 else
     not_ok retry_output_is_json_and_row_handled_once "$all"
 fi
-echo "$all" | jq -s -e '[.[] | select(.action == "dropped" and .dead_letter)] | length == 1' >/dev/null \
+echo "$all" | jq -s -e '[.[] | select(.action == "dropped" and .id == 0)] | length == 1' >/dev/null \
     && ok unreadable_dead_letter_dropped_once || not_ok unreadable_dead_letter_dropped_once "$all"
 drain 3
 [ "$(sql "SELECT status FROM images WHERE id = $id")" = done ] && ok dead_letter_ends_done || not_ok dead_letter_ends_done
