@@ -20,7 +20,10 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   := -std=c17 -O2 -g $(WARN)
 ASAN_CFLAGS := -std=c17 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN)
-LDLIBS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -lopenblas \
+# libdarknet is dlopen'ed by src/engine_darknet.c when --engine darknet is
+# used; only the tests that call it directly link it (DARKNET_LIBS).
+DARKNET_LIBS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet
+LDLIBS := -lopenblas \
 	-ljpeg -lpng -lz -lcurl -lrabbitmq -lpq -lmicrohttpd -ljansson -lnettle -lxml2 -lpthread -lm
 
 LIB_SRC    := $(wildcard src/*.c)
@@ -119,6 +122,8 @@ $(BUILD)/%.o: %.c
 # strength and fused multiply-adds (ISO C mode turns contraction off).
 $(BUILD)/src/nn_%.o: CFLAGS += -O3 -ffp-contract=fast
 $(ASAN)/src/nn_%.o: ASAN_CFLAGS += -ffp-contract=fast
+# The blur and the canvas resampler are pixel loops too.
+$(BUILD)/src/blur.o $(BUILD)/src/canvas.o: CFLAGS += -O3
 
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -154,7 +159,7 @@ $(ASAN)/anon-intake: $(ASAN)/cli/anon_intake.o $(ASAN_CLI_COMMON_OBJ) $(ASAN)/li
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(ASAN)/tests/%: $(ASAN)/tests/%.o $(ASAN)/libanon.a
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS) $(DARKNET_LIBS)
 
 $(ASAN)/tests/%.o: CPPFLAGS += -Itests
 

@@ -12,9 +12,15 @@
  *     cfg may only use the section types our models use, stderr is silenced
  *     while it loads, and the weights file size is checked afterwards
  *     (libdarknet silently reads short files).
- * libdarknet (this build) is single-threaded: `threads` is ignored. */
+ * libdarknet (this build) is single-threaded: `threads` is ignored.
+ *
+ * libdarknet is opened with dlopen on the first load, not linked: it drags
+ * in OpenCV's C++ libraries (about 250 shared objects), whose dynamic
+ * linking would otherwise cost every anonctl start-up, although the default
+ * engine never calls it. Only its types come from darknet.h. */
 #include <darknet.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,8 +32,50 @@
 
 #include "engine.h"
 
-/* Exported by libdarknet but not declared in darknet.h. */
-void forward_convolutional_layer(layer l, network net);
+#ifndef ANON_DARKNET_LIB
+#define ANON_DARKNET_LIB "/usr/lib/darknet/libdarknet.so"
+#endif
+
+/* The libdarknet functions used here, resolved once by dlsym.
+ * forward_convolutional_layer is exported but not declared in darknet.h. */
+static struct darknet_api {
+    network *(*load_network)(char *cfg, char *weights, int clear);
+    float *(*network_predict)(network *net, float *input);
+    void (*free_network)(network *net);
+    void (*forward_convolutional_layer)(layer l, network net);
+    char why[200];    /* why it could not be opened, if it could not */
+} dn;
+static pthread_once_t dn_once = PTHREAD_ONCE_INIT;
+
+static void open_darknet(void)
+{
+    void *h = dlopen(ANON_DARKNET_LIB, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        h = dlopen("libdarknet.so", RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL) {
+        const char *why = dlerror();
+        snprintf(dn.why, sizeof dn.why, "%s", why ? why : "cannot open libdarknet");
+        return;
+    }
+    /* POSIX's way to turn dlsym's object pointer into a function pointer. */
+    *(void **)&dn.load_network = dlsym(h, "load_network");
+    *(void **)&dn.network_predict = dlsym(h, "network_predict");
+    *(void **)&dn.free_network = dlsym(h, "free_network");
+    *(void **)&dn.forward_convolutional_layer = dlsym(h, "forward_convolutional_layer");
+    if (!dn.load_network || !dn.network_predict || !dn.free_network ||
+        !dn.forward_convolutional_layer) {
+        snprintf(dn.why, sizeof dn.why, "%s lacks a function anon needs", ANON_DARKNET_LIB);
+        dn.load_network = NULL;
+    }
+}
+
+static int darknet_ready(anon_error *err)
+{
+    pthread_once(&dn_once, open_darknet);
+    if (dn.load_network == NULL)
+        return anon_fail(err, "engine darknet: %s", dn.why);
+    return 0;
+}
 
 struct anon_net {
     network *net;
@@ -40,7 +88,7 @@ struct anon_net {
 
 static void relu6_forward(layer l, network net)
 {
-    forward_convolutional_layer(l, net);
+    dn.forward_convolutional_layer(l, net);
     size_t n = (size_t)l.outputs * (size_t)l.batch;
     for (size_t i = 0; i < n; i++)
         if (l.output[i] > 6.0f)
@@ -122,7 +170,7 @@ static network *load_quietly(const char *cfg, const char *weights)
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (saved >= 0 && null >= 0)
         dup2(null, STDERR_FILENO);
-    network *net = load_network((char *)cfg, (char *)weights, 0);
+    network *net = dn.load_network((char *)cfg, (char *)weights, 0);
     fflush(stderr);
     if (saved >= 0 && null >= 0)
         dup2(saved, STDERR_FILENO);
@@ -154,7 +202,7 @@ static int wrap_relu6(network *net, const unsigned char *relu6, anon_error *err)
             continue;
         layer *l = &net->layers[i];
         if (l->type != CONVOLUTIONAL || l->activation != RELU ||
-            l->forward != forward_convolutional_layer)
+            l->forward != dn.forward_convolutional_layer)
             return anon_fail(err, "layer %d: relu6 mark on a layer that is not a relu convolution", i);
         l->forward = relu6_forward;
     }
@@ -171,7 +219,7 @@ static void dn_free(anon_net *n)
         free(n->net->seen);
         free(n->net->t);
         free(n->net->cost);
-        free_network(n->net);
+        dn.free_network(n->net);
     }
     free(n);
 }
@@ -180,7 +228,7 @@ static anon_net *dn_load(const char *cfg, const char *weights, int threads, anon
 {
     (void)threads;
     off_t cfg_size, weights_size;
-    if (readable_file(cfg, &cfg_size, err) || readable_file(weights, &weights_size, err))
+    if (darknet_ready(err) || readable_file(cfg, &cfg_size, err) || readable_file(weights, &weights_size, err))
         return NULL;
     unsigned char *relu6 = calloc(MAX_LAYERS, 1);
     anon_net *n = calloc(1, sizeof *n);
@@ -230,7 +278,7 @@ static int dn_forward(anon_net *n, const float *input, anon_error *err)
     if (!input)
         return anon_fail(err, "no input");
     memcpy(n->net->input, input, n->input_len * sizeof *input);
-    network_predict(n->net, n->net->input);
+    dn.network_predict(n->net, n->net->input);
     return 0;
 }
 

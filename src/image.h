@@ -110,6 +110,22 @@ int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_b
                      const anon_rect *regions, size_t n, int quality, bool keep_metadata,
                      anon_buffer *out, anon_error *err);
 
+/* The block-wise path without its fallback: returns 1 (writing nothing)
+ * where anon_jpeg_redact would fall back to a full encode of
+ * upright_blurred, e.g. for a damaged source. For callers whose image is
+ * only valid under the regions (anon_jpeg_decode_regions). */
+int anon_jpeg_redact_blocks(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                            const anon_rect *regions, size_t n, bool keep_metadata,
+                            anon_buffer *out, anon_error *err);
+
+/* Decodes only what the block-wise path needs of a JPEG (orientation 1,
+ * not CMYK): the pixels of the whole MCUs covering `regions`, into an RGB
+ * image of the full size whose other pixels are left unset (and, being
+ * never written, cost no memory). Fails on any damage in the data it
+ * reads, so that the caller can take the full decode instead. */
+int anon_jpeg_decode_regions(const uint8_t *data, size_t len, const anon_rect *regions,
+                             size_t n, anon_image *img, anon_error *err);
+
 /* ---------------------------------------------------------------- orientation */
 
 /* dst = src turned upright for EXIF orientation 1..8 (dst is allocated;

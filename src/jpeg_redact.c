@@ -276,20 +276,31 @@ static int redact_blocks(const uint8_t *src, size_t len, const anon_image *img,
     return rc;
 }
 
-int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_blurred,
-                     const anon_rect *regions, size_t n, int quality, bool keep_metadata,
-                     anon_buffer *out, anon_error *err)
+int anon_jpeg_redact_blocks(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                            const anon_rect *regions, size_t n, bool keep_metadata,
+                            anon_buffer *out, anon_error *err)
 {
     anon_image_info probe;
     if (upright_blurred == NULL || upright_blurred->pixels == NULL)
         return anon_fail(err, "no image to encode");
-    bool fallback = anon_probe(src, len, &probe, NULL) < 0 || probe.format != ANON_FMT_JPEG ||
-                    probe.orientation != 1;
-    if (!fallback && redact_blocks(src, len, upright_blurred, regions, n, keep_metadata, out,
-                                   &fallback, err) < 0)
+    if (anon_probe(src, len, &probe, NULL) < 0 || probe.format != ANON_FMT_JPEG ||
+        probe.orientation != 1)
+        return 1;
+    bool fallback = false;
+    if (redact_blocks(src, len, upright_blurred, regions, n, keep_metadata, out, &fallback,
+                      err) < 0)
         return -1;
-    if (!fallback)
-        return 0;
+    return fallback ? 1 : 0;
+}
+
+int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                     const anon_rect *regions, size_t n, int quality, bool keep_metadata,
+                     anon_buffer *out, anon_error *err)
+{
+    int rc = anon_jpeg_redact_blocks(src, len, upright_blurred, regions, n, keep_metadata,
+                                     out, err);
+    if (rc <= 0)
+        return rc;
     anon_encode_options eo = {quality, keep_metadata, src, len};
     return anon_encode(upright_blurred, ANON_FMT_JPEG, &eo, out, err);
 }
