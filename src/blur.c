@@ -227,6 +227,7 @@ typedef struct face_work {
     float *grid;        /* gh x gw x 3 block means */
     float *cols;        /* gh x w x 3: grid rows spread along x */
     float *row;         /* w x 3: one output row */
+    uint8_t *bytes;     /* w x 3: the same as bytes */
     float *scratch;     /* 2 * max(w, h) */
     axis_taps tx, ty;
     void *mem;
@@ -242,7 +243,7 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * w * 3 + w * 3 +
                     2 * longer + (w + h) * MAX_TAPS;
     size_t ints = 2 * (w + h);
-    f->mem = malloc(floats * sizeof(float) + ints * sizeof(int));
+    f->mem = malloc(floats * sizeof(float) + ints * sizeof(int) + w * 3);
     if (f->mem == NULL)
         return anon_fail(err, "out of memory for a %dx%d face region", f->w, f->h);
     float *p = f->mem;
@@ -256,7 +257,8 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->tx.first = q;   q += w;
     f->tx.count = q;   q += w;
     f->ty.first = q;   q += h;
-    f->ty.count = q;
+    f->ty.count = q;   q += h;
+    f->bytes = (uint8_t *)q;
     return 0;
 }
 
@@ -317,25 +319,91 @@ static void spread_columns(face_work *f)
     }
 }
 
-/* Output row y of the anonymized region into f->row, columns [c0, c1). */
-static void region_row(face_work *f, int y, int c0, int c1)
+/* Several clones of the pixel loops, picked at load time for the CPU
+ * (AVX2 / AVX-512 where present), as in the engine's kernels (nn.h). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BLUR_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BLUR_VECTORIZED
+#endif
+
+/* acc[0..n) += a * src[0..n); a function of its own so that GCC cannot
+ * jam two taps into one scalar loop. */
+BLUR_VECTORIZED __attribute__((noinline))
+static void axpy(float *restrict acc, const float *restrict src, float a, size_t n)
 {
-    const float *wt = f->ty.weight + (size_t)y * MAX_TAPS;
-    float *restrict out = f->row + (size_t)c0 * 3;
-    size_t n = (size_t)(c1 - c0) * 3;
-    memset(out, 0, n * sizeof *out);
-    for (int k = 0; k < f->ty.count[y]; k++) {
-        const float *restrict src =
-            f->cols + ((size_t)(f->ty.first[y] + k) * (size_t)f->w + (size_t)c0) * 3;
-        float a = wt[k];
-        for (size_t i = 0; i < n; i++)    /* vectorized (-O3, see the Makefile) */
-            out[i] += a * src[i];
+    for (size_t i = 0; i < n; i++)
+        acc[i] += a * src[i];
+}
+
+/* out[0..n) = rounded, clamped bytes of the anonymized values
+ * sum_k wt[k] * rows[k][0..n), for one output row. */
+BLUR_VECTORIZED
+static void blend_rows(const float *const *rows, const float *wt, int taps, size_t n,
+                       float *restrict acc, uint8_t *restrict out)
+{
+    memset(acc, 0, n * sizeof *acc);
+    for (int k = 0; k < taps; k++)
+        axpy(acc, rows[k], wt[k], n);
+    for (size_t i = 0; i < n; i++) {
+        float v = acc[i] + 0.5f;
+        v = v < 0 ? 0 : v > 255 ? 255 : v;
+        out[i] = (uint8_t)(int)v;
     }
 }
 
-static uint8_t to_byte(float v)
+/* Output row y of the anonymized region, columns [c0, c1), as bytes in
+ * f->bytes (indexed from the region's left edge). */
+static void region_row(face_work *f, int y, int c0, int c1, bool fill)
 {
-    return (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : (int)(v + 0.5f));
+    uint8_t *out = f->bytes + (size_t)c0 * 3;
+    size_t n = (size_t)(c1 - c0) * 3;
+    if (fill) {
+        memset(out, 0, n);
+        return;
+    }
+    const float *rows[MAX_TAPS];
+    int taps = f->ty.count[y];
+    for (int k = 0; k < taps; k++)
+        rows[k] = f->cols + ((size_t)(f->ty.first[y] + k) * (size_t)f->w + (size_t)c0) * 3;
+    blend_rows(rows, f->ty.weight + (size_t)y * MAX_TAPS, taps, n, f->row + (size_t)c0 * 3, out);
+}
+
+/* Columns [*lo, *hi) of row y that may have a weight above 0, a few
+ * pixels generous: distance_outside is at least (d - 1) * min(rx, ry) for
+ * an ellipse (d its normalised radius), so the soft edge lies inside the
+ * core scaled by 1 + feather / min(rx, ry); a rectangle's lies within
+ * feather of it. */
+static void outer_span(const anon_mask *m, int y, int *lo, int *hi)
+{
+    float dy = (float)y + 0.5f - m->cy, half;
+    if (m->rectangle) {
+        half = fabsf(dy) < m->ry + m->feather ? m->rx + m->feather : -1;
+    } else {
+        float s = 1 + m->feather / fminf(m->rx, m->ry), v = dy / (m->ry * s);
+        half = v * v < 1 ? m->rx * s * sqrtf(1 - v * v) : -1;
+    }
+    if (half < 0) {
+        *lo = *hi = m->x0;
+        return;
+    }
+    *lo = clampi((int)floorf(m->cx - half - 0.5f) - 1, m->x0, m->x1);
+    *hi = clampi((int)ceilf(m->cx + half - 0.5f) + 2, *lo, m->x1);
+}
+
+/* Blends columns [from, to) of row iy by the mask's weight: the soft edge. */
+static void blend_span(uint8_t *row, size_t ch, const uint8_t *region, const anon_mask *m,
+                       int iy, int from, int to)
+{
+    for (int x = from; x < to; x++) {
+        float a = weight_at_distance(m, distance_outside(m, x, iy));
+        if (a <= 0)
+            continue;
+        const uint8_t *p = region + (size_t)(x - m->x0) * 3;
+        uint8_t *o = row + (size_t)x * ch;
+        for (int c = 0; c < 3; c++)
+            o[c] = (uint8_t)(a * (float)p[c] + (1 - a) * (float)o[c] + 0.5f);
+    }
 }
 
 /* Writes the anonymized region into the image: copied in the core, blended
@@ -347,32 +415,20 @@ static void write_back(anon_image *img, const anon_mask *m, face_work *f, bool f
         int iy = m->y0 + y, c0, c1;
         core_span(m, iy, &c0, &c1);
         /* The row's changed columns: the core plus what the soft edge reaches. */
-        int lo = m->x0, hi = m->x1, lo_end = c1 > c0 ? c0 : m->x1;
+        int lo, hi, lo_end = c1 > c0 ? c0 : m->x1;
+        outer_span(m, iy, &lo, &hi);
         while (lo < lo_end && weight_at_distance(m, distance_outside(m, lo, iy)) <= 0)
             lo++;
         while (hi > (c1 > lo ? c1 : lo) && weight_at_distance(m, distance_outside(m, hi - 1, iy)) <= 0)
             hi--;
         if (hi <= lo)
             continue;
-        if (fill)
-            memset(f->row + (size_t)(lo - m->x0) * 3, 0, (size_t)(hi - lo) * 3 * sizeof *f->row);
-        else
-            region_row(f, y, lo - m->x0, hi - m->x0);
-        uint8_t *out = img->pixels + ((size_t)iy * (size_t)img->width + (size_t)lo) * ch;
-        const float *in = f->row + (size_t)(lo - m->x0) * 3;
-        for (int x = lo; x < hi; x++, out += ch, in += 3) {
-            if (x >= c0 && x < c1) {
-                out[0] = to_byte(in[0]);
-                out[1] = to_byte(in[1]);
-                out[2] = to_byte(in[2]);
-                continue;
-            }
-            float a = weight_at_distance(m, distance_outside(m, x, iy));
-            if (a <= 0)
-                continue;
-            for (int c = 0; c < 3; c++)
-                out[c] = (uint8_t)lroundf(a * to_byte(in[c]) + (1 - a) * out[c]);
-        }
+        region_row(f, y, lo - m->x0, hi - m->x0, fill);
+        uint8_t *row = img->pixels + (size_t)iy * (size_t)img->width * ch;
+        blend_span(row, ch, f->bytes, m, iy, lo, c0 < hi ? c0 : hi);
+        for (int x = c0; x < c1; x++)    /* the core: replaced */
+            memcpy(row + (size_t)x * ch, f->bytes + (size_t)(x - m->x0) * 3, 3);
+        blend_span(row, ch, f->bytes, m, iy, c1 > lo ? c1 : lo, hi);
     }
 }
 
