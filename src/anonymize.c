@@ -130,6 +130,44 @@ static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, in
     return rc;
 }
 
+/* Blurs `faces` (res->faces) and writes the block-wise JPEG from a decode
+ * of only the MCUs under them: the full-size pixels are never all in
+ * memory beside the source's DCT coefficients. Adds to res's stage times.
+ * Returns 1 (out reset) when the file needs the full path after all. */
+static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_image_info *info,
+                               const anon_process_options *o, anon_buffer *out,
+                               anon_result *res, anon_error *err)
+{
+    const anon_boxes *faces = &res->faces;
+    anon_rect *regions = calloc(faces->n ? faces->n : 1, sizeof *regions);
+    if (regions == NULL)
+        return anon_fail(err, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < faces->n; i++)
+        n += anon_box_region(&faces->v[i], &o->blur, info->width, info->height, &regions[n]);
+    anon_image img = {0};
+    double t0 = anon_now_ms(), t1 = t0, t2 = t0, t3 = t0;
+    int rc = anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
+    if (rc == 0) {
+        t1 = anon_now_ms();
+        rc = anon_anonymize(&img, faces->v, faces->n, &o->blur, err);
+        t2 = anon_now_ms();
+    }
+    if (rc == 0) {
+        anon_buffer_reset(out);
+        rc = anon_jpeg_redact_blocks(in, in_len, &img, regions, n, o->keep_metadata, out, err);
+        t3 = anon_now_ms();
+    }
+    anon_image_free(&img);
+    free(regions);
+    if (rc == 1)
+        anon_buffer_reset(out);
+    res->ms_decode += t1 - t0;
+    res->ms_blur += t2 - t1;
+    res->ms_encode += t3 - t2;
+    return rc;
+}
+
 /* The whole fast path; returns 1 (res reset) when the file must take the
  * full path. */
 static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_len,
@@ -141,41 +179,17 @@ static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_l
     int rc = detect_reduced(d, in, in_len, denom, info, o, &res->faces, &t_small, err);
     if (rc != 0)
         return rc;
-    double t1 = anon_now_ms();
-    anon_rect *regions = calloc(res->faces.n ? res->faces.n : 1, sizeof *regions);
-    if (regions == NULL)
-        return anon_fail(err, "out of memory");
-    size_t n = 0;
-    for (size_t i = 0; i < res->faces.n; i++)
-        n += anon_box_region(&res->faces.v[i], &o->blur, info->width, info->height, &regions[n]);
-    anon_image img = {0};
-    double t2 = t1, t3 = t1, t4 = t1;
-    rc = anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
-    if (rc == 0) {
-        t2 = anon_now_ms();
-        rc = anon_anonymize(&img, res->faces.v, res->faces.n, &o->blur, err);
-        t3 = anon_now_ms();
-    }
-    if (rc == 0) {
-        anon_buffer_reset(out);
-        rc = anon_jpeg_redact_blocks(in, in_len, &img, regions, n, o->keep_metadata, out, err);
-        t4 = anon_now_ms();
-    }
-    anon_image_free(&img);
-    free(regions);
+    res->ms_decode = t_small - t0;
+    res->ms_detect = anon_now_ms() - t_small;
+    rc = redact_from_regions(in, in_len, info, o, out, res, err);
     if (rc == 1) {
         anon_result_free(res);
         memset(res, 0, sizeof *res);
-        anon_buffer_reset(out);
         return 1;
     }
     res->format = ANON_FMT_JPEG;
     res->width = info->width;
     res->height = info->height;
-    res->ms_decode = (t_small - t0) + (t2 - t1);    /* reduced + regions */
-    res->ms_detect = t1 - t_small;
-    res->ms_blur = t3 - t2;
-    res->ms_encode = t4 - t3;
     return rc;
 }
 
@@ -191,9 +205,10 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     double t0 = anon_now_ms();
     if (check_header(in, in_len, o->max_pixels, &info, err) < 0)
         goto permanent;
+    bool blockwise = info.format == ANON_FMT_JPEG && !o->reencode &&
+                     anon_jpeg_redact_supported(in, in_len);
     int denom = detect_scale_denom(&info, o);
-    if (info.format == ANON_FMT_JPEG && !o->reencode && denom > 1 &&
-        anon_jpeg_redact_supported(in, in_len)) {
+    if (blockwise && denom > 1) {
         rc = process_jpeg_reduced(d, in, in_len, denom, &info, o, out, res, err);
         if (rc != 1)
             return rc;
@@ -210,6 +225,20 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     if (anon_detect(d, &img, &o->detect, &res->faces, err) < 0)
         goto done;
     double t2 = anon_now_ms();
+    res->ms_decode = t1 - t0;
+    res->ms_detect = t2 - t1;
+    if (blockwise && info.warnings == 0) {
+        /* The decoded photo has done its job: free it before the DCT
+         * coefficients are read, so that the two never add up. */
+        anon_image_free(&img);
+        rc = redact_from_regions(in, in_len, &info, o, out, res, err);
+        if (rc != 1)
+            goto done;
+        rc = -1;
+        if (anon_decode(in, in_len, &dopt, &img, &info, err) < 0)
+            goto done;
+    }
+    t2 = anon_now_ms();
     if (anon_anonymize(&img, res->faces.v, res->faces.n, &o->blur, err) < 0)
         goto done;
     double t3 = anon_now_ms();
@@ -218,8 +247,6 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
         goto done;
     double t4 = anon_now_ms();
 
-    res->ms_decode = t1 - t0;
-    res->ms_detect = t2 - t1;
     res->ms_blur = t3 - t2;
     res->ms_encode = t4 - t3;
     rc = 0;
