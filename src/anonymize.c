@@ -153,13 +153,17 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
         rc = anon_anonymize(&img, faces->v, faces->n, &o->blur, err);
         t2 = anon_now_ms();
     }
+    anon_jpeg_patches *patches = NULL;
+    if (rc == 0)
+        rc = anon_jpeg_patches_make(in, in_len, &img, regions, n, &patches, err);
+    anon_image_free(&img);    /* before the coefficients are read */
+    free(regions);
     if (rc == 0) {
         anon_buffer_reset(out);
-        rc = anon_jpeg_redact_blocks(in, in_len, &img, regions, n, o->keep_metadata, out, err);
+        rc = anon_jpeg_patches_apply(in, in_len, patches, o->keep_metadata, out, err);
         t3 = anon_now_ms();
     }
-    anon_image_free(&img);
-    free(regions);
+    anon_jpeg_patches_free(patches);
     if (rc == 1)
         anon_buffer_reset(out);
     res->ms_decode += t1 - t0;

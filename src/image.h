@@ -118,6 +118,20 @@ int anon_jpeg_redact_blocks(const uint8_t *src, size_t len, const anon_image *up
                             const anon_rect *regions, size_t n, bool keep_metadata,
                             anon_buffer *out, anon_error *err);
 
+/* anon_jpeg_redact_blocks in two steps, for callers that free the
+ * anonymized image in between, so that its pixels and the source's DCT
+ * coefficients are never in memory together: first the replacement blocks
+ * are encoded from the image (small JPEGs of the regions' MCUs, with the
+ * source's tables), then the source is read and written with them. Both
+ * return 1 where anon_jpeg_redact would fall back to a full encode. */
+typedef struct anon_jpeg_patches anon_jpeg_patches;
+int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                           const anon_rect *regions, size_t n, anon_jpeg_patches **out,
+                           anon_error *err);
+int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
+                            bool keep_metadata, anon_buffer *out, anon_error *err);
+void anon_jpeg_patches_free(anon_jpeg_patches *p);
+
 /* Decodes only what the block-wise path needs of a JPEG (orientation 1,
  * not CMYK): the pixels of the whole MCUs covering `regions`, into an RGB
  * image of the full size whose other pixels are left unset (and, being
