@@ -39,18 +39,32 @@ static int check_header(const uint8_t *in, size_t len, long max_pixels,
     return 0;
 }
 
+/* The rectangles the blur changes (anon_box_region), *n of them; NULL
+ * when out of memory. */
+static anon_rect *face_regions(const anon_boxes *faces, const anon_blur_options *blur,
+                               int width, int height, size_t *n, anon_error *err)
+{
+    anon_rect *regions = calloc(faces->n ? faces->n : 1, sizeof *regions);
+    if (regions == NULL) {
+        anon_fail(err, "out of memory");
+        return NULL;
+    }
+    *n = 0;
+    for (size_t i = 0; i < faces->n; i++)
+        *n += anon_box_region(&faces->v[i], blur, width, height, &regions[*n]);
+    return regions;
+}
+
 /* JPEG output keeps every block outside the masks bit-exact (no
  * generation loss) by rewriting only the blocks the blur changed. */
 static int redact_jpeg(const anon_image *img, const anon_boxes *faces,
                        const uint8_t *in, size_t in_len, const anon_process_options *o,
                        anon_buffer *out, anon_error *err)
 {
-    anon_rect *regions = calloc(faces->n ? faces->n : 1, sizeof *regions);
+    size_t n;
+    anon_rect *regions = face_regions(faces, &o->blur, img->width, img->height, &n, err);
     if (regions == NULL)
-        return anon_fail(err, "out of memory");
-    size_t n = 0;
-    for (size_t i = 0; i < faces->n; i++)
-        n += anon_box_region(&faces->v[i], &o->blur, img->width, img->height, &regions[n]);
+        return -1;
     int rc = anon_jpeg_redact(in, in_len, img, regions, n, o->jpeg_quality,
                               o->keep_metadata, out, err);
     free(regions);
@@ -139,12 +153,10 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
                                anon_result *res, anon_error *err)
 {
     const anon_boxes *faces = &res->faces;
-    anon_rect *regions = calloc(faces->n ? faces->n : 1, sizeof *regions);
+    size_t n;
+    anon_rect *regions = face_regions(faces, &o->blur, info->width, info->height, &n, err);
     if (regions == NULL)
-        return anon_fail(err, "out of memory");
-    size_t n = 0;
-    for (size_t i = 0; i < faces->n; i++)
-        n += anon_box_region(&faces->v[i], &o->blur, info->width, info->height, &regions[n]);
+        return -1;
     anon_image img = {0};
     double t0 = anon_now_ms(), t1 = t0, t2 = t0, t3 = t0;
     int rc = anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;

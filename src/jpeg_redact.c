@@ -14,6 +14,10 @@
  * coefficients: libjpeg does the colour conversion, downsampling and
  * forward DCT exactly as it would for the whole image, and because the
  * crop starts on an MCU boundary its blocks line up with the source's.
+ * These patches are made from the header's tables before the source's
+ * coefficients are read (anon_jpeg_patches_make, then _apply), so a caller
+ * can free its pixels in between: a 24 MP photo then never holds its
+ * pixels and its coefficients (72 MB each) at once.
  *
  * Cost: the whole file is still entropy-decoded and re-encoded (Huffman
  * coding is most of a libjpeg-turbo encode), so this is not cheaper than a
