@@ -159,15 +159,16 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
         return -1;
     anon_image img = {0};
     double t0 = anon_now_ms(), t1 = t0, t2 = t0, t3 = t0;
-    int rc = anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
-    if (rc == 0) {
+    /* No face: no pixels at all, the file is only rewritten. */
+    int rc = n == 0 ? 0 : anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
+    if (rc == 0 && n > 0) {
         t1 = anon_now_ms();
         rc = anon_anonymize(&img, faces->v, faces->n, &o->blur, err);
         t2 = anon_now_ms();
     }
     anon_jpeg_patches *patches = NULL;
     if (rc == 0)
-        rc = anon_jpeg_patches_make(in, in_len, &img, regions, n, &patches, err);
+        rc = anon_jpeg_patches_make(in, in_len, n ? &img : NULL, regions, n, &patches, err);
     anon_image_free(&img);    /* before the coefficients are read */
     free(regions);
     if (rc == 0) {

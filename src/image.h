@@ -123,7 +123,8 @@ int anon_jpeg_redact_blocks(const uint8_t *src, size_t len, const anon_image *up
  * coefficients are never in memory together: first the replacement blocks
  * are encoded from the image (small JPEGs of the regions' MCUs, with the
  * source's tables), then the source is read and written with them. Both
- * return 1 where anon_jpeg_redact would fall back to a full encode. */
+ * return 1 where anon_jpeg_redact would fall back to a full encode. With
+ * no regions, upright_blurred may be NULL: the file is only rewritten. */
 typedef struct anon_jpeg_patches anon_jpeg_patches;
 int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
                            const anon_rect *regions, size_t n, anon_jpeg_patches **out,

@@ -241,7 +241,7 @@ static bool open_source(redact_ctx *ctx, const uint8_t *data, size_t len, int wi
     jpeg_read_header(src, TRUE);
     if (!colour_space_supported(src))
         return false;
-    if ((int)src->image_width != width || (int)src->image_height != height)
+    if (width >= 0 && ((int)src->image_width != width || (int)src->image_height != height))
         fail_with(ctx, "anonymized image does not match the source's size");
     return true;
 }
@@ -251,8 +251,12 @@ static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
                          const anon_image *img, const anon_rect *regions, size_t n,
                          anon_jpeg_patches *p)
 {
-    if (!open_source(ctx, data, len, img->width, img->height) || !quant_tables_usable(&ctx->src))
+    /* No regions: no image needed, the header gives the size. */
+    if (!open_source(ctx, data, len, n ? img->width : -1, n ? img->height : -1) ||
+        !quant_tables_usable(&ctx->src))
         return false;
+    p->width = (int)ctx->src.image_width;
+    p->height = (int)ctx->src.image_height;
     p->components = ctx->src.num_components;
     for (int c = 0; c < p->components; c++)
         memcpy(p->quant[c], component_table(&ctx->src, c)->quantval, sizeof p->quant[c]);
@@ -348,7 +352,7 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
                            anon_error *err)
 {
     *out = NULL;
-    if (upright_blurred == NULL || upright_blurred->pixels == NULL)
+    if (n > 0 && (upright_blurred == NULL || upright_blurred->pixels == NULL))
         return anon_fail(err, "no image to encode");
     if (!jpeg_orientation_1(src, len))
         return 1;
@@ -361,8 +365,6 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
         free(ctx);
         return anon_fail(err, "out of memory");
     }
-    p->width = upright_blurred->width;
-    p->height = upright_blurred->height;
     int rc = 1;
     if (setjmp(ctx->err.jump) == 0)
         rc = patches_body(ctx, src, len, upright_blurred, regions, n, p) ? 0 : 1;

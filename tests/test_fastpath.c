@@ -158,7 +158,49 @@ TEST(region_decode_refuses_damaged_data)
     CHECK(rc == -1 && part.pixels == NULL);
 }
 
+/* No face: no pixel is decoded at full size or re-encoded; the output
+ * decodes exactly like the source. */
+TEST(no_face_rewrites_without_reencoding)
+{
+    anon_image img = {0}, a = {0}, b = {0};
+    CHECK(anon_image_alloc(&img, 1920, 1280, 3, NULL) == 0);
+    for (int y = 0; y < img.height; y++)
+        for (int x = 0; x < img.width; x++) {
+            uint8_t *p = img.pixels + ((size_t)y * 1920 + (size_t)x) * 3;
+            p[0] = (uint8_t)(x / 8);
+            p[1] = (uint8_t)(y / 6);
+            p[2] = (uint8_t)((x + y) / 13);
+        }
+    anon_buffer src = {0}, out = {0};
+    anon_error err;
+    int rc = anon_encode(&img, ANON_FMT_JPEG, NULL, &src, &err);
+    anon_image_free(&img);
+    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
+    anon_detector *d = rc < 0 ? NULL : anon_detector_open(&cfg, &err);
+    anon_process_options o;
+    anon_process_options_default(&o, ANON_MODEL_TINY);
+    anon_result res = {0};
+    if (d != NULL)
+        rc = anon_process(d, src.data, src.len, &o, &out, &res, &err);
+    size_t faces = res.faces.n;
+    bool same = false;
+    if (d != NULL && rc == 0 && anon_decode(src.data, src.len, NULL, &a, NULL, &err) == 0 &&
+        anon_decode(out.data, out.len, NULL, &b, NULL, &err) == 0)
+        same = a.width == b.width && a.height == b.height &&
+               memcmp(a.pixels, b.pixels, (size_t)a.width * (size_t)a.height * 3) == 0;
+    anon_detector_close(d);
+    anon_result_free(&res);
+    anon_image_free(&a);
+    anon_image_free(&b);
+    anon_buffer_free(&src);
+    anon_buffer_free(&out);
+    CHECKF(d != NULL && rc == 0, "%.200s", err.msg);
+    CHECKF(faces == 0, "%zu faces in a gradient", faces);
+    CHECK(same);
+}
+
 RUN_TESTS("fastpath",
+          CASE(no_face_rewrites_without_reencoding),
           CASE(reduced_decode_finds_the_same_faces_tiny),
           CASE(reduced_decode_finds_the_same_faces_ssd),
           CASE(region_decode_matches_full_decode),
