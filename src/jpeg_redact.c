@@ -251,8 +251,8 @@ static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
                          const anon_image *img, const anon_rect *regions, size_t n,
                          anon_jpeg_patches *p)
 {
-    /* No regions: no image needed, the header gives the size. */
-    if (!open_source(ctx, data, len, n ? img->width : -1, n ? img->height : -1) ||
+    /* No image (no regions): the header gives the size. */
+    if (!open_source(ctx, data, len, img ? img->width : -1, img ? img->height : -1) ||
         !quant_tables_usable(&ctx->src))
         return false;
     p->width = (int)ctx->src.image_width;
@@ -352,7 +352,8 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
                            anon_error *err)
 {
     *out = NULL;
-    if (n > 0 && (upright_blurred == NULL || upright_blurred->pixels == NULL))
+    bool have_image = upright_blurred != NULL && upright_blurred->pixels != NULL;
+    if (n > 0 && !have_image)
         return anon_fail(err, "no image to encode");
     if (!jpeg_orientation_1(src, len))
         return 1;
@@ -367,7 +368,8 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
     }
     int rc = 1;
     if (setjmp(ctx->err.jump) == 0)
-        rc = patches_body(ctx, src, len, upright_blurred, regions, n, p) ? 0 : 1;
+        rc = patches_body(ctx, src, len, have_image ? upright_blurred : NULL, regions, n, p)
+                 ? 0 : 1;
     else
         rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
     redact_ctx_free(ctx);
@@ -411,6 +413,8 @@ int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_b
                      const anon_rect *regions, size_t n, int quality, bool keep_metadata,
                      anon_buffer *out, anon_error *err)
 {
+    if (upright_blurred == NULL || upright_blurred->pixels == NULL)
+        return anon_fail(err, "no image to encode");
     int rc = anon_jpeg_redact_blocks(src, len, upright_blurred, regions, n, keep_metadata,
                                      out, err);
     if (rc <= 0)
