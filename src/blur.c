@@ -426,8 +426,11 @@ static void write_back(anon_image *img, const anon_mask *m, face_work *f, bool f
         region_row(f, y, lo - m->x0, hi - m->x0, fill);
         uint8_t *row = img->pixels + (size_t)iy * (size_t)img->width * ch;
         blend_span(row, ch, f->bytes, m, iy, lo, c0 < hi ? c0 : hi);
-        for (int x = c0; x < c1; x++)    /* the core: replaced */
-            memcpy(row + (size_t)x * ch, f->bytes + (size_t)(x - m->x0) * 3, 3);
+        const uint8_t *core = f->bytes + (size_t)(c0 - m->x0) * 3;    /* replaced */
+        if (ch == 3 && c1 > c0)
+            memcpy(row + (size_t)c0 * 3, core, (size_t)(c1 - c0) * 3);
+        for (int x = c0; ch != 3 && x < c1; x++)
+            memcpy(row + (size_t)x * ch, core + (size_t)(x - c0) * 3, 3);
         blend_span(row, ch, f->bytes, m, iy, c1 > lo ? c1 : lo, hi);
     }
 }
