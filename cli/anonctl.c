@@ -3,6 +3,7 @@
  * Looks the first argument up in the command table and hands the rest to
  * that command. Nothing else lives here: each command is in cli/cmd_*.c. */
 #include <signal.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,10 +68,23 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
+/* Per image, libjpeg allocates and frees the photo's DCT coefficients
+ * (megabytes) and anon_process its buffers. glibc would map and unmap each
+ * of them afresh, so every image paid for page faults and zeroed pages
+ * (about 15 % of the CPU time of `blur --model tiny`); keeping freed
+ * memory in the heap for the next image avoids that. Peak RSS stays what
+ * the largest image needs. */
+static void keep_freed_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);    /* glibc's maximum */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 int main(int argc, char **argv)
 {
     /* A closed connection must be an error to handle, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
+    keep_freed_memory();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_overview(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;

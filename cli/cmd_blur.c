@@ -337,7 +337,8 @@ const struct anonctl_cmd cmd_blur = {
     .options =
         "  -o, --output DIR      write anonymized copies here, mirroring the input tree\n"
         "  -m, --model NAME      face model: ssd or tiny (default: $ANON_MODEL, ssd)\n"
-        "      --engine NAME     inference engine: anon or darknet (default: the first built)\n"
+        "      --engine NAME     engine: anon-lean, anon (every layer kept)\n"
+        "                        or darknet (the reference) (default: anon-lean)\n"
         "  -t, --thresh X        minimum face score, 0..1 (default: 0.5)\n"
         "      --tiles CxR       extra pass over CxR overlapping tiles at full resolution\n"
         "                        (default: 0, off)\n"

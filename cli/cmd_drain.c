@@ -208,7 +208,8 @@ const struct anonctl_cmd cmd_drain = {
         "      --prefetch N      unacknowledged jobs held at once (default: $ANON_PREFETCH, 2)\n"
         "      --worker-id NAME  name in rows and logs (default: HOST/$JOB_COMPLETION_INDEX,\n"
         "                        or HOST/pid-PID outside an Indexed Job)\n"
-        "      --engine NAME     inference engine: anon or darknet (default: the first built)\n"
+        "      --engine NAME     engine: anon-lean, anon (every layer kept)\n"
+        "                        or darknet (the reference) (default: anon-lean)\n"
         "\nOne JSON line per job on stdout. SIGTERM: the job in hand is finished, then exit.\n"
         "exit status: 0 idle or done, 2 usage, 3 bad configuration (also: the object\n"
         "store refused the credentials; the job in hand goes back), 4 a service unreachable\n",

@@ -25,6 +25,10 @@ typedef struct anon_process_options {
     int jpeg_quality;      /* for re-encoded JPEG output */
     bool reencode;         /* JPEG: re-encode the whole image instead of only
                               the blocks under the masks */
+    int detect_input;      /* the model's input size N: a JPEG whose only
+                              detection pass is the whole frame is decoded at
+                              the DCT scale (1/2, 1/4, 1/8) that still gives
+                              N pixels on its longer side; 0 = full size */
 } anon_process_options;
 
 typedef struct anon_result {

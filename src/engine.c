@@ -7,10 +7,13 @@ extern const anon_engine anon_engine_darknet;   /* engine_darknet.c */
 extern const anon_engine anon_engine_anon;      /* nn.c */
 extern const anon_engine anon_engine_anon_lean; /* nn.c */
 
+/* The default is first: anon-lean is anon reusing each layer's buffer
+ * once nothing reads it (the detector reads only the network's outputs),
+ * so it is as exact, a little faster, and 70 MB smaller per worker. */
 static const anon_engine *const engines[] = {
-    &anon_engine_anon,      /* the default: first */
-    &anon_engine_darknet,
     &anon_engine_anon_lean,
+    &anon_engine_anon,
+    &anon_engine_darknet,
 };
 
 const anon_engine *anon_engine_find(const char *name)

@@ -110,6 +110,37 @@ int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_b
                      const anon_rect *regions, size_t n, int quality, bool keep_metadata,
                      anon_buffer *out, anon_error *err);
 
+/* The block-wise path without its fallback: returns 1 (writing nothing)
+ * where anon_jpeg_redact would fall back to a full encode of
+ * upright_blurred, e.g. for a damaged source. For callers whose image is
+ * only valid under the regions (anon_jpeg_decode_regions). */
+int anon_jpeg_redact_blocks(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                            const anon_rect *regions, size_t n, bool keep_metadata,
+                            anon_buffer *out, anon_error *err);
+
+/* anon_jpeg_redact_blocks in two steps, for callers that free the
+ * anonymized image in between, so that its pixels and the source's DCT
+ * coefficients are never in memory together: first the replacement blocks
+ * are encoded from the image (small JPEGs of the regions' MCUs, with the
+ * source's tables), then the source is read and written with them. Both
+ * return 1 where anon_jpeg_redact would fall back to a full encode. With
+ * no regions, upright_blurred may be NULL: the file is only rewritten. */
+typedef struct anon_jpeg_patches anon_jpeg_patches;
+int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                           const anon_rect *regions, size_t n, anon_jpeg_patches **out,
+                           anon_error *err);
+int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
+                            bool keep_metadata, anon_buffer *out, anon_error *err);
+void anon_jpeg_patches_free(anon_jpeg_patches *p);
+
+/* Decodes only what the block-wise path needs of a JPEG (orientation 1,
+ * not CMYK): the pixels of the whole MCUs covering `regions`, into an RGB
+ * image of the full size whose other pixels are left unset (and, being
+ * never written, cost no memory). Fails on any damage in the data it
+ * reads, so that the caller can take the full decode instead. */
+int anon_jpeg_decode_regions(const uint8_t *data, size_t len, const anon_rect *regions,
+                             size_t n, anon_image *img, anon_error *err);
+
 /* ---------------------------------------------------------------- orientation */
 
 /* dst = src turned upright for EXIF orientation 1..8 (dst is allocated;

@@ -195,6 +195,7 @@ typedef struct jpeg_decode_ctx {
     uint8_t *cmyk_row;
     bool scanning;          /* rows are being delivered into img (or were) */
     int rows_placed;        /* stored rows already in img */
+    struct row_span *spans; /* anon_jpeg_decode_regions: rows to decode */
 } jpeg_decode_ctx;
 
 static void *alloc_or_jump(jpeg_decode_ctx *ctx, size_t bytes)
@@ -324,6 +325,126 @@ int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom, int orien
     jpeg_destroy_decompress(&ctx->cinfo);
     free(ctx->strip);
     free(ctx->cmyk_row);
+    free(ctx);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- decode: regions only */
+
+/* Rows [y0, y1) of the image that must be decoded. */
+typedef struct row_span {
+    int y0, y1;
+} row_span;
+
+static int compare_spans(const void *a, const void *b)
+{
+    const row_span *p = a, *q = b;
+    return (p->y0 > q->y0) - (p->y0 < q->y0);
+}
+
+/* Widens r to whole MCUs of mcu_w x mcu_h, clipped to the image: the
+ * pixels anon_jpeg_redact reads to re-encode the blocks under r. */
+static bool mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, int height,
+                      anon_rect *out)
+{
+    long x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
+    long x1 = (long)r->x + r->w, y1 = (long)r->y + r->h;
+    x1 = x1 > width ? width : x1;
+    y1 = y1 > height ? height : y1;
+    if (r->w <= 0 || r->h <= 0 || x1 <= x0 || y1 <= y0)
+        return false;
+    x0 = x0 / mcu_w * mcu_w;
+    y0 = y0 / mcu_h * mcu_h;
+    x1 = (x1 + mcu_w - 1) / mcu_w * mcu_w;
+    y1 = (y1 + mcu_h - 1) / mcu_h * mcu_h;
+    *out = (anon_rect){(int)x0, (int)y0, (int)((x1 > width ? width : x1) - x0),
+                       (int)((y1 > height ? height : y1) - y0)};
+    return true;
+}
+
+static void decode_regions_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_t len,
+                                const anon_rect *regions, size_t n)
+{
+    struct jpeg_decompress_struct *ci = &ctx->cinfo;
+    jpeg_mem_src(ci, data, (unsigned long)len);
+    jpeg_read_header(ci, TRUE);
+    if (ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK) {
+        snprintf(ctx->err.why, sizeof ctx->err.why, "CMYK is decoded whole");
+        longjmp(ctx->err.jump, 1);
+    }
+    ci->out_color_space = JCS_RGB;
+    jpeg_start_decompress(ci);
+    int width = (int)ci->output_width, height = (int)ci->output_height;
+    anon_error aerr;
+    /* Full size, but only the decoded rows are ever touched: the pages of
+     * the rest are never faulted in. */
+    if (anon_image_alloc(&ctx->img, width, height, 3, &aerr) < 0) {
+        snprintf(ctx->err.why, sizeof ctx->err.why, "%s", aerr.msg);
+        longjmp(ctx->err.jump, 1);
+    }
+    row_span *spans = ctx->spans;
+    int mcu_w = 8 * ci->max_h_samp_factor, mcu_h = 8 * ci->max_v_samp_factor;
+    int cx0 = width, cx1 = 0;
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        anon_rect c;
+        if (!mcu_cover(&regions[i], mcu_w, mcu_h, width, height, &c))
+            continue;
+        spans[ns++] = (row_span){c.y, c.y + c.h};
+        cx0 = c.x < cx0 ? c.x : cx0;
+        cx1 = c.x + c.w > cx1 ? c.x + c.w : cx1;
+    }
+    if (ns == 0)
+        return;
+    qsort(spans, ns, sizeof *spans, compare_spans);
+    JDIMENSION xoff = (JDIMENSION)cx0, xw = (JDIMENSION)(cx1 - cx0);
+    jpeg_crop_scanline(ci, &xoff, &xw);    /* widened to iMCU columns */
+    size_t stride = (size_t)width * 3;
+    for (size_t i = 0; i < ns; i++) {
+        if ((int)ci->output_scanline < spans[i].y0)
+            jpeg_skip_scanlines(ci, (JDIMENSION)spans[i].y0 - ci->output_scanline);
+        while ((int)ci->output_scanline < spans[i].y1) {
+            JSAMPROW row = ctx->img.pixels + ci->output_scanline * stride + xoff * 3;
+            if (jpeg_read_scanlines(ci, &row, 1) != 1) {
+                snprintf(ctx->err.why, sizeof ctx->err.why, "JPEG data ends early");
+                longjmp(ctx->err.jump, 1);
+            }
+        }
+    }
+}
+
+int anon_jpeg_decode_regions(const uint8_t *data, size_t len, const anon_rect *regions,
+                             size_t n, anon_image *img, anon_error *err)
+{
+    jpeg_decode_ctx *ctx = calloc(1, sizeof *ctx);
+    row_span *spans = malloc((n ? n : 1) * sizeof *spans);
+    anon_image_info info = {0};
+    if (ctx == NULL || spans == NULL) {
+        free(ctx);
+        free(spans);
+        return anon_fail(err, "out of memory");
+    }
+    ctx->spans = spans;
+    anon_jpeg_errmgr_init(&ctx->err, &info);
+    ctx->cinfo.err = &ctx->err.pub;
+    int rc = 0;
+    if (setjmp(ctx->err.jump) == 0) {
+        jpeg_create_decompress(&ctx->cinfo);
+        anon_jpeg_limit_scans(&ctx->cinfo, &ctx->err);
+        decode_regions_body(ctx, data, len, regions, n);
+        if (info.warnings > 0) {
+            anon_image_free(&ctx->img);
+            rc = anon_fail(err, "JPEG: %s", info.warning);
+        } else {
+            *img = ctx->img;
+        }
+    } else {
+        anon_image_free(&ctx->img);
+        rc = anon_fail(err, "JPEG: %s", ctx->err.why);
+    }
+    /* The rows below the last region are not needed: abort, not finish. */
+    jpeg_destroy_decompress(&ctx->cinfo);
+    free(spans);
     free(ctx);
     return rc;
 }

@@ -14,6 +14,10 @@
  * coefficients: libjpeg does the colour conversion, downsampling and
  * forward DCT exactly as it would for the whole image, and because the
  * crop starts on an MCU boundary its blocks line up with the source's.
+ * These patches are made from the header's tables before the source's
+ * coefficients are read (anon_jpeg_patches_make, then _apply), so a caller
+ * can free its pixels in between: a 24 MP photo then never holds its
+ * pixels and its coefficients (72 MB each) at once.
  *
  * Cost: the whole file is still entropy-decoded and re-encoded (Huffman
  * coding is most of a libjpeg-turbo encode), so this is not cheaper than a
@@ -173,7 +177,24 @@ static void copy_blocks(redact_ctx *ctx, jvirt_barray_ptr *crop_coefs, int mx, i
     }
 }
 
-static void redact_region(redact_ctx *ctx, const anon_image *img, const anon_rect *r)
+/* One re-encoded region: a small JPEG of its MCU-aligned crop, to be
+ * pasted at MCU column/row mx, my of the source. */
+typedef struct patch {
+    unsigned char *jpeg;
+    unsigned long size;
+    int mx, my;
+} patch;
+
+struct anon_jpeg_patches {
+    size_t n;
+    patch *v;
+    int width, height;     /* the image's */
+    int components;
+    UINT16 quant[MAX_COMPONENTS][DCTSIZE2];    /* the tables the crops used */
+};
+
+/* Encodes the crop covering r (out to whole MCUs) into p. */
+static void make_patch(redact_ctx *ctx, const anon_image *img, const anon_rect *r, patch *p)
 {
     int mcu_w = 8 * ctx->src.max_h_samp_factor, mcu_h = 8 * ctx->src.max_v_samp_factor;
     int x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
@@ -191,21 +212,27 @@ static void redact_region(redact_ctx *ctx, const anon_image *img, const anon_rec
     x1 = x1 > img->width ? img->width : x1;
     y1 = y1 > img->height ? img->height : y1;
     encode_crop(ctx, img, x0, y0, x1, y1);
+    *p = (patch){ctx->crop, ctx->crop_size, mx, my};
+    ctx->crop = NULL;    /* now the patch's */
+    ctx->crop_size = 0;
+}
+
+/* Pastes p's blocks over the source's. */
+static void apply_patch(redact_ctx *ctx, const patch *p)
+{
     struct jpeg_decompress_struct *cd = &ctx->crop_dec;
     jpeg_create_decompress(cd);
-    jpeg_mem_src(cd, ctx->crop, ctx->crop_size);
+    jpeg_mem_src(cd, p->jpeg, p->size);
     jpeg_read_header(cd, TRUE);
     jvirt_barray_ptr *crop_coefs = jpeg_read_coefficients(cd);
-    copy_blocks(ctx, crop_coefs, mx, my);
+    copy_blocks(ctx, crop_coefs, p->mx, p->my);
     jpeg_destroy_decompress(cd);
 }
 
 /* ---------------------------------------------------------------- whole file */
 
-/* Returns false (without writing) when the source needs the full re-encode. */
-static bool redact_body(redact_ctx *ctx, const uint8_t *data, size_t len,
-                        const anon_image *img, const anon_rect *regions, size_t n,
-                        bool keep_metadata)
+/* Reads the source's header; false when it needs the full re-encode. */
+static bool open_source(redact_ctx *ctx, const uint8_t *data, size_t len, int width, int height)
 {
     struct jpeg_decompress_struct *src = &ctx->src;
     jpeg_create_decompress(src);
@@ -214,13 +241,52 @@ static bool redact_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     jpeg_read_header(src, TRUE);
     if (!colour_space_supported(src))
         return false;
-    if ((int)src->image_width != img->width || (int)src->image_height != img->height)
+    if (width >= 0 && ((int)src->image_width != width || (int)src->image_height != height))
         fail_with(ctx, "anonymized image does not match the source's size");
+    return true;
+}
+
+/* Encodes every region's crop with the tables of the source's header. */
+static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
+                         const anon_image *img, const anon_rect *regions, size_t n,
+                         anon_jpeg_patches *p)
+{
+    /* No image (no regions): the header gives the size. */
+    if (!open_source(ctx, data, len, img ? img->width : -1, img ? img->height : -1) ||
+        !quant_tables_usable(&ctx->src))
+        return false;
+    p->width = (int)ctx->src.image_width;
+    p->height = (int)ctx->src.image_height;
+    p->components = ctx->src.num_components;
+    for (int c = 0; c < p->components; c++)
+        memcpy(p->quant[c], component_table(&ctx->src, c)->quantval, sizeof p->quant[c]);
+    for (size_t i = 0; i < n; i++) {
+        make_patch(ctx, img, &regions[i], &p->v[p->n]);
+        if (p->v[p->n].jpeg != NULL)
+            p->n++;
+    }
+    return true;
+}
+
+/* Reads the source's coefficients, pastes the patches, writes the file. */
+static bool apply_body(redact_ctx *ctx, const uint8_t *data, size_t len,
+                       const anon_jpeg_patches *p, int width, int height, bool keep_metadata)
+{
+    struct jpeg_decompress_struct *src = &ctx->src;
+    if (!open_source(ctx, data, len, width, height))
+        return false;
     ctx->src_coefs = jpeg_read_coefficients(src);
     if (ctx->info.warnings > 0 || !quant_tables_usable(src))
         return false;    /* damaged: what was decoded is the better source */
-    for (size_t i = 0; i < n; i++)
-        redact_region(ctx, img, &regions[i]);
+    /* A table redefined between scans is latched only now: the patches
+     * must have been quantised with the very tables the blocks use. */
+    if (src->num_components != p->components)
+        return false;
+    for (int c = 0; c < p->components; c++)
+        if (memcmp(p->quant[c], component_table(src, c)->quantval, sizeof p->quant[c]) != 0)
+            return false;
+    for (size_t i = 0; i < p->n; i++)
+        apply_patch(ctx, &p->v[i]);
 
     struct jpeg_compress_struct *dst = &ctx->dst;
     jpeg_create_compress(dst);
@@ -253,21 +319,76 @@ static void redact_ctx_free(redact_ctx *ctx)
     free(ctx);
 }
 
-/* The block-wise path; sets *fallback when the source needs anon_encode. */
-static int redact_blocks(const uint8_t *src, size_t len, const anon_image *img,
-                         const anon_rect *regions, size_t n, bool keep_metadata,
-                         anon_buffer *out, bool *fallback, anon_error *err)
+static redact_ctx *redact_ctx_new(void)
 {
     redact_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
-        return anon_fail(err, "out of memory");
+        return NULL;
     anon_jpeg_errmgr_init(&ctx->err, &ctx->info);
     ctx->src.err = ctx->dst.err = &ctx->err.pub;
     ctx->crop_enc.err = ctx->crop_dec.err = &ctx->err.pub;
-    int rc = 0;
+    return ctx;
+}
+
+void anon_jpeg_patches_free(anon_jpeg_patches *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].jpeg);
+    free(p->v);
+    free(p);
+}
+
+static bool jpeg_orientation_1(const uint8_t *src, size_t len)
+{
+    anon_image_info probe;
+    return anon_probe(src, len, &probe, NULL) == 0 && probe.format == ANON_FMT_JPEG &&
+           probe.orientation == 1;
+}
+
+int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                           const anon_rect *regions, size_t n, anon_jpeg_patches **out,
+                           anon_error *err)
+{
+    *out = NULL;
+    bool have_image = upright_blurred != NULL && upright_blurred->pixels != NULL;
+    if (n > 0 && !have_image)
+        return anon_fail(err, "no image to encode");
+    if (!jpeg_orientation_1(src, len))
+        return 1;
+    anon_jpeg_patches *p = calloc(1, sizeof *p);
+    redact_ctx *ctx = redact_ctx_new();
+    if (p != NULL)
+        p->v = calloc(n ? n : 1, sizeof *p->v);
+    if (p == NULL || p->v == NULL || ctx == NULL) {
+        anon_jpeg_patches_free(p);
+        free(ctx);
+        return anon_fail(err, "out of memory");
+    }
+    int rc = 1;
+    if (setjmp(ctx->err.jump) == 0)
+        rc = patches_body(ctx, src, len, have_image ? upright_blurred : NULL, regions, n, p)
+                 ? 0 : 1;
+    else
+        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+    redact_ctx_free(ctx);
+    if (rc == 0)
+        *out = p;
+    else
+        anon_jpeg_patches_free(p);
+    return rc;
+}
+
+int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
+                            bool keep_metadata, anon_buffer *out, anon_error *err)
+{
+    redact_ctx *ctx = redact_ctx_new();
+    if (ctx == NULL)
+        return anon_fail(err, "out of memory");
+    int rc = 1;
     if (setjmp(ctx->err.jump) == 0) {
-        *fallback = !redact_body(ctx, src, len, img, regions, n, keep_metadata);
-        if (!*fallback)
+        if (apply_body(ctx, src, len, p, p->width, p->height, keep_metadata))
             rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
     } else {
         rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
@@ -276,20 +397,28 @@ static int redact_blocks(const uint8_t *src, size_t len, const anon_image *img,
     return rc;
 }
 
+int anon_jpeg_redact_blocks(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                            const anon_rect *regions, size_t n, bool keep_metadata,
+                            anon_buffer *out, anon_error *err)
+{
+    anon_jpeg_patches *p;
+    int rc = anon_jpeg_patches_make(src, len, upright_blurred, regions, n, &p, err);
+    if (rc == 0)
+        rc = anon_jpeg_patches_apply(src, len, p, keep_metadata, out, err);
+    anon_jpeg_patches_free(p);
+    return rc;
+}
+
 int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_blurred,
                      const anon_rect *regions, size_t n, int quality, bool keep_metadata,
                      anon_buffer *out, anon_error *err)
 {
-    anon_image_info probe;
     if (upright_blurred == NULL || upright_blurred->pixels == NULL)
         return anon_fail(err, "no image to encode");
-    bool fallback = anon_probe(src, len, &probe, NULL) < 0 || probe.format != ANON_FMT_JPEG ||
-                    probe.orientation != 1;
-    if (!fallback && redact_blocks(src, len, upright_blurred, regions, n, keep_metadata, out,
-                                   &fallback, err) < 0)
-        return -1;
-    if (!fallback)
-        return 0;
+    int rc = anon_jpeg_redact_blocks(src, len, upright_blurred, regions, n, keep_metadata,
+                                     out, err);
+    if (rc <= 0)
+        return rc;
     anon_encode_options eo = {quality, keep_metadata, src, len};
     return anon_encode(upright_blurred, ANON_FMT_JPEG, &eo, out, err);
 }

@@ -635,7 +635,8 @@ TEST(missing_files_fail)
 TEST(engine_is_registered)
 {
     CHECK(anon_engine_find("anon") == nn_engine());
-    CHECK(strcmp(anon_engine_default(), "anon") == 0);
+    CHECK(anon_engine_find("anon-lean") != NULL);
+    CHECK(strcmp(anon_engine_default(), "anon-lean") == 0);
 }
 
 /* ------------------------------------------------------------ face models */

@@ -1,0 +1,207 @@
+/* test_fastpath.c - the JPEG fast path of anon_process (anonymize.c): a
+ * photo whose only detection pass is the whole frame is detected on a
+ * reduced-scale DCT decode and only the MCUs under its faces are decoded
+ * at full size. It must find the faces the full decode finds, and the
+ * pixels it decodes must be the full decode's. */
+#include <math.h>
+
+#include "anonymize.h"
+#include "check.h"
+#include "codec.h"
+
+static const char *model_dir(void)
+{
+    const char *d = getenv("ANON_MODEL_DIR");
+    return d && d[0] ? d : ".cache/models";
+}
+
+static int read_demo_jpeg(int i, anon_buffer *buf)
+{
+    char path[512];
+    const char *root = getenv("ROOT");
+    snprintf(path, sizeof path, "%s/.cache/face-api/package/demo/sample%d.jpg",
+             root ? root : ".", i);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    uint8_t chunk[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = anon_buffer_append(buf, chunk, n, NULL);
+    fclose(f);
+    return rc;
+}
+
+/* Every face of `want` has a box in `got` with IoU >= min_iou, and the
+ * counts are equal. */
+static bool same_faces(const anon_boxes *want, const anon_boxes *got, float min_iou,
+                       float *worst)
+{
+    *worst = 1;
+    for (size_t i = 0; i < want->n; i++) {
+        float best = 0;
+        for (size_t j = 0; j < got->n; j++) {
+            float iou = anon_iou(&want->v[i], &got->v[j]);
+            best = iou > best ? iou : best;
+        }
+        *worst = best < *worst ? best : *worst;
+    }
+    return want->n == got->n && *worst >= min_iou;
+}
+
+static void check_model(struct check_state *check_ctx_, anon_model_kind model)
+{
+    anon_error err;
+    anon_detector_config cfg = {.model = model, .model_dir = model_dir()};
+    anon_detector *d = anon_detector_open(&cfg, &err);
+    CHECKF(d != NULL, "%.200s", err.msg);
+    anon_process_options fast, full;
+    anon_process_options_default(&fast, model);
+    full = fast;
+    full.detect_input = 0;    /* no reduced decode: the full path */
+    int photos = 0;
+    for (int i = 1; i <= 6; i++) {
+        anon_buffer src = {0}, out_fast = {0}, out_full = {0};
+        if (read_demo_jpeg(i, &src) < 0) {
+            anon_buffer_free(&src);
+            continue;
+        }
+        anon_result rf = {0}, rs = {0};
+        int a = anon_process(d, src.data, src.len, &fast, &out_fast, &rf, &err);
+        int b = a < 0 ? -1 : anon_process(d, src.data, src.len, &full, &out_full, &rs, &err);
+        float worst = 0;
+        bool same = a == 0 && b == 0 && same_faces(&rs.faces, &rf.faces, 0.9f, &worst);
+        size_t nf = rf.faces.n, ns = rs.faces.n;
+        anon_image_info info;
+        bool decodable = a == 0 && anon_probe(out_fast.data, out_fast.len, &info, NULL) == 0 &&
+                         info.width == rs.width && info.height == rs.height;
+        anon_result_free(&rf);
+        anon_result_free(&rs);
+        anon_buffer_free(&src);
+        anon_buffer_free(&out_fast);
+        anon_buffer_free(&out_full);
+        if (a < 0 || b < 0)
+            anon_detector_close(d);
+        CHECKF(a == 0 && b == 0, "sample%d: %.200s", i, err.msg);
+        if (!same)
+            anon_detector_close(d);
+        CHECKF(same, "sample%d: %zu faces on the reduced decode, %zu on the full one, worst IoU %.3f",
+               i, nf, ns, worst);
+        CHECKF(decodable, "sample%d: output is not a %dx%d JPEG", i, rs.width, rs.height);
+        photos++;
+    }
+    anon_detector_close(d);
+    CHECKF(photos == 6, "only %d demo photos under .cache/face-api (run make models)", photos);
+}
+
+TEST(reduced_decode_finds_the_same_faces_tiny)
+{
+    check_model(check_ctx_, ANON_MODEL_TINY);
+}
+
+TEST(reduced_decode_finds_the_same_faces_ssd)
+{
+    check_model(check_ctx_, ANON_MODEL_SSD);
+}
+
+/* The region decode yields the full decode's pixels wherever it decodes. */
+TEST(region_decode_matches_full_decode)
+{
+    anon_buffer src = {0};
+    CHECKF(read_demo_jpeg(6, &src) == 0, "no demo photos (run make models)");
+    anon_image full = {0}, part = {0};
+    anon_error err;
+    anon_rect regions[] = {{100, 200, 50, 40}, {1500, 900, 300, 300}, {1910, 1530, 10, 7},
+                           {-20, -20, 30, 30}};
+    int a = anon_decode(src.data, src.len, NULL, &full, NULL, &err);
+    int b = a < 0 ? -1 : anon_jpeg_decode_regions(src.data, src.len, regions, 4, &part, &err);
+    anon_buffer_free(&src);
+    if (a < 0 || b < 0) {
+        anon_image_free(&full);
+        anon_image_free(&part);
+    }
+    CHECKF(a == 0 && b == 0, "%.200s", err.msg);
+    long compared = 0, differ = 0;
+    bool same_size = full.width == part.width && full.height == part.height;
+    for (size_t r = 0; same_size && r < sizeof regions / sizeof regions[0]; r++) {
+        int x0 = regions[r].x < 0 ? 0 : regions[r].x, y0 = regions[r].y < 0 ? 0 : regions[r].y;
+        int x1 = regions[r].x + regions[r].w, y1 = regions[r].y + regions[r].h;
+        x1 = x1 > full.width ? full.width : x1;
+        y1 = y1 > full.height ? full.height : y1;
+        for (int y = y0; y < y1; y++) {
+            size_t at = ((size_t)y * (size_t)full.width + (size_t)x0) * 3;
+            size_t len = (size_t)(x1 - x0) * 3;
+            compared += (long)len;
+            differ += memcmp(full.pixels + at, part.pixels + at, len) != 0;
+        }
+    }
+    anon_image_free(&full);
+    anon_image_free(&part);
+    CHECK(same_size);
+    CHECKF(compared > 0 && differ == 0, "%ld of the region rows differ", differ);
+}
+
+/* Damaged data is not for the fast path: it fails, and the caller decodes
+ * the whole photo the way every viewer shows it. */
+TEST(region_decode_refuses_damaged_data)
+{
+    anon_buffer src = {0};
+    CHECKF(read_demo_jpeg(2, &src) == 0, "no demo photos (run make models)");
+    anon_image part = {0};
+    anon_rect all = {0, 0, 1920, 1367};
+    anon_error err;
+    size_t cut = src.len * 2 / 3;
+    int rc = anon_jpeg_decode_regions(src.data, cut, &all, 1, &part, &err);
+    anon_buffer_free(&src);
+    anon_image_free(&part);
+    CHECK(rc == -1 && part.pixels == NULL);
+}
+
+/* No face: no pixel is decoded at full size or re-encoded; the output
+ * decodes exactly like the source. */
+TEST(no_face_rewrites_without_reencoding)
+{
+    anon_image img = {0}, a = {0}, b = {0};
+    CHECK(anon_image_alloc(&img, 1920, 1280, 3, NULL) == 0);
+    for (int y = 0; y < img.height; y++)
+        for (int x = 0; x < img.width; x++) {
+            uint8_t *p = img.pixels + ((size_t)y * 1920 + (size_t)x) * 3;
+            p[0] = (uint8_t)(x / 8);
+            p[1] = (uint8_t)(y / 6);
+            p[2] = (uint8_t)((x + y) / 13);
+        }
+    anon_buffer src = {0}, out = {0};
+    anon_error err;
+    int rc = anon_encode(&img, ANON_FMT_JPEG, NULL, &src, &err);
+    anon_image_free(&img);
+    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
+    anon_detector *d = rc < 0 ? NULL : anon_detector_open(&cfg, &err);
+    anon_process_options o;
+    anon_process_options_default(&o, ANON_MODEL_TINY);
+    anon_result res = {0};
+    if (d != NULL)
+        rc = anon_process(d, src.data, src.len, &o, &out, &res, &err);
+    size_t faces = res.faces.n;
+    bool same = false;
+    if (d != NULL && rc == 0 && anon_decode(src.data, src.len, NULL, &a, NULL, &err) == 0 &&
+        anon_decode(out.data, out.len, NULL, &b, NULL, &err) == 0)
+        same = a.width == b.width && a.height == b.height &&
+               memcmp(a.pixels, b.pixels, (size_t)a.width * (size_t)a.height * 3) == 0;
+    anon_detector_close(d);
+    anon_result_free(&res);
+    anon_image_free(&a);
+    anon_image_free(&b);
+    anon_buffer_free(&src);
+    anon_buffer_free(&out);
+    CHECKF(d != NULL && rc == 0, "%.200s", err.msg);
+    CHECKF(faces == 0, "%zu faces in a gradient", faces);
+    CHECK(same);
+}
+
+RUN_TESTS("fastpath",
+          CASE(no_face_rewrites_without_reencoding),
+          CASE(reduced_decode_finds_the_same_faces_tiny),
+          CASE(reduced_decode_finds_the_same_faces_ssd),
+          CASE(region_decode_matches_full_decode),
+          CASE(region_decode_refuses_damaged_data))
