@@ -11,7 +11,7 @@ else
     not_ok kubectl "no kubectl with kustomize v5: $v"; exit 0
 fi
 
-for dir in "$ROOT"/manifests/base "$ROOT"/manifests/jobs "$ROOT"/manifests/overlays/*/; do
+for dir in "$ROOT"/manifests/base "$ROOT"/jobs "$ROOT"/cronjobs "$ROOT"/manifests/overlays/*/; do
     dir=${dir%/}; name=${dir#"$ROOT"/manifests/}
     if render "$dir" "$TMP/out" && grep -q '^kind:' "$TMP/out"; then ok "render.$name"
     else not_ok "render.$name" "$(head -c 300 "$TMP/out")"; fi

@@ -25,7 +25,7 @@ render() { kctl kustomize "$1" >"$2" 2>&1; }
 render_target() {
     case $1 in
         dev+jobs) render "$ROOT/manifests/overlays/dev" "$2" &&
-                  { echo ---; kctl kustomize "$ROOT/manifests/jobs"; } >>"$2" ;;
+                  { echo ---; kctl kustomize "$ROOT/jobs"; } >>"$2" ;;
         *) render "$ROOT/manifests/overlays/$1" "$2" ;;
     esac
 }
