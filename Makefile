@@ -46,7 +46,7 @@ ASAN_LIB_OBJ += $(ASAN)/gen/migrations.o
 PROGRAMS      := $(BUILD)/anonctl $(if $(INTAKE_SRC),$(BUILD)/anon-intake)
 ASAN_PROGRAMS := $(ASAN)/anonctl $(if $(INTAKE_SRC),$(ASAN)/anon-intake)
 
-.PHONY: all deps models oracle test test-build bench demo install clean
+.PHONY: all deps models oracle test test-build bench bench-engine demo install clean
 all: deps models $(PROGRAMS)
 
 # ---------------------------------------------------------------- packages
@@ -115,6 +115,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The anon engine's kernels (src/nn_*.c) need the loop vectorizer at full
+# strength and fused multiply-adds (ISO C mode turns contraction off).
+$(BUILD)/src/nn_%.o: CFLAGS += -O3 -ffp-contract=fast
+$(ASAN)/src/nn_%.o: ASAN_CFLAGS += -ffp-contract=fast
+
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
@@ -162,6 +167,13 @@ test: test-build
 # ---------------------------------------------------------------- bench
 bench: all
 	scripts/bench
+
+# The inference engines side by side with OpenCV DNN (scripts/bench-engine).
+$(BUILD)/bench_engine: $(BUILD)/bench/bench_engine.o $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-engine: deps models $(BUILD)/bench_engine
+	scripts/bench-engine
 
 # ---------------------------------------------------------------- demo
 demo: all

@@ -4,8 +4,10 @@
 #include <string.h>
 
 extern const anon_engine anon_engine_darknet;   /* engine_darknet.c */
+extern const anon_engine anon_engine_anon;      /* nn.c */
 
 static const anon_engine *const engines[] = {
+    &anon_engine_anon,      /* the default: first */
     &anon_engine_darknet,
 };
 

@@ -1,0 +1,71 @@
+/* nn.h - the "anon" inference engine: internals shared by nn.c (cfg parsing,
+ * weights, plan, forward loop) and the kernels in nn_*.c.
+ *
+ * The engine runs exactly the Darknet layer subset the converted face
+ * models use ([net], [convolutional], [maxpool], [route]) on CHW planar
+ * float tensors, batch 1. Callers outside the engine use engine.h; the few
+ * functions below that take an anon_net are for tests and benchmarks. */
+#ifndef ANON_NN_H
+#define ANON_NN_H
+
+#include <stddef.h>
+
+#include "engine.h"
+
+/* Hot loops are compiled for AVX-512, AVX2 and baseline x86-64 and picked
+ * at load time (GCC function multiversioning), so one binary runs
+ * everywhere and vectorizes as wide as the CPU allows. */
+#define NN_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+typedef enum nn_activation { NN_LINEAR, NN_LEAKY, NN_RELU, NN_RELU6 } nn_activation;
+
+/* One convolution as it is executed (after load-time rewrites such as the
+ * 4x4 zero-padded stride-2 kernel turned back into its 3x3 original).
+ * Input pixels outside the image read as zero; the output size comes from
+ * the cfg, so bottom/right padding is whatever the size implies. */
+typedef struct nn_conv {
+    int c, h, w;                  /* input */
+    int out_c, out_h, out_w;
+    int size, stride, pad_top, pad_left, groups;
+    nn_activation act;
+    const float *weights;         /* OIHW: [out_c][c / groups][size][size] */
+    const float *biases;          /* [out_c] */
+} nn_conv;
+
+/* Dense and grouped convolutions (GEMM, im2col). `work` holds
+ * nn_conv_work_size() floats. */
+size_t nn_conv_work_size(const nn_conv *cv);
+void nn_conv_forward(const nn_conv *cv, const float *in, float *out, float *work);
+
+/* Direct convolutions for kernels with few taps per output (groups 1, see
+ * nn_direct_suits): the RGB input layer, 1x1 layers over few channels. The
+ * weights must hold a multiple of 8 filters (zero padded). */
+int nn_direct_suits(const nn_conv *cv);
+size_t nn_direct_work_size(const nn_conv *cv);
+void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work);
+
+/* Depthwise convolutions (groups == c == out_c), direct loops. */
+size_t nn_depthwise_work_size(const nn_conv *cv);
+void nn_depthwise_forward(const nn_conv *cv, const float *in, float *out, float *work);
+
+/* Adds the bias of each of `channels` rows of n values and applies act. */
+void nn_bias_activate(float *out, int channels, size_t n, size_t stride,
+                      const float *biases, nn_activation act);
+
+/* Darknet max pooling: window `size`, `stride`, offset -padding/2; pixels
+ * outside the image are ignored. */
+void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
+                        int padding, float *out, int out_h, int out_w);
+
+/* For tests and benchmarks. */
+const anon_engine *nn_engine(void);
+/* Floating-point operations of one pass counted from the cfg (2 x the
+ * multiply-adds of every convolution as written), so that every engine
+ * running the same cfg is measured against the same count. */
+double nn_flops(const anon_net *net);
+/* 1 if layer i is a convolution the cfg marks `#anon: relu6`. */
+int nn_layer_relu6(const anon_net *net, int i);
+/* 1 if layer i's 4x4 stride-2 kernel runs as its 3x3 original. */
+int nn_layer_shrunk(const anon_net *net, int i);
+
+#endif

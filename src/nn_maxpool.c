@@ -1,0 +1,75 @@
+/* nn_maxpool.c - Darknet max pooling for the anon engine (see nn.h).
+ *
+ * The window of output (oy, ox) starts at input (oy, ox) * stride - padding/2;
+ * pixels outside the input are skipped (libdarknet treats them as -FLT_MAX).
+ * Interior windows take a loop without bounds checks. */
+#include <float.h>
+
+#include "nn.h"
+
+static float window_max(const float *in, int h, int w, int y0, int x0, int size)
+{
+    float m = -FLT_MAX;
+    for (int y = y0; y < y0 + size; y++)
+        for (int x = x0; x < x0 + size; x++)
+            if (y >= 0 && y < h && x >= 0 && x < w && in[(size_t)y * (size_t)w + (size_t)x] > m)
+                m = in[(size_t)y * (size_t)w + (size_t)x];
+    return m;
+}
+
+/* Output columns [lo, hi) whose windows lie inside the input row. */
+static void interior(int w, int size, int stride, int off, int ow, int *lo, int *hi)
+{
+    *lo = off < 0 ? (-off + stride - 1) / stride : 0;
+    int last = (w - size - off) >= 0 ? (w - size - off) / stride + 1 : 0;
+    *hi = last < ow ? last : ow;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* 2x2 windows of one output row, no bounds checks; stride is 1 or 2 at the
+ * call sites, so each gets its own vectorized copy. */
+static inline __attribute__((always_inline)) void
+pool_row_2x2(const float *restrict r0, const float *restrict r1, int stride, float *restrict o,
+             int lo, int hi)
+{
+    for (int x = lo; x < hi; x++) {
+        int ix = x * stride;
+        float a = r0[ix] > r0[ix + 1] ? r0[ix] : r0[ix + 1];
+        float b = r1[ix] > r1[ix + 1] ? r1[ix] : r1[ix + 1];
+        o[x] = a > b ? a : b;
+    }
+}
+
+NN_VECTORIZED static void pool_rows_2x2(const float *r0, const float *r1, int stride, float *o,
+                                        int lo, int hi)
+{
+    if (stride == 2)
+        pool_row_2x2(r0, r1, 2, o, lo, hi);
+    else if (stride == 1)
+        pool_row_2x2(r0, r1, 1, o, lo, hi);
+    else
+        pool_row_2x2(r0, r1, stride, o, lo, hi);
+}
+
+void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
+                        int padding, float *out, int out_h, int out_w)
+{
+    int off = -padding / 2, lo, hi;
+    interior(w, size, stride, off, out_w, &lo, &hi);
+    for (int ch = 0; ch < c; ch++) {
+        const float *p = in + (size_t)ch * (size_t)h * (size_t)w;
+        float *q = out + (size_t)ch * (size_t)out_h * (size_t)out_w;
+        for (int oy = 0; oy < out_h; oy++) {
+            int y0 = oy * stride + off;
+            float *o = q + (size_t)oy * (size_t)out_w;
+            int rows_inside = y0 >= 0 && y0 + size <= h;
+            for (int x = 0; x < out_w; x++)
+                if (!rows_inside || size != 2 || x < lo || x >= hi)
+                    o[x] = window_max(p, h, w, y0, x * stride + off, size);
+            if (rows_inside && size == 2)
+                pool_rows_2x2(p + (size_t)y0 * (size_t)w + off,
+                              p + (size_t)(y0 + 1) * (size_t)w + off, stride, o, lo, hi);
+        }
+    }
+}
