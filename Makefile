@@ -175,6 +175,10 @@ $(BUILD)/bench_engine: $(BUILD)/bench/bench_engine.o $(BUILD)/libanon.a
 bench-engine: deps models $(BUILD)/bench_engine
 	scripts/bench-engine
 
+# The detector alone with every option, for scripts/eval-detection.
+$(BUILD)/eval_detect: $(BUILD)/bench/eval_detect.o $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # ---------------------------------------------------------------- demo
 demo: all
 	scripts/demo

@@ -17,6 +17,7 @@
 #include "cli_files.h"
 #include "cli_progress.h"
 #include "engine.h"
+#include "preset.h"
 #include "record_json.h"
 
 extern const struct anonctl_cmd cmd_blur;
@@ -126,12 +127,13 @@ static int run_workers(struct blur_run *run, long jobs)
 
 enum { OPT_ENGINE = 256, OPT_TILES, OPT_TILE_OVERLAP, OPT_SCALES, OPT_FLIP, OPT_MIN_FACE,
        OPT_METHOD, OPT_MASK_SCALE, OPT_BOXES, OPT_KEEP_METADATA, OPT_QUALITY,
-       OPT_MAX_PIXELS, OPT_JSON };
+       OPT_MAX_PIXELS, OPT_JSON, OPT_PRESET };
 
 static const struct option blur_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"model", required_argument, NULL, 'm'},
     {"engine", required_argument, NULL, OPT_ENGINE},
+    {"preset", required_argument, NULL, OPT_PRESET},
     {"thresh", required_argument, NULL, 't'},
     {"tiles", required_argument, NULL, OPT_TILES},
     {"tile-overlap", required_argument, NULL, OPT_TILE_OVERLAP},
@@ -213,6 +215,20 @@ static int first_pass_model(int argc, char **argv, const char *fallback,
     return model_from_name(name, kind);
 }
 
+/* Like --model, --preset sets the defaults that the other flags override,
+ * wherever it stands on the command line. */
+static int first_pass_preset(int argc, char **argv, anon_preset *preset)
+{
+    const char *name = anon_preset_name(ANON_PRESET_DEFAULT);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc)
+            name = argv[i + 1];
+        else if (strncmp(argv[i], "--preset=", 9) == 0)
+            name = argv[i] + 9;
+    }
+    return anon_preset_parse(name, preset);
+}
+
 static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_run *run,
                            const char **outdir, long *jobs, bool *quiet)
 {
@@ -220,7 +236,11 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
     anon_model_kind model;
     if (first_pass_model(argc, argv, cfg->model, &model) < 0)
         return cli_usage_error(cmd, "unknown model (expected ssd or tiny)");
+    anon_preset preset;
+    if (first_pass_preset(argc, argv, &preset) < 0)
+        return cli_usage_error(cmd, "unknown preset (expected fast, balanced or thorough)");
     anon_process_options_default(&run->opt, model);
+    anon_preset_apply(preset, model, &run->opt.detect);
     run->opt.max_pixels = cfg->max_pixels;
     run->det = (anon_detector_config){.model = model, .model_dir = cfg->model_dir,
                                       .engine = anon_engine_default(), .threads = 1};
@@ -232,6 +252,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
         switch (c) {
         case 'o': *outdir = optarg; break;
         case 'm': break; /* read in the first pass */
+        case OPT_PRESET: break;
         case OPT_ENGINE: run->det.engine = optarg; break;
         case 't':
             if (parse_float(optarg, 0.0f, 1.0f, &run->opt.detect.thresh) < 0)
@@ -336,9 +357,16 @@ const struct anonctl_cmd cmd_blur = {
         "  -o, --output DIR      write anonymized copies here, mirroring the input tree\n"
         "  -m, --model NAME      face model: ssd or tiny (default: $ANON_MODEL, ssd)\n"
         "      --engine NAME     inference engine: anon or darknet (default: the first built)\n"
-        "  -t, --thresh X        minimum face score, 0..1 (default: 0.5)\n"
-        "      --tiles CxR       extra pass over CxR overlapping tiles at full resolution\n"
-        "                        (default: 0, off)\n"
+        "      --preset NAME     detection passes and threshold, set before the flags\n"
+        "                        below override them (default: balanced):\n"
+        "                          fast      whole photo only, thresh 0.5\n"
+        "                          balanced  whole photo + 2x2 tiles, thresh 0.55\n"
+        "                          thorough  whole photo + 3x2 tiles, thresh 0.6\n"
+        "                        (tiny model: the same passes at thresh 0.5;\n"
+        "                        measurements in docs/detection.md)\n"
+        "  -t, --thresh X        minimum face score, 0..1 (default: from the preset)\n"
+        "      --tiles CxR       extra pass over CxR overlapping tiles at full resolution,\n"
+        "                        0 = off (default: from the preset)\n"
         "      --tile-overlap F  fraction of a tile shared with its neighbour (default: 0.2)\n"
         "      --scales LIST     extra whole-image passes at these zooms, e.g. 1.5,2\n"
         "                        (default: none)\n"
