@@ -60,3 +60,8 @@ assert abs(ev.covered_fraction(faces[1], dets[1:2]) - 0.6) < 0.03
 # a fragment of a face (inside its box grown 1.5x) is not a false box
 assert ev.is_face_box(box(295, 295, 30, 30), faces) and not ev.is_face_box(box(0, 200, 20, 20), faces)
 PY
+
+# anonctl blur takes the presets by name and shows the default.
+ANONCTL="$BIN/anonctl"
+"$ANONCTL" blur --preset nope -o "$TMP/x" a >/dev/null 2>&1; [ $? -eq 2 ] && ok bad_preset_exit_2 || not_ok bad_preset_exit_2
+check help_shows_default_preset bash -c "'$ANONCTL' blur --help | grep -q 'default: balanced'"
