@@ -203,3 +203,14 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- bench-intake
+# anon-intake against the local stack, beside plain S3 PUTs (scripts/bench-intake).
+# jq reads JSON responses in the intake tests.
+APT_PACKAGES += jq
+.PHONY: bench-intake
+$(BUILD)/intake-load: $(BUILD)/bench/intake_load.o $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-intake: all $(BUILD)/intake-load
+	scripts/bench-intake

@@ -2,6 +2,7 @@
  *
  * Looks the first argument up in the command table and hands the rest to
  * that command. Nothing else lives here: each command is in cli/cmd_*.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,11 +14,25 @@
 #endif
 
 extern const struct anonctl_cmd cmd_blur;
+extern const struct anonctl_cmd cmd_config;
+extern const struct anonctl_cmd cmd_drain;
+extern const struct anonctl_cmd cmd_get;
+extern const struct anonctl_cmd cmd_list;
 extern const struct anonctl_cmd cmd_migrate;
+extern const struct anonctl_cmd cmd_retry;
+extern const struct anonctl_cmd cmd_status;
+extern const struct anonctl_cmd cmd_upload;
 
 static const struct anonctl_cmd *const commands[] = {
     &cmd_blur,
+    &cmd_upload,
+    &cmd_status,
+    &cmd_list,
+    &cmd_get,
+    &cmd_drain,
+    &cmd_retry,
     &cmd_migrate,
+    &cmd_config,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -54,6 +69,8 @@ static int wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A closed connection must be an error to handle, not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_overview(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;

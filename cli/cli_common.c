@@ -21,9 +21,9 @@ void cli_print_help(FILE *out, const struct anonctl_cmd *cmd)
         const anon_config_var *v = anon_config_var_find(*name);
         if (v == NULL)
             continue;
-        const char *def = v->secret && v->default_value[0] ? "(set)" : v->default_value;
+        /* Defaults are public (they are in the source); values never print. */
         fprintf(out, "  %-22s %s (default: %s)\n", v->name, v->help,
-                def[0] ? def : "empty");
+                v->default_value[0] ? v->default_value : "empty");
     }
 }
 

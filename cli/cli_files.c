@@ -16,6 +16,7 @@ struct walk {
     dev_t outdir_dev;
     ino_t outdir_ino;
     FILE *errs;
+    bool only_images;
     int problems;
 };
 
@@ -74,7 +75,7 @@ static char **sorted_entries(DIR *d, size_t *count)
     size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (e->d_name[0] == '.')   /* ".", ".." and hidden entries */
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
@@ -105,17 +106,19 @@ static int walk_dir(struct walk *w, const char *dir, const char *relative)
     char **names = sorted_entries(d, &n);
     closedir(d);
     int rc = 0;
+    /* Links inside a tree are not followed (no loops, no escaping the
+     * tree); a path named on the command line is. */
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *path = join(dir, names[i]);
         char *rel = relative[0] ? join(relative, names[i]) : strdup(names[i]);
         struct stat st;
         if (path == NULL || rel == NULL)
             rc = -1;
-        else if (stat(path, &st) < 0)
-            ; /* vanished or a dangling link: nothing to anonymize */
+        else if (lstat(path, &st) < 0)
+            ; /* vanished meanwhile */
         else if (S_ISDIR(st.st_mode) && !is_outdir(w, &st))
             rc = walk_dir(w, path, rel);
-        else if (S_ISREG(st.st_mode) && has_image_extension(names[i]))
+        else if (S_ISREG(st.st_mode) && (!w->only_images || has_image_extension(names[i])))
             rc = add_file(w, path, rel);
         else if (S_ISREG(st.st_mode))
             w->out->skipped++;
@@ -128,10 +131,10 @@ static int walk_dir(struct walk *w, const char *dir, const char *relative)
     return rc;
 }
 
-int cli_collect_images(char *const *paths, int n_paths, const char *outdir,
-                       cli_files *out, FILE *errs)
+int cli_collect_files(char *const *paths, int n_paths, const char *outdir,
+                      bool only_images, cli_files *out, FILE *errs)
 {
-    struct walk w = {.out = out, .outdir = outdir, .errs = errs};
+    struct walk w = {.out = out, .outdir = outdir, .errs = errs, .only_images = only_images};
     struct stat st;
     if (outdir && stat(outdir, &st) == 0) {
         w.have_outdir_id = true;

@@ -4,8 +4,9 @@
 #ifndef ANON_CLI_FILES_H
 #define ANON_CLI_FILES_H
 
-#include <stdio.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct cli_file {
     char *input;
@@ -18,14 +19,15 @@ typedef struct cli_files {
     size_t skipped;    /* files in directories that are not .jpg/.jpeg/.png */
 } cli_files;
 
-/* Collects the images under paths. Files named explicitly are taken
- * whatever their name (the decoder will judge them); inside directories
- * only .jpg/.jpeg/.png (any case) are taken and the rest counted as
+/* Collects the files under paths, sorted per directory. Files named
+ * explicitly are taken whatever their name (the decoder will judge them);
+ * inside directories hidden entries are passed over, and when only_images
+ * is set only .jpg/.jpeg/.png (any case) are taken and the rest counted as
  * skipped. outdir, when not NULL, is never walked into. Problems (missing
  * path, unreadable directory) are printed to errs and counted in the
  * return value; -1 only when out of memory. */
-int cli_collect_images(char *const *paths, int n_paths, const char *outdir,
-                       cli_files *out, FILE *errs);
+int cli_collect_files(char *const *paths, int n_paths, const char *outdir,
+                      bool only_images, cli_files *out, FILE *errs);
 void cli_files_free(cli_files *f);
 
 /* mkdir -p for the directory part of path. */

@@ -127,7 +127,7 @@ static int run_workers(struct blur_run *run, long jobs)
 
 enum { OPT_ENGINE = 256, OPT_TILES, OPT_TILE_OVERLAP, OPT_SCALES, OPT_FLIP, OPT_MIN_FACE,
        OPT_METHOD, OPT_MASK_SCALE, OPT_BOXES, OPT_KEEP_METADATA, OPT_QUALITY,
-       OPT_MAX_PIXELS, OPT_JSON, OPT_PRESET };
+       OPT_REENCODE, OPT_MAX_PIXELS, OPT_JSON, OPT_PRESET };
 
 static const struct option blur_options[] = {
     {"output", required_argument, NULL, 'o'},
@@ -145,6 +145,7 @@ static const struct option blur_options[] = {
     {"boxes", no_argument, NULL, OPT_BOXES},
     {"keep-metadata", no_argument, NULL, OPT_KEEP_METADATA},
     {"quality", required_argument, NULL, OPT_QUALITY},
+    {"reencode", no_argument, NULL, OPT_REENCODE},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"jobs", required_argument, NULL, 'j'},
     {"json", no_argument, NULL, OPT_JSON},
@@ -291,6 +292,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
                 return cli_usage_error(cmd, "--quality takes 1 to 100");
             run->opt.jpeg_quality = (int)n;
             break;
+        case OPT_REENCODE: run->opt.reencode = true; break;
         case OPT_MAX_PIXELS:
             if (cli_parse_long(optarg, 1, 1L << 40, &run->opt.max_pixels) < 0)
                 return cli_usage_error(cmd, "--max-pixels takes a positive number");
@@ -326,7 +328,7 @@ static int run_blur(int argc, char **argv, anon_config *cfg)
         fprintf(stderr, "anonctl blur: cannot write to output directory %s\n", outdir);
         return EXIT_USAGE;
     }
-    int problems = cli_collect_images(argv + optind, argc - optind, outdir, &run.files, stderr);
+    int problems = cli_collect_files(argv + optind, argc - optind, outdir, true, &run.files, stderr);
     if (problems < 0) {
         fprintf(stderr, "anonctl blur: out of memory\n");
         return EXIT_SOME_FAILED;
@@ -381,6 +383,8 @@ const struct anonctl_cmd cmd_blur = {
         "      --keep-metadata   keep harmless tags; never GPS, serials or thumbnails\n"
         "                        (default: all metadata removed)\n"
         "      --quality N       JPEG quality of re-encoded output (default: 90)\n"
+        "      --reencode        JPEG: re-encode the whole photo (default: rewrite only\n"
+        "                        the blocks under the masks; the rest stays bit-exact)\n"
         "      --max-pixels N    refuse larger images before decoding\n"
         "                        (default: $ANON_MAX_PIXELS, 50000000)\n"
         "  -j, --jobs N          images in parallel (default: number of cores)\n"

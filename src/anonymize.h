@@ -23,6 +23,8 @@ typedef struct anon_process_options {
     long max_pixels;       /* refuse larger images before decoding */
     bool keep_metadata;    /* keep harmless tags; never GPS or thumbnails */
     int jpeg_quality;      /* for re-encoded JPEG output */
+    bool reencode;         /* JPEG: re-encode the whole image instead of only
+                              the blocks under the masks */
 } anon_process_options;
 
 typedef struct anon_result {

@@ -5,8 +5,9 @@
  * 1/8 of the face width (at least 4 px): that averages the face down to
  * roughly 8x8 values, which is what makes it irreversible; no deblurring
  * can restore detail that is no longer in the data. A three-pass box blur
- * (close to a gaussian) then hides the block edges so the result looks
- * like a blur rather than a mosaic. `pixelate` stops after the first step,
+ * one block in radius (close to a gaussian of sigma ~ one block) then
+ * hides the block edges and smears what is left of the eyes and mouth, so
+ * the result looks like a blur rather than a mosaic. `pixelate` stops after the first step,
  * `fill` paints the mask black. The result replaces the core of the mask
  * completely and is blended into the original only across the soft edge
  * outside it. */
@@ -79,6 +80,16 @@ bool anon_mask_for_box(const anon_box *box, const anon_blur_options *o, int widt
     return m->x1 > m->x0 && m->y1 > m->y0;
 }
 
+bool anon_box_region(const anon_box *box, const anon_blur_options *o, int width,
+                     int height, anon_rect *r)
+{
+    anon_mask m;
+    if (!anon_mask_for_box(box, o, width, height, &m))
+        return false;
+    *r = (anon_rect){m.x0, m.y0, m.x1 - m.x0, m.y1 - m.y0};
+    return true;
+}
+
 /* Distance in pixels from the pixel centre to the core (0 inside). */
 static float distance_outside(const anon_mask *m, int x, int y)
 {
@@ -113,7 +124,8 @@ float anon_mask_weight(const anon_mask *m, int x, int y)
 typedef struct patch {
     int w, h;
     uint8_t *rgb;
-    uint8_t *tmp;
+    uint8_t *tmp;    /* blur only: between passes */
+    unsigned *sums;  /* blur only: a running sum per column and channel */
 } patch;
 
 static void pixelate(patch *p, int block)
@@ -137,31 +149,67 @@ static void pixelate(patch *p, int block)
         }
 }
 
-/* One box-filter pass of radius r along a line of n pixels (step apart in
- * the buffer), edges replicated, from src to dst. */
-static void box_line(const uint8_t *src, uint8_t *dst, int n, size_t step, int r)
+/* One horizontal box-filter pass of radius r over each row, edges
+ * replicated, src to dst. Running sums: O(1) per pixel whatever r is. */
+/* sum / window as a multiply: divisions would dominate the blur. */
+#define RECIPROCAL_SHIFT 16
+static inline uint8_t mean_of(unsigned sum, unsigned inverse)
 {
-    const int window = 2 * r + 1;
-    for (int c = 0; c < 3; c++) {
-        int sum = 0;
+    return (uint8_t)((sum * inverse + (1u << (RECIPROCAL_SHIFT - 1))) >> RECIPROCAL_SHIFT);
+}
+
+static void box_rows(const patch *p, const uint8_t *src, uint8_t *dst, int r)
+{
+    const int w = p->w;
+    const unsigned inverse = ((1u << RECIPROCAL_SHIFT) + (unsigned)r) / (2u * (unsigned)r + 1);
+    for (int y = 0; y < p->h; y++) {
+        const uint8_t *in = src + (size_t)y * (size_t)w * 3;
+        uint8_t *out = dst + (size_t)y * (size_t)w * 3;
+        unsigned sum[3] = {0, 0, 0};
         for (int i = -r; i <= r; i++)
-            sum += src[(size_t)clampi(i, 0, n - 1) * step + (size_t)c];
-        for (int i = 0; i < n; i++) {
-            dst[(size_t)i * step + (size_t)c] = (uint8_t)((sum + window / 2) / window);
-            sum += src[(size_t)clampi(i + r + 1, 0, n - 1) * step + (size_t)c];
-            sum -= src[(size_t)clampi(i - r, 0, n - 1) * step + (size_t)c];
+            for (int c = 0; c < 3; c++)
+                sum[c] += in[clampi(i, 0, w - 1) * 3 + c];
+        for (int x = 0; x < w; x++) {
+            const uint8_t *add = in + clampi(x + r + 1, 0, w - 1) * 3;
+            const uint8_t *sub = in + clampi(x - r, 0, w - 1) * 3;
+            for (int c = 0; c < 3; c++) {
+                out[x * 3 + c] = mean_of(sum[c], inverse);
+                sum[c] += (unsigned)add[c] - sub[c];
+            }
+        }
+    }
+}
+
+/* The vertical pass, row by row with a running sum per column, so memory
+ * is read in order. */
+static void box_columns(const patch *p, const uint8_t *src, uint8_t *dst, int r,
+                        unsigned *sums)
+{
+    const int h = p->h;
+    const unsigned inverse = ((1u << RECIPROCAL_SHIFT) + (unsigned)r) / (2u * (unsigned)r + 1);
+    const size_t row = (size_t)p->w * 3;
+    memset(sums, 0, row * sizeof *sums);
+    for (int i = -r; i <= r; i++) {
+        const uint8_t *in = src + (size_t)clampi(i, 0, h - 1) * row;
+        for (size_t k = 0; k < row; k++)
+            sums[k] += in[k];
+    }
+    for (int y = 0; y < h; y++) {
+        uint8_t *out = dst + (size_t)y * row;
+        const uint8_t *add = src + (size_t)clampi(y + r + 1, 0, h - 1) * row;
+        const uint8_t *sub = src + (size_t)clampi(y - r, 0, h - 1) * row;
+        for (size_t k = 0; k < row; k++) {
+            out[k] = mean_of(sums[k], inverse);
+            sums[k] += (unsigned)add[k] - sub[k];
         }
     }
 }
 
 static void box_blur(patch *p, int r)
 {
-    size_t row = (size_t)p->w * 3;
     for (int pass = 0; pass < BLUR_PASSES; pass++) {
-        for (int y = 0; y < p->h; y++)
-            box_line(p->rgb + (size_t)y * row, p->tmp + (size_t)y * row, p->w, 3, r);
-        for (int x = 0; x < p->w; x++)
-            box_line(p->tmp + (size_t)x * 3, p->rgb + (size_t)x * 3, p->h, row, r);
+        box_rows(p, p->rgb, p->tmp, r);
+        box_columns(p, p->tmp, p->rgb, r, p->sums);
     }
 }
 
@@ -200,13 +248,16 @@ static void blend_back(anon_image *img, const anon_mask *m, const patch *p)
 static int anonymize_box(anon_image *img, const anon_mask *m, anon_method method,
                          anon_error *err)
 {
-    patch p = {m->x1 - m->x0, m->y1 - m->y0, NULL, NULL};
+    patch p = {m->x1 - m->x0, m->y1 - m->y0, NULL, NULL, NULL};
     size_t bytes = (size_t)p.w * (size_t)p.h * 3;
+    bool blur = method == ANON_METHOD_BLUR;
     p.rgb = malloc(bytes);
-    p.tmp = method == ANON_METHOD_BLUR ? malloc(bytes) : NULL;
-    if (p.rgb == NULL || (method == ANON_METHOD_BLUR && p.tmp == NULL)) {
+    p.tmp = blur ? malloc(bytes) : NULL;
+    p.sums = blur ? malloc((size_t)p.w * 3 * sizeof *p.sums) : NULL;
+    if (p.rgb == NULL || (blur && (p.tmp == NULL || p.sums == NULL))) {
         free(p.rgb);
         free(p.tmp);
+        free(p.sums);
         return anon_fail(err, "out of memory for a %dx%d face region", p.w, p.h);
     }
     if (method == ANON_METHOD_FILL) {
@@ -215,11 +266,12 @@ static int anonymize_box(anon_image *img, const anon_mask *m, anon_method method
         copy_region(img, m, &p);
         pixelate(&p, m->block);
         if (method == ANON_METHOD_BLUR)
-            box_blur(&p, m->block / 2);
+            box_blur(&p, m->block);
     }
     blend_back(img, m, &p);
     free(p.rgb);
     free(p.tmp);
+    free(p.sums);
     return 0;
 }
 

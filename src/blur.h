@@ -51,6 +51,10 @@ typedef struct anon_mask {
 /* Returns false when the box is degenerate or misses the image. */
 bool anon_mask_for_box(const anon_box *box, const anon_blur_options *o, int width,
                        int height, anon_mask *m);
+/* The rectangle of pixels anon_anonymize may change for box (the mask's
+ * clipped region), e.g. for anon_jpeg_redact. False when it changes none. */
+bool anon_box_region(const anon_box *box, const anon_blur_options *o, int width,
+                     int height, anon_rect *r);
 /* Weight of the anonymized pixel at (x, y): 1 in the core, falling to 0 across
  * the soft edge, 0 outside. */
 float anon_mask_weight(const anon_mask *m, int x, int y);

@@ -14,10 +14,6 @@
 #include "error.h"
 #include "image.h"
 
-typedef struct anon_rect {
-    int x, y, w, h;
-} anon_rect;
-
 /* Size of `len` source pixels at `scale` canvas pixels per source pixel,
  * as placed on an n-pixel canvas: round(len * scale), within 1..n. */
 int anon_canvas_extent(int len, double scale, int n);

@@ -36,7 +36,9 @@ int anon_jpeg_segment_next(const uint8_t *buf, size_t len, size_t *pos,
 
 int anon_jpeg_probe(const uint8_t *data, size_t len, anon_image_info *info,
                     anon_error *err);
-int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom,
+/* Decodes straight into the upright image for `orientation`, so a rotated
+ * photo never needs a second full-size buffer. */
+int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom, int orientation,
                      anon_image *img, anon_image_info *info, anon_error *err);
 int anon_jpeg_encode(const anon_image *img, const anon_encode_options *o,
                      anon_buffer *out, anon_error *err);
@@ -62,6 +64,14 @@ int anon_png_encode(const anon_image *img, const anon_encode_options *o,
                     anon_buffer *out, anon_error *err);
 
 /* ---------------------------------------------------------------- shared */
+
+/* Rows handled together when turning an image upright. */
+#define ANON_ORIENT_STRIP 16
+
+/* Writes nrows stored rows (sy0, sy0+1, ...; stride bytes apart, in
+ * up->channels) to their upright places in up, which has the upright size. */
+void anon_orient_rows(anon_image *up, int orientation, int sy0, int nrows,
+                      const uint8_t *rows, size_t stride);
 
 /* Records a decoder warning in info (counts it, keeps the first message). */
 void anon_info_warn(anon_image_info *info, const char *msg);

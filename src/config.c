@@ -14,10 +14,10 @@
     {name, def, help, ANON_VAR_LONG, offsetof(anon_config, field), 0}
 
 static const anon_config_var vars[] = {
-    STR(db_url, "ANON_DB_URL", "postgresql://anon:anon@127.0.0.1:5432/anon",
-        "PostgreSQL connection URL (libpq syntax)"),
+    SECRET(db_url, "ANON_DB_URL", "postgresql://anon:anon@127.0.0.1:5432/anon",
+           "PostgreSQL connection URL (libpq syntax)"),
     SECRET(amqp_url, "ANON_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f",
-           "RabbitMQ AMQP 0-9-1 URL"),
+           "RabbitMQ AMQP 0-9-1 URL (a comma-separated list for a cluster: tried in turn)"),
     STR(queue, "ANON_QUEUE", "anon.images",
         "quorum queue for image jobs (dead letters go to QUEUE.dead)"),
     NUM(delivery_limit, "ANON_DELIVERY_LIMIT", "5",
@@ -47,6 +47,10 @@ static const anon_config_var vars[] = {
         "anon-intake concurrent connections before it answers 503"),
     NUM(shutdown_grace, "ANON_SHUTDOWN_GRACE", "20",
         "seconds anon-intake lets in-flight requests finish after SIGTERM"),
+    NUM(intake_timeout, "ANON_INTAKE_TIMEOUT", "30",
+        "seconds anon-intake waits on a silent client before closing the connection"),
+    NUM(intake_sessions, "ANON_INTAKE_SESSIONS", "16",
+        "anon-intake connections to each service (S3, PostgreSQL, RabbitMQ) shared by requests"),
     STR(model_dir, "ANON_MODEL_DIR", "",
         "converted face models (empty: next to the binary, then .cache/models)"),
     STR(model, "ANON_MODEL", "ssd", "face model: ssd or tiny"),

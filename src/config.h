@@ -32,6 +32,8 @@ typedef struct anon_config {
     long max_pixels;
     long max_connections;
     long shutdown_grace;
+    long intake_timeout;
+    long intake_sessions;
     const char *model_dir;
     const char *model;
     long s3_timeout;

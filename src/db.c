@@ -2,7 +2,7 @@
  *
  * Every statement is sent with PQexecParams and text parameters: values
  * never become SQL. Rows are read through one column list (ROW_COLUMNS) and
- * one parser (read_row) so that every query returns the same anon_record.
+ * one parser (read_row) so that every query returns the same anon_image_row.
  * Outside an explicit transaction, a statement that fails because the
  * connection broke is retried once on a reset connection. */
 #include "db.h"
@@ -299,7 +299,7 @@ static double epoch_or_zero(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? 0 : strtod(PQgetvalue(res, row, col), NULL);
 }
 
-static int read_row(const PGresult *res, int row, anon_record *img, anon_error *err)
+static int read_row(const PGresult *res, int row, anon_image_row *img, anon_error *err)
 {
     int oom = 0, c = 0;
     memset(img, 0, sizeof *img);
@@ -327,13 +327,13 @@ static int read_row(const PGresult *res, int row, anon_record *img, anon_error *
     img->finished_at = epoch_or_zero(res, row, c++);
     img->updated_at = epoch_or_zero(res, row, c++);
     if (oom) {
-        anon_record_free(img);
+        anon_image_row_free(img);
         return anon_fail(err, "out of memory");
     }
     return 0;
 }
 
-void anon_record_free(anon_record *img)
+void anon_image_row_free(anon_image_row *img)
 {
     if (img == NULL)
         return;
@@ -352,7 +352,7 @@ void anon_record_free(anon_record *img)
 /* Runs a query expected to return at most one images row. Returns 1 with
  * *out filled (if out is not NULL), 0 for no row, -1 on error. */
 static int query_one(anon_db *db, const char *what, const char *sql, int n_params,
-                     const char *const *params, anon_record *out, anon_error *err)
+                     const char *const *params, anon_image_row *out, anon_error *err)
 {
     PGresult *res = db_exec(db, what, sql, n_params, params, PGRES_TUPLES_OK, err);
     if (res == NULL)
@@ -381,7 +381,7 @@ static int valid_sha256(const char *s)
 
 /* ------------------------------------------------------------ images */
 
-int anon_db_image_insert(anon_db *db, const anon_image_new *img, anon_record *out,
+int anon_db_image_insert(anon_db *db, const anon_image_new *img, anon_image_row *out,
                          int *created, anon_error *err)
 {
     if (img->camera == NULL || img->camera[0] == '\0' || !valid_sha256(img->sha256) ||
@@ -423,7 +423,7 @@ int anon_db_image_insert(anon_db *db, const anon_image_new *img, anon_record *ou
     return anon_fail(err, "image insert: the row for this camera and sha256 kept vanishing");
 }
 
-int anon_db_image_get(anon_db *db, int64_t id, anon_record *out, anon_error *err)
+int anon_db_image_get(anon_db *db, int64_t id, anon_image_row *out, anon_error *err)
 {
     char idt[24];
     id_text(id, idt);
@@ -433,7 +433,7 @@ int anon_db_image_get(anon_db *db, int64_t id, anon_record *out, anon_error *err
 }
 
 int anon_db_image_find(anon_db *db, const char *camera, const char *sha256,
-                       anon_record *out, anon_error *err)
+                       anon_image_row *out, anon_error *err)
 {
     const char *params[] = {camera, sha256};
     return query_one(db, "image find",
@@ -477,7 +477,7 @@ int anon_db_image_requeue(anon_db *db, int64_t id, anon_error *err)
 }
 
 int anon_db_image_mark_processing(anon_db *db, int64_t id, const char *worker,
-                                  anon_record *out, anon_error *err)
+                                  anon_image_row *out, anon_error *err)
 {
     char idt[24];
     id_text(id, idt);
@@ -609,7 +609,7 @@ int anon_db_image_list(anon_db *db, const anon_image_filter *filter,
 void anon_image_page_free(anon_image_page *page)
 {
     for (size_t i = 0; i < page->count; i++)
-        anon_record_free(&page->rows[i]);
+        anon_image_row_free(&page->rows[i]);
     free(page->rows);
     memset(page, 0, sizeof *page);
 }

@@ -74,9 +74,9 @@ int anon_image_status_parse(const char *name, anon_image_status *status,
                             anon_error *err);
 
 /* One row of `images`. Text fields are heap strings owned by the struct,
- * NULL when the column is NULL; free with anon_record_free. Timestamps are
+ * NULL when the column is NULL; free with anon_image_row_free. Timestamps are
  * Unix seconds with fractions, 0 when NULL. */
-typedef struct anon_record {
+typedef struct anon_image_row {
     int64_t id;
     char *camera;
     char sha256[65];
@@ -99,9 +99,9 @@ typedef struct anon_record {
     double started_at;
     double finished_at;
     double updated_at;
-} anon_record;
+} anon_image_row;
 
-void anon_record_free(anon_record *img);
+void anon_image_row_free(anon_image_row *img);
 
 /* What the intake knows about a new upload. */
 typedef struct anon_image_new {
@@ -118,15 +118,15 @@ typedef struct anon_image_new {
 /* Inserts a `received` row, or finds the existing row with the same
  * (camera, sha256). Idempotent and safe under concurrency. *created (may be
  * NULL) is 1 when this call inserted the row. out receives the row. */
-int anon_db_image_insert(anon_db *db, const anon_image_new *img, anon_record *out,
+int anon_db_image_insert(anon_db *db, const anon_image_new *img, anon_image_row *out,
                          int *created, anon_error *err);
 
 /* Loads one row. Returns 1 found, 0 no such id, -1 error. */
-int anon_db_image_get(anon_db *db, int64_t id, anon_record *out, anon_error *err);
+int anon_db_image_get(anon_db *db, int64_t id, anon_image_row *out, anon_error *err);
 
 /* Looks a row up by (camera, sha256). Returns 1 found, 0 none, -1 error. */
 int anon_db_image_find(anon_db *db, const char *camera, const char *sha256,
-                       anon_record *out, anon_error *err);
+                       anon_image_row *out, anon_error *err);
 
 /* Status changes. Each returns 1 when the row changed, 0 when it did not
  * (no such id, or a state it must not leave: a `done` or `rejected` row is
@@ -145,7 +145,7 @@ int anon_db_image_requeue(anon_db *db, int64_t id, anon_error *err);
  * started_at. out (may be NULL) receives the row as it is after the call,
  * so a worker that gets 0 sees e.g. that it is already done. */
 int anon_db_image_mark_processing(anon_db *db, int64_t id, const char *worker,
-                                  anon_record *out, anon_error *err);
+                                  anon_image_row *out, anon_error *err);
 
 /* -> done (from any status: a finished image is the best outcome) with the
  * output key, face count, boxes (a JSON array, NULL: []) and timings (a
@@ -177,7 +177,7 @@ typedef struct anon_image_filter {
 #define ANON_IMAGE_FILTER_INIT {NULL, -1, 0, 0, 0}
 
 typedef struct anon_image_page {
-    anon_record *rows;
+    anon_image_row *rows;
     size_t count;
     int64_t next_after;   /* pass as filter.after for the next page; 0: last page */
 } anon_image_page;

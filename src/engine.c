@@ -5,10 +5,12 @@
 
 extern const anon_engine anon_engine_darknet;   /* engine_darknet.c */
 extern const anon_engine anon_engine_anon;      /* nn.c */
+extern const anon_engine anon_engine_anon_lean; /* nn.c */
 
 static const anon_engine *const engines[] = {
     &anon_engine_anon,      /* the default: first */
     &anon_engine_darknet,
+    &anon_engine_anon_lean,
 };
 
 const anon_engine *anon_engine_find(const char *name)

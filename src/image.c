@@ -118,29 +118,72 @@ static void stored_position(int orientation, int w, int h, int x, int y, int *sx
     }
 }
 
+/* One pixel of 3 or 4 bytes; constant sizes let the compiler inline it. */
+static inline void copy_pixel(uint8_t *out, const uint8_t *in, size_t c)
+{
+    if (c == 3)
+        memcpy(out, in, 3);
+    else
+        memcpy(out, in, 4);
+}
+
+/* Byte offset in up of the upright place of stored pixel (sx, sy). */
+static ptrdiff_t upright_offset(const anon_image *up, int orientation, int sx, int sy)
+{
+    int ux, uy;
+    stored_position(anon_orientation_inverse(orientation), up->width, up->height, sx, sy,
+                    &ux, &uy);
+    return ((ptrdiff_t)uy * up->width + ux) * up->channels;
+}
+
+void anon_orient_rows(anon_image *up, int orientation, int sy0, int nrows,
+                      const uint8_t *rows, size_t stride)
+{
+    const size_t c = (size_t)up->channels;
+    const int sw = orientation >= 5 ? up->height : up->width;
+    if (nrows <= 0)
+        return;
+    /* Along a stored row, and from one stored row to the next, the upright
+     * position moves by constant steps. */
+    const ptrdiff_t base = upright_offset(up, orientation, 0, sy0);
+    const ptrdiff_t step = upright_offset(up, orientation, 1, sy0) - base;
+    const ptrdiff_t row_step = upright_offset(up, orientation, 0, sy0 + 1) - base;
+    if (step == (ptrdiff_t)c) {
+        for (int r = 0; r < nrows; r++)
+            memcpy(up->pixels + base + r * row_step, rows + (size_t)r * stride, (size_t)sw * c);
+    } else if (orientation < 5) {    /* mirrored rows */
+        for (int r = 0; r < nrows; r++) {
+            uint8_t *out = up->pixels + base + r * row_step;
+            const uint8_t *in = rows + (size_t)r * stride;
+            for (int x = 0; x < sw; x++, in += c, out += step)
+                copy_pixel(out, in, c);
+        }
+    } else {
+        /* Turned by 90 degrees a stored row becomes a column: walk the
+         * strip column by column so that its rows, which land side by side
+         * in one upright row, are written together. */
+        for (int x = 0; x < sw; x++) {
+            uint8_t *out = up->pixels + base + x * step;
+            const uint8_t *in = rows + (size_t)x * c;
+            for (int r = 0; r < nrows; r++, in += stride, out += row_step)
+                copy_pixel(out, in, c);
+        }
+    }
+}
+
 int anon_image_orient(const anon_image *src, int orientation, anon_image *dst,
                       anon_error *err)
 {
     if (orientation < 1 || orientation > 8)
         orientation = 1;
     bool swap = orientation >= 5;
-    int ow = swap ? src->height : src->width;
-    int oh = swap ? src->width : src->height;
-    if (anon_image_alloc(dst, ow, oh, src->channels, err) < 0)
+    if (anon_image_alloc(dst, swap ? src->height : src->width,
+                         swap ? src->width : src->height, src->channels, err) < 0)
         return -1;
-    const int c = src->channels;
-    const size_t sstride = (size_t)src->width * (size_t)c;
-    for (int y = 0; y < oh; y++) {
-        uint8_t *out = dst->pixels + (size_t)y * (size_t)ow * (size_t)c;
-        /* Along an output row the source position moves by a constant
-         * step, so find the first one and walk. */
-        int sx0, sy0, sx1, sy1;
-        stored_position(orientation, src->width, src->height, 0, y, &sx0, &sy0);
-        stored_position(orientation, src->width, src->height, ow > 1 ? 1 : 0, y, &sx1, &sy1);
-        ptrdiff_t step = ((ptrdiff_t)(sy1 - sy0) * (ptrdiff_t)src->width + (sx1 - sx0)) * c;
-        const uint8_t *in = src->pixels + (size_t)sy0 * sstride + (size_t)sx0 * (size_t)c;
-        for (int x = 0; x < ow; x++, in += step, out += c)
-            memcpy(out, in, (size_t)c);
+    const size_t stride = (size_t)src->width * (size_t)src->channels;
+    for (int y = 0; y < src->height; y += ANON_ORIENT_STRIP) {
+        int n = src->height - y < ANON_ORIENT_STRIP ? src->height - y : ANON_ORIENT_STRIP;
+        anon_orient_rows(dst, orientation, y, n, src->pixels + (size_t)y * stride, stride);
     }
     return 0;
 }
@@ -156,16 +199,19 @@ int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
     memset(img, 0, sizeof *img);
     if (anon_probe(data, len, info, err) < 0)
         return -1;
-    long max_pixels = o ? o->max_pixels : 0;
+    long long max_pixels = o && o->max_pixels > 0 ? o->max_pixels : ANON_HARD_MAX_PIXELS;
+    if (max_pixels > ANON_HARD_MAX_PIXELS)
+        max_pixels = ANON_HARD_MAX_PIXELS;
     long long pixels = (long long)info->width * info->height;
-    if (max_pixels > 0 && pixels > max_pixels)
+    if (pixels > max_pixels)
         return anon_fail(err, "image is %dx%d (%.1f MP), over the limit of %.1f MP",
                          info->width, info->height, (double)pixels / 1e6,
                          (double)max_pixels / 1e6);
+    if (info->format == ANON_FMT_JPEG)    /* turns the rows upright as they arrive */
+        return anon_jpeg_decode(data, len, o ? o->scale_denom : 1, info->orientation, img,
+                                info, err);
     anon_image stored;
-    int rc = info->format == ANON_FMT_JPEG
-                 ? anon_jpeg_decode(data, len, o ? o->scale_denom : 1, &stored, info, err)
-                 : anon_png_decode(data, len, &stored, info, err);
+    int rc = anon_png_decode(data, len, &stored, info, err);
     if (rc < 0)
         return -1;
     if (info->orientation == 1) {

@@ -52,8 +52,12 @@ void anon_image_free(anon_image *img);
 
 /* ---------------------------------------------------------------- decode */
 
+/* Whatever max_pixels says, no decode allocates more than this (1 GP,
+ * 3-4 GB of pixels): a forged header must not take the machine down. */
+#define ANON_HARD_MAX_PIXELS (1LL << 30)
+
 typedef struct anon_decode_options {
-    long max_pixels;    /* refuse before decoding when width*height exceeds it (0 = no limit) */
+    long max_pixels;    /* refuse before decoding when width*height exceeds it (0 = only the hard cap) */
     int scale_denom;    /* JPEG DCT scaling 1,2,4,8 (1 or 0 = full size; PNG ignores it) */
 } anon_decode_options;
 
@@ -79,6 +83,32 @@ typedef struct anon_encode_options {
  * JPEG output of an RGBA image drops the alpha channel. out is appended to. */
 int anon_encode(const anon_image *img, anon_format fmt, const anon_encode_options *o,
                 anon_buffer *out, anon_error *err);
+
+/* ---------------------------------------------------------------- JPEG block-wise output */
+
+typedef struct anon_rect {
+    int x, y, w, h;    /* pixels, upright image coordinates */
+} anon_rect;
+
+/* True when src can take the block-wise path of anon_jpeg_redact: an
+ * undamaged 8-bit JPEG in YCbCr or grayscale (baseline, progressive or
+ * arithmetic), orientation 1. */
+bool anon_jpeg_redact_supported(const uint8_t *src, size_t len);
+
+/* Writes src with only the changed regions re-encoded: reads the source's
+ * DCT coefficients, replaces the blocks (whole MCUs) covering `regions`
+ * with blocks encoded from the same pixels of upright_blurred (the decoded
+ * source after anonymization) using the source's own quantisation tables
+ * and sampling factors, and writes every other block unchanged. Pixels
+ * outside those MCUs decode exactly as before (up to one pixel next to
+ * them, where the decoder's chroma upsampling mixes neighbours), with no
+ * generation loss and a fraction of the encoding work. Metadata follows
+ * anon_encode's rules. When src is not supported (see above) it falls back
+ * to anon_encode(upright_blurred) with `quality`; otherwise `quality` is
+ * unused: the source's tables decide. */
+int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                     const anon_rect *regions, size_t n, int quality, bool keep_metadata,
+                     anon_buffer *out, anon_error *err);
 
 /* ---------------------------------------------------------------- orientation */
 

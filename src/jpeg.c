@@ -3,7 +3,8 @@
  * Part of the codec layer behind image.h. Decoding yields RGB for every
  * colour space libjpeg reads (gray, YCbCr, RGB, CMYK and YCCK including
  * Adobe's inverted CMYK); encoding writes baseline YCbCr with a JFIF
- * header and no other metadata than the kept EXIF subset. Damaged entropy
+ * header and no other metadata than the kept EXIF subset (plus the
+ * source's RGB colour profile, see metadata.h). Damaged entropy
  * data is decoded the way libjpeg recovers it and counted as warnings. */
 #include <stdlib.h>
 #include <string.h>
@@ -187,9 +188,54 @@ static void cmyk_row_to_rgb(const uint8_t *in, uint8_t *out, int width, bool inv
 typedef struct jpeg_decode_ctx {
     struct jpeg_decompress_struct cinfo;
     anon_jpeg_errmgr err;
-    anon_image img;
+    int orientation;
+    anon_image img;         /* upright */
+    int stored_w, stored_h;
+    uint8_t *strip;         /* stored rows on their way to upright places */
     uint8_t *cmyk_row;
+    bool scanning;          /* rows are being delivered into img (or were) */
+    int rows_placed;        /* stored rows already in img */
 } jpeg_decode_ctx;
+
+static void *alloc_or_jump(jpeg_decode_ctx *ctx, size_t bytes)
+{
+    void *p = malloc(bytes);
+    if (p == NULL) {
+        snprintf(ctx->err.why, sizeof ctx->err.why, "out of memory");
+        longjmp(ctx->err.jump, 1);
+    }
+    return p;
+}
+
+/* Reads up to a strip of rows straight into the image (upright already). */
+static int read_direct(jpeg_decode_ctx *ctx, size_t stride)
+{
+    struct jpeg_decompress_struct *ci = &ctx->cinfo;
+    JSAMPROW rows[ANON_ORIENT_STRIP];
+    int n = ctx->stored_h - (int)ci->output_scanline;
+    n = n < ANON_ORIENT_STRIP ? n : ANON_ORIENT_STRIP;
+    for (int r = 0; r < n; r++)
+        rows[r] = ctx->img.pixels + (ci->output_scanline + (size_t)r) * stride;
+    return (int)jpeg_read_scanlines(ci, rows, (JDIMENSION)n);
+}
+
+/* Reads a strip of rows (converting CMYK) and puts them upright. */
+static int read_strip(jpeg_decode_ctx *ctx, bool cmyk, size_t stride)
+{
+    struct jpeg_decompress_struct *ci = &ctx->cinfo;
+    int sy0 = (int)ci->output_scanline, n = 0;
+    while (n < ANON_ORIENT_STRIP && ci->output_scanline < ci->output_height) {
+        uint8_t *row = ctx->strip + (size_t)n * stride;
+        JSAMPROW rp = cmyk ? ctx->cmyk_row : row;
+        if (jpeg_read_scanlines(ci, &rp, 1) != 1)
+            break;
+        if (cmyk)
+            cmyk_row_to_rgb(ctx->cmyk_row, row, ctx->stored_w, ci->saw_Adobe_marker);
+        n++;
+    }
+    anon_orient_rows(&ctx->img, ctx->orientation, sy0, n, ctx->strip, stride);
+    return n;
+}
 
 /* The part that may longjmp: everything it allocates hangs off ctx. */
 static void decode_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_t len,
@@ -204,30 +250,57 @@ static void decode_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_t len,
     ci->scale_denom = (unsigned)(scale_denom == 2 || scale_denom == 4 || scale_denom == 8
                                      ? scale_denom : 1);
     jpeg_start_decompress(ci);
+    ctx->stored_w = (int)ci->output_width;
+    ctx->stored_h = (int)ci->output_height;
+    bool swap = ctx->orientation >= 5;
     anon_error aerr;
-    if (anon_image_alloc(&ctx->img, (int)ci->output_width, (int)ci->output_height, 3,
-                         &aerr) < 0) {
+    if (anon_image_alloc(&ctx->img, swap ? ctx->stored_h : ctx->stored_w,
+                         swap ? ctx->stored_w : ctx->stored_h, 3, &aerr) < 0) {
         snprintf(ctx->err.why, sizeof ctx->err.why, "%s", aerr.msg);
         longjmp(ctx->err.jump, 1);
     }
-    if (cmyk && (ctx->cmyk_row = malloc((size_t)ci->output_width * 4)) == NULL) {
-        snprintf(ctx->err.why, sizeof ctx->err.why, "out of memory");
-        longjmp(ctx->err.jump, 1);
-    }
-    size_t stride = (size_t)ci->output_width * 3;
+    size_t stride = (size_t)ctx->stored_w * 3;
+    bool direct = ctx->orientation == 1 && !cmyk;
+    if (!direct)
+        ctx->strip = alloc_or_jump(ctx, stride * ANON_ORIENT_STRIP);
+    if (cmyk)
+        ctx->cmyk_row = alloc_or_jump(ctx, (size_t)ctx->stored_w * 4);
+    ctx->scanning = true;
     while (ci->output_scanline < ci->output_height) {
-        uint8_t *row = ctx->img.pixels + (size_t)ci->output_scanline * stride;
-        JSAMPROW rp = cmyk ? ctx->cmyk_row : row;
-        if (jpeg_read_scanlines(ci, &rp, 1) != 1)
+        int n = direct ? read_direct(ctx, stride) : read_strip(ctx, cmyk, stride);
+        if (n == 0)
             break;
-        if (cmyk)
-            cmyk_row_to_rgb(ctx->cmyk_row, row, (int)ci->output_width,
-                            ci->saw_Adobe_marker);
+        ctx->rows_placed += n;
     }
     jpeg_finish_decompress(ci);
 }
 
-int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom,
+/* A fatal error in the middle of the scan data (a bogus marker, say) or
+ * after it (libjpeg reads the marker that ends the scan in
+ * jpeg_finish_decompress) keeps the rows decoded so far, like a truncated
+ * file: the rest turns gray, as libjpeg itself does for missing data, and
+ * the error becomes a warning. */
+static bool recover_partial(jpeg_decode_ctx *ctx, anon_image_info *info)
+{
+    if (!ctx->scanning || ctx->rows_placed == 0)
+        return false;
+    size_t stride = (size_t)ctx->stored_w * 3;
+    if (ctx->strip == NULL) {    /* orientation 1: stored rows are image rows */
+        memset(ctx->img.pixels + (size_t)ctx->rows_placed * stride, 128,
+               (size_t)(ctx->stored_h - ctx->rows_placed) * stride);
+    } else {
+        memset(ctx->strip, 128, stride * ANON_ORIENT_STRIP);
+        for (int y = ctx->rows_placed; y < ctx->stored_h; y += ANON_ORIENT_STRIP) {
+            int n = ctx->stored_h - y < ANON_ORIENT_STRIP ? ctx->stored_h - y : ANON_ORIENT_STRIP;
+            anon_orient_rows(&ctx->img, ctx->orientation, y, n, ctx->strip, stride);
+        }
+    }
+    if (info != NULL)
+        anon_info_warn(info, ctx->err.why);
+    return true;
+}
+
+int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom, int orientation,
                      anon_image *img, anon_image_info *info, anon_error *err)
 {
     jpeg_decode_ctx *ctx = calloc(1, sizeof *ctx);
@@ -235,17 +308,21 @@ int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom,
         return anon_fail(err, "out of memory");
     anon_jpeg_errmgr_init(&ctx->err, info);
     ctx->cinfo.err = &ctx->err.pub;
+    ctx->orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
     int rc = 0;
     if (setjmp(ctx->err.jump) == 0) {
         jpeg_create_decompress(&ctx->cinfo);
         anon_jpeg_limit_scans(&ctx->cinfo, &ctx->err);
         decode_body(ctx, data, len, scale_denom);
         *img = ctx->img;
+    } else if (recover_partial(ctx, info)) {
+        *img = ctx->img;
     } else {
         anon_image_free(&ctx->img);
         rc = anon_fail(err, "JPEG: %s", ctx->err.why);
     }
     jpeg_destroy_decompress(&ctx->cinfo);
+    free(ctx->strip);
     free(ctx->cmyk_row);
     free(ctx);
     return rc;
@@ -261,23 +338,27 @@ typedef struct jpeg_encode_ctx {
     anon_buffer exif;
 } jpeg_encode_ctx;
 
-/* Writes the kept EXIF subset as a fresh APP1 segment. */
-static void write_kept_exif(jpeg_encode_ctx *ctx, const anon_encode_options *o)
+int anon_jpeg_write_source_markers(j_compress_ptr ci, const uint8_t *source, size_t len,
+                                   bool keep_metadata, anon_buffer *scratch, anon_error *err)
 {
     const uint8_t *tiff;
     size_t tiff_len;
-    if (!o->keep_metadata || o->source == NULL ||
-        !anon_find_exif(o->source, o->source_len, &tiff, &tiff_len))
-        return;
-    anon_error aerr;
-    if (anon_buffer_append(&ctx->exif, "Exif\0\0", 6, &aerr) < 0 ||
-        anon_exif_build_kept(tiff, tiff_len, &ctx->exif, &aerr) < 0) {
-        snprintf(ctx->err.why, sizeof ctx->err.why, "%s", aerr.msg);
-        longjmp(ctx->err.jump, 1);
+    if (source == NULL)
+        return 0;
+    scratch->len = 0;
+    if (keep_metadata && anon_find_exif(source, len, &tiff, &tiff_len)) {
+        if (anon_buffer_append(scratch, "Exif\0\0", 6, err) < 0 ||
+            anon_exif_build_kept(tiff, tiff_len, scratch, err) < 0)
+            return -1;
+        if (scratch->len > 6 && scratch->len <= 65533)
+            jpeg_write_marker(ci, JPEG_APP0 + 1, scratch->data, (unsigned)scratch->len);
     }
-    if (ctx->exif.len > 6 && ctx->exif.len <= 65533)
-        jpeg_write_marker(&ctx->cinfo, JPEG_APP0 + 1, ctx->exif.data,
-                          (unsigned)ctx->exif.len);
+    scratch->len = 0;
+    if (anon_find_icc_rgb(source, len, scratch, err) < 0)
+        return -1;
+    if (scratch->len > 0)
+        jpeg_write_icc_profile(ci, scratch->data, (unsigned)scratch->len);
+    return 0;
 }
 
 static void encode_body(jpeg_encode_ctx *ctx, const anon_image *img,
@@ -293,7 +374,12 @@ static void encode_body(jpeg_encode_ctx *ctx, const anon_image *img,
     int q = o->jpeg_quality > 0 ? o->jpeg_quality : 90;
     jpeg_set_quality(ci, q > 100 ? 100 : q, TRUE);
     jpeg_start_compress(ci, TRUE);
-    write_kept_exif(ctx, o);
+    anon_error aerr;
+    if (anon_jpeg_write_source_markers(ci, o->source, o->source_len, o->keep_metadata,
+                                       &ctx->exif, &aerr) < 0) {
+        snprintf(ctx->err.why, sizeof ctx->err.why, "%s", aerr.msg);
+        longjmp(ctx->err.jump, 1);
+    }
     size_t stride = (size_t)img->width * (size_t)img->channels;
     while (ci->next_scanline < ci->image_height) {
         JSAMPROW row = img->pixels + (size_t)ci->next_scanline * stride;

@@ -15,6 +15,7 @@
 
 #include <jpeglib.h>
 
+#include "buffer.h"
 #include "image.h"
 
 /* Progressive scans allowed per file; real encoders write about 10. */
@@ -32,5 +33,12 @@ typedef struct anon_jpeg_errmgr {
 void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info);
 /* Attaches the scan-limit progress monitor (after jpeg_create_decompress). */
 void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e);
+
+/* Writes what an output takes over from its source file, after
+ * jpeg_start_compress or jpeg_write_coefficients: the kept EXIF subset as
+ * a fresh APP1 segment when keep_metadata, and the RGB colour profile
+ * (metadata.h). scratch holds a segment while it is written. */
+int anon_jpeg_write_source_markers(j_compress_ptr ci, const uint8_t *source, size_t len,
+                                   bool keep_metadata, anon_buffer *scratch, anon_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "metadata.h"
 
 #include <string.h>
+#include <zlib.h>
 
 #include "codec.h"
 
@@ -373,4 +374,73 @@ int anon_exif_build_kept(const uint8_t *tiff, size_t len, anon_buffer *out,
         write_ifd(&w, exif_off, k.exif, k.nexif, 0, 0);
     out->len += total;
     return 0;
+}
+
+/* ---------------------------------------------------------------- colour */
+
+/* Larger profiles exist only as attacks (real ones are 0.5-600 KB). */
+#define ICC_MAX_BYTES (4u << 20)
+#define ICC_HEADER_BYTES 128
+
+static bool find_icc_chunk(const uint8_t *file, size_t len, int number,
+                           anon_jpeg_segment *seg)
+{
+    size_t pos = 0;
+    while (anon_jpeg_segment_next(file, len, &pos, seg) == 1 && seg->marker != 0xDA)
+        if (seg->marker == 0xE2 && seg->len >= 14 &&
+            memcmp(seg->data, "ICC_PROFILE", 12) == 0 && seg->data[12] == number)
+            return true;
+    return false;
+}
+
+/* JPEG: chunks numbered 1..count, each in an APP2 segment, in any order. */
+static int jpeg_icc(const uint8_t *file, size_t len, anon_buffer *out, anon_error *err)
+{
+    size_t start = out->len;
+    for (int want = 1, count = 1; want <= count; want++) {
+        anon_jpeg_segment seg;
+        if (!find_icc_chunk(file, len, want, &seg) || (count = seg.data[13]) == 0 ||
+            out->len - start + seg.len - 14 > ICC_MAX_BYTES) {
+            out->len = start;    /* missing or broken chunk: no profile */
+            return 0;
+        }
+        if (anon_buffer_append(out, seg.data + 14, seg.len - 14, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* PNG: iCCP = name, NUL, compression method 0, zlib stream. */
+static int png_icc(const uint8_t *file, size_t len, anon_buffer *out, anon_error *err)
+{
+    size_t pos = 0;
+    anon_png_chunk c;
+    while (anon_png_chunk_next(file, len, &pos, &c) == 1 && strcmp(c.type, "IDAT") != 0) {
+        if (strcmp(c.type, "iCCP") != 0)
+            continue;
+        const uint8_t *nul = memchr(c.data, 0, c.len < 80 ? c.len : 80);
+        if (nul == NULL || (size_t)(nul - c.data) + 2 > c.len || nul[1] != 0)
+            return 0;
+        size_t start = out->len;
+        if (anon_buffer_reserve(out, ICC_MAX_BYTES, err) < 0)
+            return -1;
+        uLongf n = ICC_MAX_BYTES;
+        const uint8_t *z = nul + 2;
+        if (uncompress(out->data + start, &n, z, (uLong)(c.len - (size_t)(z - c.data))) == Z_OK)
+            out->len = start + n;
+        return 0;
+    }
+    return 0;
+}
+
+int anon_find_icc_rgb(const uint8_t *file, size_t len, anon_buffer *out, anon_error *err)
+{
+    size_t start = out->len;
+    anon_format fmt = anon_sniff(file, len);
+    int rc = fmt == ANON_FMT_JPEG ? jpeg_icc(file, len, out, err)
+           : fmt == ANON_FMT_PNG  ? png_icc(file, len, out, err) : 0;
+    if (rc == 0 && (out->len - start < ICC_HEADER_BYTES ||
+                    memcmp(out->data + start + 16, "RGB ", 4) != 0))
+        out->len = start;
+    return rc;
 }

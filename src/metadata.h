@@ -56,4 +56,16 @@ bool anon_exif_tag_kept(int ifd, uint16_t tag);
 int anon_exif_build_kept(const uint8_t *tiff, size_t len, anon_buffer *out,
                          anon_error *err);
 
+/* ---------------------------------------------------------------- colour */
+
+/* The embedded ICC colour profile of a JPEG (APP2 "ICC_PROFILE" chunks) or
+ * PNG (iCCP, inflated) file, appended to out, but only when it describes
+ * RGB: the decoders deliver RGB, so a gray or CMYK profile would be wrong
+ * for the output. A profile is colour data, not personal data, and the
+ * encoders carry it over so that wide-gamut photos (Display P3 phones)
+ * keep their colours; it is the one thing besides pixels they keep by
+ * default. Leaves out->len unchanged when there is none; malformed or
+ * oversized profiles are ignored. */
+int anon_find_icc_rgb(const uint8_t *file, size_t len, anon_buffer *out, anon_error *err);
+
 #endif

@@ -9,9 +9,14 @@
  *   - a 4x4 stride-2 kernel with `padding=1` whose first row and column are
  *     zero is TF 'same' padding of a 3x3 kernel: it runs as that 3x3 kernel;
  *   - data after the last layer's weights (the SSD priors) is ignored.
- * All layer outputs live in one arena allocated at load time, so
- * layer_output is valid for every layer after a forward pass; a [route] of
- * one layer aliases its source. */
+ * Each convolution gets its kernel at load time: depthwise stencils
+ * (nn_depthwise.c), register-blocked direct sums for layers with at most 128
+ * taps per output (nn_direct.c: the RGB input layer, 1x1 layers over up to
+ * 128 channels), OpenBLAS GEMMs for the rest (nn_conv.c). All layer outputs
+ * live in one arena allocated at load time, so layer_output is valid for
+ * every layer after a forward pass; a [route] of one layer aliases its
+ * source. The "anon-lean" variant reuses a buffer once its last reader has
+ * run and keeps only the network's outputs (a third of the memory). */
 #include "nn.h"
 
 #include <cblas.h>
@@ -49,6 +54,8 @@ typedef struct nn_layer {
     int shrunk;
     float *weights, *biases;        /* owned */
     float *output;                  /* in the arena, or a route's source */
+    int owner;                      /* the layer whose buffer holds the output */
+    int last_read;                  /* last layer reading the owner's buffer */
 } nn_layer;
 
 struct anon_net {
@@ -56,7 +63,9 @@ struct anon_net {
     int n;
     nn_layer *layers;
     float *arena;                   /* every layer output, then the workspace */
+    size_t arena_floats;
     float *work;
+    int lean;                       /* reuse buffers; keep only network outputs */
     const float *input;             /* during forward */
 };
 
@@ -390,6 +399,11 @@ static int plan_shapes(anon_net *net, const char *path, anon_error *err)
                                              : route_shape(net, l, path, err);
         if (rc < 0)
             return -1;
+        /* the kernels index a plane with int; 2^28 floats is 1 GB anyway */
+        if ((size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w > ((size_t)1 << 28) ||
+            (size_t)l->c * (size_t)l->h * (size_t)l->w > ((size_t)1 << 28))
+            return anon_fail(err, "%s:%d: layer %d is too large (%dx%dx%d)", path, l->line, i,
+                             l->out_c, l->out_h, l->out_w);
         c = l->out_c;
         h = l->out_h;
         w = l->out_w;
@@ -565,31 +579,107 @@ static size_t work_floats(const nn_layer *l)
     }
 }
 
+/* The layer whose buffer holds layer i's output: a route of one layer
+ * aliases its source. */
+static int owner_of(const anon_net *net, int i)
+{
+    const nn_layer *l = &net->layers[i];
+    return l->kind == NN_ROUTE && l->n_inputs == 1 ? net->layers[l->inputs[0]].owner : i;
+}
+
+static void mark_read(anon_net *net, int owner, int reader)
+{
+    if (net->layers[owner].last_read < reader)
+        net->layers[owner].last_read = reader;
+}
+
+/* For each buffer, the last layer that reads it (-1: none, an output). */
+static void find_last_reads(anon_net *net)
+{
+    for (int i = 0; i < net->n; i++) {
+        net->layers[i].owner = owner_of(net, i);
+        net->layers[i].last_read = -1;
+    }
+    for (int j = 0; j < net->n; j++) {
+        const nn_layer *l = &net->layers[j];
+        if (l->kind != NN_ROUTE && j > 0)
+            mark_read(net, net->layers[j - 1].owner, j);
+        for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && k < l->n_inputs; k++)
+            mark_read(net, net->layers[l->inputs[k]].owner, j);
+    }
+}
+
+static int is_kept(const anon_net *net, int i)
+{
+    return !net->lean || net->layers[net->layers[i].owner].last_read < 0;
+}
+
+typedef struct span {
+    size_t off, len;
+    int owner;
+} span;
+
+/* Lowest offset with `len` floats free among the live spans (sorted by
+ * offset); inserts the new span there. */
+static size_t place(span *live, int *n_live, size_t len, int owner)
+{
+    size_t at = 0;
+    int k = 0;
+    for (; k < *n_live; k++) {
+        if (live[k].off >= at + len)
+            break;
+        at = live[k].off + live[k].len;
+    }
+    memmove(live + k + 1, live + k, (size_t)(*n_live - k) * sizeof *live);
+    live[k] = (span){at, len, owner};
+    (*n_live)++;
+    return at;
+}
+
+/* Offsets of every layer output in one arena. Normally every output keeps
+ * its own place, so layer_output works for all layers after a pass; lean
+ * networks reuse a buffer once its last reader has run and keep only the
+ * outputs no layer reads (the network's outputs, e.g. the SSD heads). */
 static int plan_buffers(anon_net *net, anon_error *err)
 {
+    find_last_reads(net);
+    span *live = malloc((size_t)net->n * sizeof *live);
+    size_t *offset = malloc((size_t)net->n * sizeof *offset);
+    if (live == NULL || offset == NULL) {
+        free(live);
+        free(offset);
+        return anon_fail(err, "out of memory");
+    }
     size_t total = 0, work = 0;
-    for (int i = 0; i < net->n; i++) {
-        const nn_layer *l = &net->layers[i];
-        if (!(l->kind == NN_ROUTE && l->n_inputs == 1))
-            total += round_up(layer_floats(l));
+    int n_live = 0;
+    for (int j = 0; j < net->n; j++) {
+        const nn_layer *l = &net->layers[j];
         size_t wf = work_floats(l);
         work = wf > work ? wf : work;
+        if (l->owner == j) {
+            size_t len = round_up(layer_floats(l));
+            offset[j] = place(live, &n_live, len, j);
+            total = offset[j] + len > total ? offset[j] + len : total;
+        }
+        for (int k = 0; net->lean && k < n_live; k++)
+            if (net->layers[live[k].owner].last_read == j) {
+                memmove(live + k, live + k + 1, (size_t)(n_live - k - 1) * sizeof *live);
+                n_live--;
+                k--;
+            }
     }
+    free(live);
     net->arena = aligned_alloc(NN_ALIGN, (total + round_up(work + 1)) * sizeof(float));
-    if (net->arena == NULL)
+    if (net->arena == NULL) {
+        free(offset);
         return anon_fail(err, "out of memory for the %zu MB of layer outputs",
                          (total + work) * sizeof(float) >> 20);
-    float *p = net->arena;
-    for (int i = 0; i < net->n; i++) {
-        nn_layer *l = &net->layers[i];
-        if (l->kind == NN_ROUTE && l->n_inputs == 1) {
-            l->output = net->layers[l->inputs[0]].output;
-            continue;
-        }
-        l->output = p;
-        p += round_up(layer_floats(l));
     }
-    net->work = p;
+    for (int i = 0; i < net->n; i++)
+        net->layers[i].output = net->arena + offset[net->layers[i].owner];
+    free(offset);
+    net->work = net->arena + total;
+    net->arena_floats = total + round_up(work + 1);
     return 0;
 }
 
@@ -608,14 +698,15 @@ static void free_net(anon_net *net)
     free(net);
 }
 
-static anon_net *load_net(const char *cfg_path, const char *weights_path, int threads,
-                          anon_error *err)
+static anon_net *load(const char *cfg_path, const char *weights_path, int threads, int lean,
+                      anon_error *err)
 {
     anon_net *net = calloc(1, sizeof *net);
     if (net == NULL) {
         anon_fail(err, "out of memory");
         return NULL;
     }
+    net->lean = lean;
     if (parse_cfg(net, cfg_path, err) < 0 || plan_shapes(net, cfg_path, err) < 0 ||
         load_weights(net, weights_path, err) < 0 || plan_buffers(net, err) < 0) {
         free_net(net);
@@ -624,6 +715,18 @@ static anon_net *load_net(const char *cfg_path, const char *weights_path, int th
     /* Workers scale by processes; more threads only speed up the GEMMs. */
     openblas_set_num_threads(threads > 0 ? threads : 1);
     return net;
+}
+
+static anon_net *load_net(const char *cfg_path, const char *weights_path, int threads,
+                          anon_error *err)
+{
+    return load(cfg_path, weights_path, threads, 0, err);
+}
+
+static anon_net *load_lean(const char *cfg_path, const char *weights_path, int threads,
+                           anon_error *err)
+{
+    return load(cfg_path, weights_path, threads, 1, err);
 }
 
 static void input_shape(const anon_net *net, int *c, int *h, int *w)
@@ -656,6 +759,16 @@ static void run_route(const anon_net *net, const nn_layer *l)
     }
 }
 
+static void run_conv(anon_net *net, nn_layer *l, const float *in)
+{
+    if (l->kernel == NN_DEPTHWISE)
+        nn_depthwise_forward(&l->exec, in, l->output, net->work);
+    else if (l->kernel == NN_DIRECT)
+        nn_direct_forward(&l->exec, in, l->output, net->work);
+    else
+        nn_conv_forward(&l->exec, in, l->output, net->work);
+}
+
 static int forward(anon_net *net, const float *input, anon_error *err)
 {
     if (input == NULL)
@@ -665,12 +778,7 @@ static int forward(anon_net *net, const float *input, anon_error *err)
         nn_layer *l = &net->layers[i];
         const float *in = layer_input(net, i);
         if (l->kind == NN_CONVOLUTIONAL) {
-            if (l->kernel == NN_DEPTHWISE)
-                nn_depthwise_forward(&l->exec, in, l->output, net->work);
-            else if (l->kernel == NN_DIRECT)
-                nn_direct_forward(&l->exec, in, l->output, net->work);
-            else
-                nn_conv_forward(&l->exec, in, l->output, net->work);
+            run_conv(net, l, in);
         } else if (l->kind == NN_MAXPOOL) {
             nn_maxpool_forward(in, l->c, l->h, l->w, l->size, l->stride, l->padding, l->output,
                                l->out_h, l->out_w);
@@ -686,6 +794,10 @@ static int layer_output(const anon_net *net, int i, anon_tensor *out, anon_error
 {
     if (i < 0 || i >= net->n)
         return anon_fail(err, "layer %d out of range (the network has %d)", i, net->n);
+    if (!is_kept(net, i))
+        return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (layer %d "
+                         "reuses its buffer); the anon engine keeps every layer", i,
+                         net->layers[net->layers[i].owner].last_read + 1);
     const nn_layer *l = &net->layers[i];
     *out = (anon_tensor){.data = l->output, .c = l->out_c, .h = l->out_h, .w = l->out_w};
     return 0;
@@ -701,9 +813,27 @@ const anon_engine anon_engine_anon = {
     .free = free_net,
 };
 
+/* The same engine with buffers reused across layers: far less memory
+ * (the SSD model's outputs take 108 MB kept, much less reused), but
+ * layer_output only works for the network's outputs. */
+const anon_engine anon_engine_anon_lean = {
+    .name = "anon-lean",
+    .load = load_lean,
+    .input_shape = input_shape,
+    .n_layers = n_layers,
+    .forward = forward,
+    .layer_output = layer_output,
+    .free = free_net,
+};
+
 const anon_engine *nn_engine(void)
 {
     return &anon_engine_anon;
+}
+
+size_t nn_arena_bytes(const anon_net *net)
+{
+    return net->arena_floats * sizeof(float);
 }
 
 double nn_flops(const anon_net *net)

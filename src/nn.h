@@ -57,8 +57,30 @@ void nn_bias_activate(float *out, int channels, size_t n, size_t stride,
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
                         int padding, float *out, int out_h, int out_w);
 
+/* dst[j] = src[col0 + j * step] for j < n, zero where that falls outside
+ * [0, w): one row of a zero-padded (and for step 2, de-interleaved) copy.
+ * The bounds are worked out once so the copy is a plain loop the compiler
+ * vectorizes; inline it where step is a constant. */
+static inline __attribute__((always_inline)) void
+nn_gather_row(const float *restrict src, int w, int col0, int step, float *restrict dst, int n)
+{
+    int lo = col0 < 0 ? (-col0 + step - 1) / step : 0;
+    int hi = w - 1 - col0 >= 0 ? (w - 1 - col0) / step + 1 : 0;
+    hi = hi < n ? hi : n;
+    lo = lo < hi ? lo : hi;
+    for (int j = 0; j < lo; j++)
+        dst[j] = 0.0f;
+    for (int j = lo; j < hi; j++)
+        dst[j] = src[col0 + j * step];
+    for (int j = hi; j < n; j++)
+        dst[j] = 0.0f;
+}
+
 /* For tests and benchmarks. */
 const anon_engine *nn_engine(void);
+extern const anon_engine anon_engine_anon_lean;
+/* Bytes of layer outputs and workspace allocated at load. */
+size_t nn_arena_bytes(const anon_net *net);
 /* Floating-point operations of one pass counted from the cfg (2 x the
  * multiply-adds of every convolution as written), so that every engine
  * running the same cfg is measured against the same count. */

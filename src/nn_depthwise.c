@@ -22,7 +22,8 @@ static plane padded_size(const nn_conv *cv)
 size_t nn_depthwise_work_size(const nn_conv *cv)
 {
     plane p = padded_size(cv);
-    return (size_t)p.h * (size_t)(p.w + 2);
+    size_t padded = (size_t)p.h * (size_t)(p.w + 2);
+    return padded > (size_t)cv->w ? padded : (size_t)cv->w;
 }
 
 static inline __attribute__((always_inline)) float activate(float v, nn_activation act)
@@ -40,24 +41,6 @@ static inline __attribute__((always_inline)) float activate(float v, nn_activati
     }
 }
 
-/* dst[j] = pixel col0 + j * step of the row, zero outside [0, w). The
- * bounds are worked out once so the copy itself is a plain (vectorized)
- * loop; step is a constant at each call site. */
-static inline __attribute__((always_inline)) void
-gather_row(const float *restrict src, int w, int col0, int step, float *restrict dst, int n)
-{
-    int lo = col0 < 0 ? (-col0 + step - 1) / step : 0;
-    int hi = w - 1 - col0 >= 0 ? (w - 1 - col0) / step + 1 : 0;
-    hi = hi < n ? hi : n;
-    lo = lo < hi ? lo : hi;
-    for (int j = 0; j < lo; j++)
-        dst[j] = 0.0f;
-    for (int j = lo; j < hi; j++)
-        dst[j] = src[col0 + j * step];
-    for (int j = hi; j < n; j++)
-        dst[j] = 0.0f;
-}
-
 /* Fills `rows` x `n` of dst with the channel's pixels at padded columns
  * col0, col0 + step, ... (padding top/left from cv). */
 static inline __attribute__((always_inline)) void
@@ -69,13 +52,62 @@ pad_channel(const nn_conv *cv, const float *in, int rows, int col0, int step, fl
         if (iy < 0 || iy >= cv->h)
             memset(d, 0, (size_t)n * sizeof *d);
         else
-            gather_row(in + (size_t)iy * (size_t)cv->w, cv->w, col0 - cv->pad_left, step, d, n);
+            nn_gather_row(in + (size_t)iy * (size_t)cv->w, cv->w, col0 - cv->pad_left, step, d, n);
     }
 }
 
+/* One 3x3 tap sum at column x of rows r0..r2, pixels outside [0, w) zero. */
+static inline float dw3_edge(const float *r0, const float *r1, const float *r2, int w, int ix,
+                             const float *k)
+{
+    float v = 0;
+    for (int kx = 0; kx < 3; kx++, ix++)
+        if (ix >= 0 && ix < w)
+            v += k[kx] * r0[ix] + k[3 + kx] * r1[ix] + k[6 + kx] * r2[ix];
+    return v;
+}
+
+/* Stride 1 read in place, without the padded copy: rows above or below the
+ * image are `zero`; the columns whose taps all fall inside the row take the
+ * vectorized loop, the one or two at each end dw3_edge. Measured: faster
+ * from about 100 pixels wide, slower on narrow planes, where the edges'
+ * share grows. */
+#define IN_PLACE_WIDTH 96
+
 static inline __attribute__((always_inline)) void
-dw3_s1(const float *restrict p, int pw, const float *restrict k, float b, nn_activation act,
-       float *restrict out, int oh, int ow)
+dw3_s1(const nn_conv *cv, const float *in, const float *zero, const float *restrict k, float b,
+       nn_activation act, float *restrict out)
+{
+    int w = cv->w, ow = cv->out_w, pl = cv->pad_left;
+    int lo = pl < ow ? pl : ow, hi = w - 2 + pl < ow ? w - 2 + pl : ow;
+    hi = hi > lo ? hi : lo;
+    for (int oy = 0; oy < cv->out_h; oy++) {
+        const float *r[3];
+        for (int ky = 0; ky < 3; ky++) {
+            int iy = oy - cv->pad_top + ky;
+            r[ky] = iy >= 0 && iy < cv->h ? in + (size_t)iy * (size_t)w : zero;
+        }
+        float *o = out + (size_t)oy * (size_t)ow;
+        for (int x = 0; x < lo; x++)
+            o[x] = activate(dw3_edge(r[0], r[1], r[2], w, x - pl, k) + b, act);
+        for (int x = hi; x < ow; x++)
+            o[x] = activate(dw3_edge(r[0], r[1], r[2], w, x - pl, k) + b, act);
+        const float *restrict r0 = r[0] + (lo - pl), *restrict r1 = r[1] + (lo - pl),
+                              *restrict r2 = r[2] + (lo - pl);
+        float *restrict oo = o + lo;
+        for (int x = 0; x < hi - lo; x++) {
+            float v = k[0] * r0[x] + k[1] * r0[x + 1] + k[2] * r0[x + 2] +
+                      k[3] * r1[x] + k[4] * r1[x + 1] + k[5] * r1[x + 2] +
+                      k[6] * r2[x] + k[7] * r2[x + 1] + k[8] * r2[x + 2];
+            oo[x] = activate(v + b, act);
+        }
+    }
+}
+
+/* Stride 1 on the padded plane: for narrow planes. */
+static inline __attribute__((always_inline)) void
+dw3_s1_padded(const float *restrict p, int pw, const float *restrict k, float b,
+              nn_activation act, float *restrict out, int oh, int ow)
 {
     for (int oy = 0; oy < oh; oy++) {
         const float *r0 = p + (size_t)oy * (size_t)pw, *r1 = r0 + pw, *r2 = r1 + pw;
@@ -146,9 +178,17 @@ NN_VECTORIZED static void depthwise_channel(const nn_conv *cv, const float *in, 
 #undef S2
         return;
     }
+    if (cv->size == 3 && cv->stride == 1 && cv->w >= IN_PLACE_WIDTH) {
+        float *zero = work;   /* a zero row of w floats */
+        memset(zero, 0, (size_t)cv->w * sizeof *zero);
+#define IN_PLACE(a) dw3_s1(cv, in, zero, k, b, a, out)
+        FOR_EACH_ACTIVATION(cv->act, IN_PLACE)
+#undef IN_PLACE
+        return;
+    }
     pad_channel(cv, in, p.h, 0, 1, work, p.w);
     if (cv->size == 3 && cv->stride == 1) {
-#define S1(a) dw3_s1(work, p.w, k, b, a, out, cv->out_h, cv->out_w)
+#define S1(a) dw3_s1_padded(work, p.w, k, b, a, out, cv->out_h, cv->out_w)
         FOR_EACH_ACTIVATION(cv->act, S1)
 #undef S1
         return;

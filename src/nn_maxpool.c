@@ -52,24 +52,58 @@ NN_VECTORIZED static void pool_rows_2x2(const float *r0, const float *r1, int st
         pool_row_2x2(r0, r1, stride, o, lo, hi);
 }
 
+static inline int clamp(int v, int n)
+{
+    return v < 0 ? 0 : v >= n ? n - 1 : v;
+}
+
+/* 1 if every 2x2 window holds at least one input pixel: then reading the
+ * nearest pixel inside for the ones outside gives the same maximum. */
+static int windows_touch_input(int h, int w, int stride, int off, int out_h, int out_w)
+{
+    return off >= -1 && (out_h - 1) * stride + off < h && (out_w - 1) * stride + off < w;
+}
+
+static inline float edge_max_2x2(const float *r0, const float *r1, int w, int ix)
+{
+    int a = clamp(ix, w), b = clamp(ix + 1, w);
+    float m0 = r0[a] > r0[b] ? r0[a] : r0[b], m1 = r1[a] > r1[b] ? r1[a] : r1[b];
+    return m0 > m1 ? m0 : m1;
+}
+
+/* One output row of 2x2 windows from input rows r0, r1 (clamped): the
+ * interior [lo, hi) vectorized, the few edge windows with clamped columns. */
+static void pool_row_edges_2x2(const float *r0, const float *r1, int w, int stride, int off,
+                               float *o, int out_w, int lo, int hi)
+{
+    for (int x = 0; x < lo && x < out_w; x++)
+        o[x] = edge_max_2x2(r0, r1, w, x * stride + off);
+    for (int x = hi; x < out_w; x++)
+        o[x] = edge_max_2x2(r0, r1, w, x * stride + off);
+    if (hi > lo)
+        pool_rows_2x2(r0 + off, r1 + off, stride, o, lo, hi);
+}
+
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
                         int padding, float *out, int out_h, int out_w)
 {
     int off = -padding / 2, lo, hi;
     interior(w, size, stride, off, out_w, &lo, &hi);
+    int fast = size == 2 && windows_touch_input(h, w, stride, off, out_h, out_w);
     for (int ch = 0; ch < c; ch++) {
         const float *p = in + (size_t)ch * (size_t)h * (size_t)w;
         float *q = out + (size_t)ch * (size_t)out_h * (size_t)out_w;
         for (int oy = 0; oy < out_h; oy++) {
-            int y0 = oy * stride + off;
+            int top = oy * stride + off;
             float *o = q + (size_t)oy * (size_t)out_w;
-            int rows_inside = y0 >= 0 && y0 + size <= h;
+            if (fast) {
+                pool_row_edges_2x2(p + (size_t)clamp(top, h) * (size_t)w,
+                                   p + (size_t)clamp(top + 1, h) * (size_t)w, w, stride, off, o,
+                                   out_w, lo, hi);
+                continue;
+            }
             for (int x = 0; x < out_w; x++)
-                if (!rows_inside || size != 2 || x < lo || x >= hi)
-                    o[x] = window_max(p, h, w, y0, x * stride + off, size);
-            if (rows_inside && size == 2)
-                pool_rows_2x2(p + (size_t)y0 * (size_t)w + off,
-                              p + (size_t)(y0 + 1) * (size_t)w + off, stride, o, lo, hi);
+                o[x] = window_max(p, h, w, top, x * stride + off, size);
         }
     }
 }

@@ -8,11 +8,13 @@
  * libpng's own user limits cap the sides, and ancillary chunks that only
  * carry metadata are skipped unread so their compressed text cannot
  * balloon. Output is 8-bit RGB/RGBA with no ancillary chunk except the
- * kept EXIF subset (eXIf) when asked. A truncated PNG fails: unlike a JPEG
+ * source's RGB colour profile (iCCP) and the kept EXIF subset (eXIf) when
+ * asked. A truncated PNG fails: unlike a JPEG
  * it has no recovered image to offer. */
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "codec.h"
 #include "metadata.h"
@@ -71,6 +73,8 @@ int anon_png_probe(const uint8_t *data, size_t len, anon_image_info *info,
     if (anon_png_chunk_next(data, len, &pos, &c) != 1 || strcmp(c.type, "IHDR") != 0 ||
         c.len != 13)
         return anon_fail(err, "PNG has no valid IHDR header");
+    if (crc32(crc32(0, c.data - 4, 4), c.data, 13) != be32(c.data + 13))
+        return anon_fail(err, "PNG header is corrupt (IHDR checksum mismatch)");
     uint32_t w = be32(c.data), h = be32(c.data + 4);
     int depth = c.data[8], color_type = c.data[9];
     if (w == 0 || h == 0 || w > 0x7FFFFFFFu || h > 0x7FFFFFFFu)
@@ -242,7 +246,7 @@ typedef struct png_encode_ctx {
     png_io io;
     png_structp png;
     png_infop pi;
-    anon_buffer exif;
+    anon_buffer exif, icc;
     png_bytep *rows;
 } png_encode_ctx;
 
@@ -251,6 +255,7 @@ static void encode_body(png_encode_ctx *ctx, const anon_image *img,
 {
     png_structp png = ctx->png;
     png_set_write_fn(png, &ctx->io, write_to_buffer, flush_nothing);
+    png_set_benign_errors(png, 1);    /* a profile libpng dislikes is dropped, not fatal */
     png_set_compression_level(png, PNG_WRITE_LEVEL);
     png_set_IHDR(png, ctx->pi, (png_uint_32)img->width, (png_uint_32)img->height, 8,
                  img->channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
@@ -258,6 +263,10 @@ static void encode_body(png_encode_ctx *ctx, const anon_image *img,
     const uint8_t *tiff;
     size_t tiff_len;
     anon_error aerr;
+    if (o->source != NULL && anon_find_icc_rgb(o->source, o->source_len, &ctx->icc, &aerr) == 0 &&
+        ctx->icc.len > 0)
+        png_set_iCCP(png, ctx->pi, "ICC profile", PNG_COMPRESSION_TYPE_BASE, ctx->icc.data,
+                     (png_uint_32)ctx->icc.len);
     if (o->keep_metadata && o->source != NULL &&
         anon_find_exif(o->source, o->source_len, &tiff, &tiff_len)) {
         if (anon_exif_build_kept(tiff, tiff_len, &ctx->exif, &aerr) < 0)
@@ -269,8 +278,10 @@ static void encode_body(png_encode_ctx *ctx, const anon_image *img,
         png_error(png, "out of memory");
     for (int y = 0; y < img->height; y++)
         ctx->rows[y] = img->pixels + (size_t)y * (size_t)img->width * (size_t)img->channels;
-    png_set_rows(png, ctx->pi, ctx->rows);
-    png_write_png(png, ctx->pi, PNG_TRANSFORM_IDENTITY, NULL);
+    png_write_info(png, ctx->pi);
+    png_write_image(png, ctx->rows);
+    /* No info here: libpng 1.6.39 would write eXIf a second time. */
+    png_write_end(png, NULL);
 }
 
 int anon_png_encode(const anon_image *img, const anon_encode_options *o,
@@ -298,6 +309,7 @@ int anon_png_encode(const anon_image *img, const anon_encode_options *o,
     }
     png_destroy_write_struct(&ctx->png, &ctx->pi);
     anon_buffer_free(&ctx->exif);
+    anon_buffer_free(&ctx->icc);
     free(ctx->rows);
     free(ctx);
     return rc;

@@ -38,7 +38,8 @@ int anon_job_encode(const anon_job *job, anon_buffer *out, anon_error *err);
 int anon_job_decode(const void *body, size_t len, anon_job *job, anon_error *err);
 
 typedef struct anon_queue_options {
-    const char *url;            /* amqp://user:pass@host:port/vhost (vhost %2f = "/") */
+    const char *url;            /* amqp://user:pass@host:port/vhost (vhost %2f = "/"); a
+                                   comma-separated list for a cluster: tried in turn */
     const char *queue;          /* "anon.images"; dead letters go to queue + ".dead" */
     long delivery_limit;        /* x-delivery-limit; 0: 5 */
     int prefetch;               /* unacked deliveries per consumer; 0: 1 */
@@ -63,8 +64,8 @@ anon_queue *anon_queue_open(const anon_queue_options *opts, anon_error *err);
 anon_queue *anon_queue_open_config(const anon_config *cfg, anon_error *err);
 void anon_queue_close(anon_queue *q);
 
-/* Checks that the connection is alive (reconnecting if needed): for
- * readiness checks. */
+/* Checks that the connection is alive (reconnecting once, without
+ * backoff, if needed): for readiness checks. */
 int anon_queue_ping(anon_queue *q, anon_error *err);
 
 /* 1 when the last failure was the broker being unreachable or refusing
@@ -132,6 +133,9 @@ int anon_queue_depth(anon_queue *q, uint32_t *ready, uint32_t *dead,
 
 /* Removes every message of a named queue (NULL: main). For tests. */
 int anon_queue_purge(anon_queue *q, const char *queue, anon_error *err);
+
+/* Deletes a named queue (NULL: main) with its messages. For tests. */
+int anon_queue_delete(anon_queue *q, const char *queue, anon_error *err);
 
 /* The dead-letter queue's name ("anon.images.dead"). */
 const char *anon_queue_dead_name(const anon_queue *q);

@@ -17,9 +17,12 @@ json_t *anon_timestamp_json(double t)
     return json_string(text);
 }
 
+/* Text columns as JSON strings; NULL (and text that is not UTF-8, which
+ * JSON cannot carry) as null, so one odd value cannot spoil the record. */
 static json_t *text_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    json_t *v = s ? json_string(s) : NULL;
+    return v ? v : json_null();
 }
 
 static json_t *parsed_or_null(const char *text)
@@ -28,7 +31,7 @@ static json_t *parsed_or_null(const char *text)
     return v ? v : json_null();
 }
 
-json_t *anon_record_to_json(const anon_record *row)
+json_t *anon_image_row_json(const anon_image_row *row)
 {
     char self[64], output[80];
     snprintf(self, sizeof self, "/v1/images/%lld", (long long)row->id);

@@ -12,7 +12,7 @@
 #include "db.h"
 #include "detect.h"
 
-json_t *anon_record_to_json(const anon_record *row);
+json_t *anon_image_row_json(const anon_image_row *row);
 
 /* Face boxes as [{x, y, w, h, score}], as in rows and `blur --json`. */
 json_t *anon_boxes_to_json(const anon_boxes *faces);

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,12 @@ static int parse_endpoint(anon_s3 *s3, const char *endpoint, anon_error *err)
         anon_fail(err, "ANON_S3_ENDPOINT: '%s' must start with http:// or https://", endpoint);
         goto out;
     }
-    if (host == NULL || host[0] == '\0' || (path && strcmp(path, "/") != 0) || query || user) {
+    if (user) {  /* do not echo it: it may hold a secret */
+        anon_fail(err, "ANON_S3_ENDPOINT must not contain credentials: use "
+                       "ANON_S3_ACCESS_KEY and ANON_S3_SECRET_KEY");
+        goto out;
+    }
+    if (host == NULL || host[0] == '\0' || (path && strcmp(path, "/") != 0) || query) {
         anon_fail(err, "ANON_S3_ENDPOINT: '%s' must be scheme://host[:port] with no path, "
                        "query or credentials", endpoint);
         goto out;
@@ -134,13 +140,17 @@ static int valid_region(const char *r)
     return 1;
 }
 
+/* curl and libxml2 each want one initialisation before threads use them. */
+static void init_libraries(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser();
+}
+
 anon_s3 *anon_s3_open(const anon_s3_options *opts, anon_error *err)
 {
-    static int global_done;  /* curl_global_init is idempotent after the first call */
-    if (!global_done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = 1;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_libraries);
     if (!valid_region(opts->region)) {
         anon_fail(err, "ANON_S3_REGION: '%s' is not a region name like us-east-1",
                   opts->region ? opts->region : "");
@@ -171,8 +181,19 @@ anon_s3 *anon_s3_open(const anon_s3_options *opts, anon_error *err)
     snprintf(s3->userpwd, n, "%s:%s", opts->access_key, opts->secret_key);
     snprintf(s3->sigv4, sizeof s3->sigv4, "aws:amz:%s:s3", opts->region);
     s3->virtual_host = opts->virtual_host;
-    if (opts->ca_file && opts->ca_file[0] && (s3->ca_file = dup_or_null(opts->ca_file, err)) == NULL)
+    if (s3->virtual_host && strspn(s3->hostport, "0123456789.:[]") == strlen(s3->hostport)) {
+        anon_fail(err, "ANON_S3_ADDRESSING=virtual needs a host name in ANON_S3_ENDPOINT "
+                       "(bucket.host), not an IP address");
         goto fail;
+    }
+    if (opts->ca_file && opts->ca_file[0]) {
+        if (access(opts->ca_file, R_OK) < 0) {
+            anon_fail(err, "ANON_S3_CA_FILE: cannot read '%s': %s", opts->ca_file, strerror(errno));
+            goto fail;
+        }
+        if ((s3->ca_file = dup_or_null(opts->ca_file, err)) == NULL)
+            goto fail;
+    }
     s3->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
     s3->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 120000;
     s3->retries = opts->retries >= 0 ? opts->retries : 4;
@@ -747,15 +768,32 @@ int anon_s3_put_fd(anon_s3 *s3, const char *bucket, const char *key, int fd,
         s3->last = ANON_S3_LOCAL;
         return anon_fail_prefix(err, "s3 PUT %s/%s: ", bucket, key);
     }
+    return anon_s3_put_fd_hashed(s3, bucket, key, fd, sha, content_type, err);
+}
+
+int anon_s3_put_fd_hashed(anon_s3 *s3, const char *bucket, const char *key, int fd,
+                          const char *sha256_hex, const char *content_type,
+                          anon_error *err)
+{
+    if (check_bucket(s3, bucket, err) < 0 || check_key(s3, key, err) < 0)
+        return -1;
+    struct stat st;
+    off_t start = lseek(fd, 0, SEEK_CUR);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || start < 0 || start > st.st_size ||
+        sha256_hex == NULL || strlen(sha256_hex) != 64) {
+        s3->last = ANON_S3_LOCAL;
+        return anon_fail(err, "s3 PUT %s/%s: needs a regular file and a 64-digit SHA-256",
+                         bucket, key);
+    }
     struct request r;
     request_init(&r, "PUT", bucket, key);
     r.in_fd = fd;
     r.in_off = start;
-    r.len = (size_t)size;
-    r.payload_sha = sha;
+    r.len = (size_t)(st.st_size - start);
+    r.payload_sha = sha256_hex;
     r.content_type = content_type ? content_type : "application/octet-stream";
     int rc = perform(s3, &r, err);
-    if (rc == 0 && lseek(fd, start + size, SEEK_SET) < 0) {
+    if (rc == 0 && lseek(fd, st.st_size, SEEK_SET) < 0) {
         /* the upload is done; only the caller's offset could not follow */
     }
     return rc;

@@ -84,6 +84,14 @@ int anon_s3_put(anon_s3 *s3, const char *bucket, const char *key,
 int anon_s3_put_fd(anon_s3 *s3, const char *bucket, const char *key, int fd,
                    const char *content_type, anon_error *err);
 
+/* anon_s3_put_fd for a caller that already hashed the payload (the intake
+ * hashes uploads as they stream in): the file is read once. sha256_hex is
+ * the SHA-256 of the bytes from the current offset to the end; a wrong one
+ * makes the store refuse the PUT. */
+int anon_s3_put_fd_hashed(anon_s3 *s3, const char *bucket, const char *key, int fd,
+                          const char *sha256_hex, const char *content_type,
+                          anon_error *err);
+
 /* Downloads bucket/key into out (replacing its contents). An object larger
  * than max_bytes (0 = no limit) fails with ANON_S3_TOO_LARGE. */
 int anon_s3_get(anon_s3 *s3, const char *bucket, const char *key,

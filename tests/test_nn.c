@@ -24,12 +24,16 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "detect.h"
 #include "engine.h"
 #include "nn.h"
+#include "photos.h"
 
 #define TOLERANCE 1e-4
 
 /* ------------------------------------------------------------ helpers */
+
+static const char *model_dir(void);
 
 static uint64_t rng_state;
 
@@ -268,7 +272,8 @@ static int synthetic_parity(const char *cfg_text, int minor, int trailing, float
 
 /* Odd sizes, every option: depthwise 3x3 s1 + relu6, the 4x4 trick (dense
  * and depthwise), routes of one and two layers, grouped stride-2, maxpool
- * 2/2, 2/1 and 3/2, batch norm, 'valid' 3x3, 5x5 (dense and depthwise). */
+ * 2/2, 2/1, 3/2 and with padding (windows sticking out on the left, some
+ * wholly outside), batch norm, 'valid' 3x3, 5x5 (dense and depthwise). */
 static const char mixed_cfg[] =
     "[net]\nbatch=1\nwidth=37\nheight=29\nchannels=3\n"
     "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
@@ -288,7 +293,11 @@ static const char mixed_cfg[] =
     "[maxpool]\nsize=3\nstride=2\n"
     "[convolutional]\ngroups=16\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=linear\n"
     "[convolutional]\ngroups=16\nfilters=16\nsize=5\nstride=1\npad=1\nactivation=leaky\n"
-    "[convolutional]\nfilters=7\nsize=5\nstride=1\npadding=2\nactivation=relu\n";
+    "[convolutional]\nfilters=7\nsize=5\nstride=1\npadding=2\nactivation=relu\n"
+    "[route]\nlayers=3\n"
+    "[maxpool]\nsize=2\nstride=2\npadding=3\n"
+    "[route]\nlayers=3\n"
+    "[maxpool]\nsize=2\nstride=3\npadding=4\n";
 
 /* SSD-like: even sizes, 4x4 zero-padded stride-2 kernels down to 1x1,
  * relu6 everywhere with inputs large enough to clamp. */
@@ -320,6 +329,27 @@ static const char tiny_like_cfg[] =
     "[maxpool]\nsize=2\nstride=1\n"
     "[convolutional]\nfilters=25\nsize=1\nstride=1\nactivation=linear\n";
 
+/* Wide, with power-of-two planes (cache-set aliasing in the direct 1x1
+ * kernel), depthwise layers read in place ('same' and 'valid'), pools of
+ * 3, 2/2 and 2/1 after each kind of convolution. */
+static const char wide_cfg[] =
+    "[net]\nwidth=512\nheight=37\nchannels=3\n"
+    "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[convolutional]\ngroups=64\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+    "[convolutional]\ngroups=64\nfilters=64\nsize=3\nstride=1\npad=0\nactivation=leaky\n"
+    "[maxpool]\nsize=3\nstride=2\n"
+    "[convolutional]\nfilters=64\nsize=1\nstride=1\nactivation=relu\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[convolutional]\nfilters=16\nsize=1\nstride=1\nactivation=linear\n"
+    "[convolutional]\nfilters=128\nsize=1\nstride=1\nactivation=leaky\n"
+    "[maxpool]\nsize=2\nstride=1\n";
+
+TEST(wide_conv_and_pool_match_darknet)
+{
+    rng_state = 5;
+    CHECK_PARITY(wide_cfg, 2, 0, 0);
+}
+
 TEST(mixed_layers_match_darknet)
 {
     rng_state = 1;
@@ -343,6 +373,150 @@ TEST(tiny_like_matches_darknet)
 {
     rng_state = 3;
     CHECK_PARITY(tiny_like_cfg, 2, 0, 0);
+}
+
+/* anon-lean reuses buffers: every layer it keeps (at least the network's
+ * outputs) is bit-identical to the anon engine's, the others fail cleanly,
+ * and it allocates less. */
+static int lean_matches(const char *cfg, const char *weights, size_t *full_bytes,
+                        size_t *lean_bytes, char *why, size_t why_len)
+{
+    const anon_engine *full = nn_engine(), *lean = anon_engine_find("anon-lean");
+    anon_error err;
+    anon_net *a = full->load(cfg, weights, 1, &err), *b = a ? lean->load(cfg, weights, 1, &err) : NULL;
+    int rc = -1, c, h, w, kept = 0;
+    if (b == NULL) {
+        snprintf(why, why_len, "load: %.200s", err.msg);
+        goto done;
+    }
+    full->input_shape(a, &c, &h, &w);
+    size_t n = (size_t)c * (size_t)h * (size_t)w;
+    float *input = malloc(n * sizeof *input);
+    fill(input, n, -2, 2);
+    rc = full->forward(a, input, &err) | lean->forward(b, input, &err);
+    free(input);
+    for (int i = 0; rc == 0 && i < full->n_layers(a); i++) {
+        anon_tensor x, y;
+        full->layer_output(a, i, &x, &err);
+        if (lean->layer_output(b, i, &y, &err) < 0) {
+            if (strstr(err.msg, "not kept") == NULL || i == full->n_layers(a) - 1) {
+                snprintf(why, why_len, "layer %d: %.200s", i, err.msg);
+                rc = -1;
+            }
+            continue;
+        }
+        kept++;
+        if (memcmp(x.data, y.data, (size_t)x.c * x.h * x.w * sizeof *x.data) != 0) {
+            snprintf(why, why_len, "layer %d differs", i);
+            rc = -1;
+        }
+    }
+    *full_bytes = nn_arena_bytes(a);
+    *lean_bytes = nn_arena_bytes(b);
+    if (rc == 0 && kept == full->n_layers(a)) {
+        snprintf(why, why_len, "lean kept all %d layers", kept);
+        rc = -1;
+    }
+done:
+    if (b)
+        lean->free(b);
+    if (a)
+        full->free(a);
+    return rc;
+}
+
+TEST(lean_engine_keeps_outputs_and_saves_memory)
+{
+    static const char *const cfgs[] = {mixed_cfg, wide_cfg, ssd_like_cfg, tiny_like_cfg};
+    rng_state = 6;
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        files f;
+        size_t full = 0, lean = 0;
+        char why[256] = "";
+        CHECK(make_dir(&f) == 0 && write_text(f.cfg, cfgs[k]) == 0 &&
+              write_weights(&f, 2, 0) == 0);
+        int rc = lean_matches(f.cfg, f.weights, &full, &lean, why, sizeof why);
+        remove_files(&f);
+        CHECKF(rc == 0, "cfg %zu: %.200s", k, why);
+        CHECKF(lean < full, "cfg %zu: lean %zu bytes, full %zu", k, lean, full);
+    }
+    char cfg[512], weights[512], why[256] = "";
+    size_t full = 0, lean = 0;
+    snprintf(cfg, sizeof cfg, "%s/ssd.cfg", model_dir());
+    snprintf(weights, sizeof weights, "%s/ssd.weights", model_dir());
+    CHECKF(lean_matches(cfg, weights, &full, &lean, why, sizeof why) == 0, "ssd: %.200s", why);
+    printf("# ssd layer outputs + workspace: %.1f MB kept, %.1f MB lean\n", full / 1048576.0,
+           lean / 1048576.0);
+}
+
+/* The detector finds exactly the same boxes with anon-lean as with anon. */
+static int detect_with(const char *engine, anon_model_kind model, const anon_image *img,
+                       anon_boxes *out, anon_error *err)
+{
+    anon_detector_config cfg = {.model = model, .model_dir = model_dir(), .engine = engine,
+                                .threads = 1};
+    anon_detector *d = anon_detector_open(&cfg, err);
+    if (d == NULL)
+        return -1;
+    anon_detect_options o;
+    anon_detect_options_default(&o, model);
+    o.thresh = 0.2f;
+    int rc = anon_detect(d, img, &o, out, err);
+    anon_detector_close(d);
+    return rc;
+}
+
+TEST(lean_detector_finds_the_same_faces)
+{
+    anon_image img = {0};
+    CHECKF(demo_photo(1, &img) == 0, "no demo photo in %s (make oracle)", oracle_dir());
+    for (int m = 0; m < 2; m++) {
+        anon_boxes a = {0}, b = {0};
+        anon_error err = {""};
+        int rc = detect_with("anon", (anon_model_kind)m, &img, &a, &err) |
+                 detect_with("anon-lean", (anon_model_kind)m, &img, &b, &err);
+        int same = rc == 0 && a.n == b.n && a.n > 0 &&
+                   memcmp(a.v, b.v, a.n * sizeof *a.v) == 0;
+        size_t na = a.n, nb = b.n;
+        anon_boxes_free(&a);
+        anon_boxes_free(&b);
+        if (!same)
+            free(img.pixels);
+        CHECKF(same, "model %d: %zu vs %zu boxes: %.200s", m, na, nb, err.msg);
+    }
+    free(img.pixels);
+}
+
+/* threads > 1 only lets OpenBLAS split its GEMMs: same outputs. */
+TEST(threads_give_the_same_outputs)
+{
+    char cfg[512], weights[512];
+    snprintf(cfg, sizeof cfg, "%s/ssd.cfg", model_dir());
+    snprintf(weights, sizeof weights, "%s/ssd.weights", model_dir());
+    const anon_engine *e = anon_engine_find("anon-lean");
+    anon_error err;
+    anon_net *two = e->load(cfg, weights, 2, &err);
+    CHECKF(two != NULL, "%.200s", err.msg);
+    int c, h, w;
+    e->input_shape(two, &c, &h, &w);
+    size_t n = (size_t)c * (size_t)h * (size_t)w;
+    float *input = malloc(n * sizeof *input);
+    fill(input, n, -1, 1);
+    anon_tensor t2, t1;
+    int rc = e->forward(two, input, &err) ||
+             e->layer_output(two, e->n_layers(two) - 1, &t2, &err);
+    anon_net *one = e->load(cfg, weights, 1, &err);
+    rc = rc || one == NULL || e->forward(one, input, &err) ||
+         e->layer_output(one, e->n_layers(one) - 1, &t1, &err);
+    double worst = 0;
+    for (size_t k = 0; rc == 0 && k < (size_t)t1.c * t1.h * t1.w; k++)
+        worst = fmax(worst, fabs(t1.data[k] - t2.data[k]));
+    free(input);
+    e->free(two);
+    if (one)
+        e->free(one);
+    CHECKF(rc == 0, "%.200s", err.msg);
+    CHECKF(worst <= 1e-5, "outputs differ by %g", worst);
 }
 
 /* A 4x4 kernel whose first row is not zero is a real 4x4: not shrunk. */
@@ -428,6 +602,8 @@ TEST(bad_cfgs_fail_naming_the_line)
     CHECK_FAILS(NET "[maxpool]\nsize=2\nstride=2\nflavour=max\n", 0,
                 "net.cfg:8: unknown option 'flavour' in [maxpool]");
     CHECK_FAILS(NET "garbage\n", 0, "net.cfg:5: expected key=value");
+    CHECK_FAILS("[net]\nwidth=30000\nheight=30000\nchannels=3\n[maxpool]\n", 0,
+                "net.cfg:5: layer 0 is too large");
     CHECK_FAILS(NET "[convolutional]\nfilters=2\nstride=2\nactivation=relu\n", 100,
                 "net.cfg:5: a 1x1 kernel with stride 2");
 }
@@ -447,6 +623,13 @@ TEST(missing_files_fail)
     anon_error err;
     CHECK(nn_engine()->load("/nonexistent.cfg", "/nonexistent.weights", 1, &err) == NULL);
     CHECK(strstr(err.msg, "/nonexistent.cfg") != NULL);
+    files f;
+    CHECK(make_dir(&f) == 0);
+    CHECK(write_text(f.cfg, NET "[maxpool]\n") == 0 && write_text(f.weights, "abc") == 0);
+    anon_net *net = nn_engine()->load(f.cfg, f.weights, 1, &err);
+    remove_files(&f);
+    CHECK(net == NULL);
+    CHECKF(strstr(err.msg, "too short for a Darknet weights header") != NULL, "%.300s", err.msg);
 }
 
 TEST(engine_is_registered)
@@ -552,33 +735,38 @@ static int model_parity(const char *model, float mean, float scale, parity *p, c
     return rc;
 }
 
-TEST(ssd_model_matches_darknet)
+static void check_model(struct check_state *check_ctx_, const char *model, float mean,
+                        float scale)
 {
     parity p;
     char why[600] = "";
-    CHECKF(model_parity("ssd", 127.5f, 1 / 127.5f, &p, why, sizeof why) == 0, "%.400s", why);
-    printf("# ssd: worst difference %.3g of the layer's scale at layer %d; element-wise %.3g, "
-           "%.3g on the outputs\n", p.worst, p.worst_layer, p.worst_element, p.worst_output);
+    CHECKF(model_parity(model, mean, scale, &p, why, sizeof why) == 0, "%.400s", why);
+    printf("# %s: worst difference %.3g of the layer's scale at layer %d; element-wise %.3g, "
+           "%.3g on the outputs\n", model, p.worst, p.worst_layer, p.worst_element,
+           p.worst_output);
     CHECKF(p.worst <= TOLERANCE, "layer %d differs by %g", p.worst_layer, p.worst);
     CHECKF(p.worst_output <= TOLERANCE, "an output differs by %g", p.worst_output);
+}
+
+TEST(ssd_model_matches_darknet)
+{
+    check_model(check_ctx_, "ssd", 127.5f, 1 / 127.5f);
 }
 
 TEST(tiny_model_matches_darknet)
 {
-    parity p;
-    char why[600] = "";
-    CHECKF(model_parity("tiny", 110.0f, 1 / 255.0f, &p, why, sizeof why) == 0, "%.400s", why);
-    printf("# tiny: worst difference %.3g of the layer's scale at layer %d; element-wise %.3g, "
-           "%.3g on the outputs\n", p.worst, p.worst_layer, p.worst_element, p.worst_output);
-    CHECKF(p.worst <= TOLERANCE, "layer %d differs by %g", p.worst_layer, p.worst);
-    CHECKF(p.worst_output <= TOLERANCE, "an output differs by %g", p.worst_output);
+    check_model(check_ctx_, "tiny", 110.0f, 1 / 255.0f);
 }
 
 RUN_TESTS("nn",
           CASE(mixed_layers_match_darknet),
+          CASE(wide_conv_and_pool_match_darknet),
           CASE(ssd_like_matches_darknet_and_clamps),
           CASE(tiny_like_matches_darknet),
           CASE(real_4x4_kernel_is_kept),
+          CASE(lean_engine_keeps_outputs_and_saves_memory),
+          CASE(lean_detector_finds_the_same_faces),
+          CASE(threads_give_the_same_outputs),
           CASE(bad_cfgs_fail_naming_the_line),
           CASE(short_weights_fail_naming_the_layer),
           CASE(missing_files_fail),

@@ -1,0 +1,29 @@
+/* cli_services.h - connecting a command to PostgreSQL, RabbitMQ and S3.
+ *
+ * Commands that use the services open them here so that every command
+ * sorts failures the same way, which Kubernetes Jobs rely on: a malformed
+ * setting exits EXIT_CONFIG (retrying cannot help: the Job fails at once),
+ * an unreachable service exits EXIT_UNAVAILABLE (the pod is retried). */
+#ifndef ANON_CLI_SERVICES_H
+#define ANON_CLI_SERVICES_H
+
+#include "config.h"
+#include "db.h"
+#include "queue.h"
+#include "s3.h"
+
+enum { NEED_DB = 1, NEED_QUEUE = 2, NEED_S3 = 4 };
+
+typedef struct cli_services {
+    anon_db *db;
+    anon_queue *queue;
+    anon_s3 *s3;
+} cli_services;
+
+/* Opens what `need` asks for; on failure prints "anonctl CMD: ..." and
+ * returns the exit code (services opened so far are closed). */
+int cli_services_open(const char *cmd, const anon_config *cfg, int need,
+                      cli_services *svc);
+void cli_services_close(cli_services *svc);
+
+#endif

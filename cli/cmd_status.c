@@ -1,0 +1,142 @@
+/* cmd_status.c - `anonctl status [ID]`: where everything stands.
+ *
+ * Without an ID: image counts by status, queue and dead-letter depth (a
+ * passive declare: current, not the management API's delayed figure), the
+ * age of the oldest unfinished image, throughput over 5 and 60 minutes and
+ * the most frequent errors. With an ID: that image's row. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "cli_services.h"
+#include "record_json.h"
+
+extern const struct anonctl_cmd cmd_status;
+
+static json_t *stats_json(const anon_db_stats *s, uint32_t ready, uint32_t dead,
+                          const char *queue)
+{
+    json_t *by = json_object();
+    for (int i = 0; i < ANON_IMAGE_N_STATUS; i++)
+        json_object_set_new(by, anon_image_status_name(i), json_integer(s->by_status[i]));
+    json_t *errors = json_array();
+    for (size_t i = 0; i < s->n_top_errors; i++)
+        json_array_append_new(errors, json_pack("{s:s,s:I}", "error", s->top_errors[i].error,
+                                                "count", (json_int_t)s->top_errors[i].count));
+    return json_pack("{s:I,s:o,s:{s:s,s:i,s:i},s:o,s:{s:f,s:f},s:o}", "total",
+                     (json_int_t)s->total, "by_status", by, "queue", "name", queue, "ready",
+                     (int)ready, "dead_letters", (int)dead, "oldest_unfinished_seconds",
+                     s->oldest_unfinished_age < 0 ? json_null()
+                                                  : json_real(s->oldest_unfinished_age),
+                     "images_per_second", "last_5min", s->per_second_5min, "last_60min",
+                     s->per_second_60min, "top_errors", errors);
+}
+
+static void print_stats(const anon_db_stats *s, uint32_t ready, uint32_t dead,
+                        const char *queue)
+{
+    printf("images: %lld\n", (long long)s->total);
+    for (int i = 0; i < ANON_IMAGE_N_STATUS; i++)
+        printf("  %-11s %lld\n", anon_image_status_name(i), (long long)s->by_status[i]);
+    printf("queue %s: %u ready, %u dead letters\n", queue, ready, dead);
+    if (s->oldest_unfinished_age >= 0)
+        printf("oldest unfinished image: %.0f s old\n", s->oldest_unfinished_age);
+    else
+        printf("oldest unfinished image: none, all finished\n");
+    printf("throughput: %.2f images/s over 5 min, %.2f images/s over 60 min\n",
+           s->per_second_5min, s->per_second_60min);
+    if (s->n_top_errors)
+        printf("most frequent errors:\n");
+    for (size_t i = 0; i < s->n_top_errors; i++)
+        printf("  %5lld  %s\n", (long long)s->top_errors[i].count, s->top_errors[i].error);
+}
+
+static int show_overview(cli_services *svc, const anon_config *cfg, const char *camera,
+                         bool json)
+{
+    anon_db_stats stats;
+    anon_error err;
+    uint32_t ready = 0, dead = 0;
+    if (anon_db_stats_get(svc->db, camera, 5, &stats, &err) < 0 ||
+        anon_queue_depth(svc->queue, &ready, &dead, &err) < 0) {
+        fprintf(stderr, "anonctl status: %s\n", err.msg);
+        return EXIT_UNAVAILABLE;
+    }
+    if (json)
+        cli_print_json(stats_json(&stats, ready, dead, cfg->queue));
+    else
+        print_stats(&stats, ready, dead, cfg->queue);
+    anon_db_stats_free(&stats);
+    return EXIT_OK;
+}
+
+static int show_image(cli_services *svc, int64_t id, bool json)
+{
+    anon_image_row row = {0};
+    anon_error err;
+    int found = anon_db_image_get(svc->db, id, &row, &err);
+    if (found <= 0) {
+        fprintf(stderr, "anonctl status: %s\n", found < 0 ? err.msg : "no image with that id");
+        return found < 0 ? EXIT_UNAVAILABLE : EXIT_SOME_FAILED;
+    }
+    json_t *obj = anon_image_row_json(&row);
+    if (json) {
+        cli_print_json(obj);
+    } else {
+        const char *key;
+        json_t *value;
+        json_object_foreach(obj, key, value) {
+            char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+            printf("%-14s %s\n", key, text ? text : "");
+            free(text);
+        }
+        json_decref(obj);
+    }
+    anon_image_row_free(&row);
+    return EXIT_OK;
+}
+
+static const struct option status_options[] = {
+    {"camera", required_argument, NULL, 'c'},
+    {"json", no_argument, NULL, 'j'},
+    {NULL, 0, NULL, 0},
+};
+
+static int run_status(int argc, char **argv, anon_config *cfg)
+{
+    const char *camera = NULL;
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", status_options, NULL)) != -1) {
+        if (c == 'c')
+            camera = optarg;
+        else if (c == 'j')
+            json = true;
+        else
+            return cli_usage_error(&cmd_status, "unknown option");
+    }
+    long id = 0;
+    if (optind < argc && cli_parse_long(argv[optind], 1, 1L << 62, &id) < 0)
+        return cli_usage_error(&cmd_status, "ID must be an image id (a positive number)");
+    cli_services svc;
+    int rc = cli_services_open("status", cfg, id ? NEED_DB : NEED_DB | NEED_QUEUE, &svc);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = id ? show_image(&svc, id, json) : show_overview(&svc, cfg, camera, json);
+    cli_services_close(&svc);
+    return rc;
+}
+
+static const char *const status_env[] = {"ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE", NULL};
+
+const struct anonctl_cmd cmd_status = {
+    .name = "status",
+    .args = "[--camera NAME] [--json] [ID]",
+    .summary = "counts by status, queue depth, throughput, errors; or one image",
+    .options = "      --camera NAME     only this camera's images (default: all)\n"
+               "      --json            machine-readable output\n",
+    .env = status_env,
+    .run = run_status,
+};

@@ -1,0 +1,295 @@
+/* jpeg_redact.c - block-wise JPEG output: re-encode only the faces.
+ *
+ * The fast path for JPEG in, JPEG out (image.h, anon_jpeg_redact). A full
+ * re-encode costs a whole-image DCT and quantisation and loses a
+ * generation of quality everywhere. Here the source's quantised DCT
+ * coefficients are read as they are (jpeg_read_coefficients, no inverse
+ * DCT), the MCUs under each changed region are replaced, and the
+ * coefficients are written back (jpeg_write_coefficients): every other
+ * block stays bit-exact.
+ *
+ * Replacement blocks come from encoding the region's MCU-aligned crop of
+ * the anonymized pixels into a temporary JPEG with the source's own
+ * quantisation tables and sampling factors, then reading that file's
+ * coefficients: libjpeg does the colour conversion, downsampling and
+ * forward DCT exactly as it would for the whole image, and because the
+ * crop starts on an MCU boundary its blocks line up with the source's.
+ *
+ * Cost: the whole file is still entropy-decoded and re-encoded (Huffman
+ * coding is most of a libjpeg-turbo encode), so this is not cheaper than a
+ * full re-encode; measured by scripts/bench-redact on a 12 MP photo with
+ * three faces it takes about twice the CPU time (74 vs 38 ms). What it
+ * buys is fidelity: no generation loss outside the faces, the source's
+ * quality and file size kept. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "jpeg_internal.h"
+
+typedef struct redact_ctx {
+    anon_jpeg_errmgr err;
+    anon_image_info info;            /* warnings while reading the source */
+    struct jpeg_decompress_struct src;
+    jvirt_barray_ptr *src_coefs;
+    struct jpeg_compress_struct dst;
+    unsigned char *out;
+    unsigned long out_size;
+    /* the region being encoded */
+    struct jpeg_compress_struct crop_enc;
+    struct jpeg_decompress_struct crop_dec;
+    unsigned char *crop;
+    unsigned long crop_size;
+    anon_buffer exif;
+} redact_ctx;
+
+static void fail_with(redact_ctx *ctx, const char *msg)
+{
+    snprintf(ctx->err.why, sizeof ctx->err.why, "%s", msg);
+    longjmp(ctx->err.jump, 1);
+}
+
+/* ---------------------------------------------------------------- support */
+
+static bool colour_space_supported(const struct jpeg_decompress_struct *ci)
+{
+    return ci->data_precision == 8 &&
+           ((ci->jpeg_color_space == JCS_YCbCr && ci->num_components == 3) ||
+            (ci->jpeg_color_space == JCS_GRAYSCALE && ci->num_components == 1));
+}
+
+bool anon_jpeg_redact_supported(const uint8_t *src, size_t len)
+{
+    anon_image_info info;
+    if (anon_probe(src, len, &info, NULL) < 0 || info.format != ANON_FMT_JPEG ||
+        info.orientation != 1)
+        return false;
+    redact_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return false;
+    anon_jpeg_errmgr_init(&ctx->err, NULL);
+    ctx->src.err = &ctx->err.pub;
+    bool ok = false;
+    if (setjmp(ctx->err.jump) == 0) {
+        jpeg_create_decompress(&ctx->src);
+        jpeg_mem_src(&ctx->src, src, (unsigned long)len);
+        jpeg_read_header(&ctx->src, TRUE);
+        ok = colour_space_supported(&ctx->src);
+    }
+    jpeg_destroy_decompress(&ctx->src);
+    free(ctx);
+    return ok;
+}
+
+/* The table a component's coefficients were quantised with: the one
+ * latched when its scan started, which a later DQT may have replaced. */
+static const JQUANT_TBL *component_table(const struct jpeg_decompress_struct *ci, int c)
+{
+    const jpeg_component_info *comp = &ci->comp_info[c];
+    return comp->quant_table != NULL ? comp->quant_table
+                                     : ci->quant_tbl_ptrs[comp->quant_tbl_no];
+}
+
+/* The encoder divides by every table entry: a zero (legal to decode,
+ * fatal to encode) sends the file to the full re-encode. */
+static bool quant_tables_usable(const struct jpeg_decompress_struct *ci)
+{
+    for (int c = 0; c < ci->num_components; c++) {
+        const JQUANT_TBL *t = component_table(ci, c);
+        if (t == NULL)
+            return false;
+        for (int k = 0; k < DCTSIZE2; k++)
+            if (t->quantval[k] == 0 || t->quantval[k] > 32767)
+                return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- one region */
+
+/* Encodes the crop [x0,x1) x [y0,y1) of img like the source would be. */
+static void encode_crop(redact_ctx *ctx, const anon_image *img, int x0, int y0, int x1, int y1)
+{
+    struct jpeg_compress_struct *ce = &ctx->crop_enc;
+    const struct jpeg_decompress_struct *src = &ctx->src;
+    jpeg_create_compress(ce);
+    free(ctx->crop);
+    ctx->crop = NULL;
+    ctx->crop_size = 0;
+    jpeg_mem_dest(ce, &ctx->crop, &ctx->crop_size);
+    ce->image_width = (JDIMENSION)(x1 - x0);
+    ce->image_height = (JDIMENSION)(y1 - y0);
+    ce->input_components = img->channels;
+    ce->in_color_space = img->channels == 4 ? JCS_EXT_RGBX : JCS_RGB;
+    jpeg_set_defaults(ce);
+    jpeg_set_colorspace(ce, src->jpeg_color_space);
+    for (int c = 0; c < src->num_components; c++) {
+        ce->comp_info[c].h_samp_factor = src->comp_info[c].h_samp_factor;
+        ce->comp_info[c].v_samp_factor = src->comp_info[c].v_samp_factor;
+        ce->comp_info[c].quant_tbl_no = src->comp_info[c].quant_tbl_no;
+    }
+    for (int c = 0; c < src->num_components; c++) {
+        int q = src->comp_info[c].quant_tbl_no;
+        if (ce->quant_tbl_ptrs[q] == NULL)
+            ce->quant_tbl_ptrs[q] = jpeg_alloc_quant_table((j_common_ptr)ce);
+        memcpy(ce->quant_tbl_ptrs[q]->quantval, component_table(src, c)->quantval,
+               sizeof ce->quant_tbl_ptrs[q]->quantval);
+    }
+    jpeg_start_compress(ce, TRUE);
+    size_t stride = (size_t)img->width * (size_t)img->channels;
+    while (ce->next_scanline < ce->image_height) {
+        JSAMPROW row = img->pixels + (size_t)(y0 + (int)ce->next_scanline) * stride +
+                       (size_t)x0 * (size_t)img->channels;
+        jpeg_write_scanlines(ce, &row, 1);
+    }
+    jpeg_finish_compress(ce);
+    jpeg_destroy_compress(ce);
+}
+
+/* Copies the crop's blocks over the source's, at MCU column/row mx, my. */
+static void copy_blocks(redact_ctx *ctx, jvirt_barray_ptr *crop_coefs, int mx, int my)
+{
+    struct jpeg_decompress_struct *src = &ctx->src, *cd = &ctx->crop_dec;
+    for (int c = 0; c < src->num_components; c++) {
+        jpeg_component_info *sc = &src->comp_info[c], *cc = &cd->comp_info[c];
+        if (cc->h_samp_factor != sc->h_samp_factor || cc->v_samp_factor != sc->v_samp_factor)
+            fail_with(ctx, "re-encoded region does not match the source's sampling");
+        JDIMENSION bx = (JDIMENSION)mx * (JDIMENSION)sc->h_samp_factor;
+        JDIMENSION by = (JDIMENSION)my * (JDIMENSION)sc->v_samp_factor;
+        if (bx >= sc->width_in_blocks || by >= sc->height_in_blocks)
+            continue;
+        JDIMENSION cols = cc->width_in_blocks, rows = cc->height_in_blocks;
+        if (cols > sc->width_in_blocks - bx)
+            cols = sc->width_in_blocks - bx;
+        if (rows > sc->height_in_blocks - by)
+            rows = sc->height_in_blocks - by;
+        for (JDIMENSION r = 0; r < rows; r++) {
+            JBLOCKARRAY to = src->mem->access_virt_barray((j_common_ptr)src, ctx->src_coefs[c],
+                                                          by + r, 1, TRUE);
+            JBLOCKARRAY from = cd->mem->access_virt_barray((j_common_ptr)cd, crop_coefs[c],
+                                                           r, 1, FALSE);
+            memcpy(to[0] + bx, from[0], cols * sizeof(JBLOCK));
+        }
+    }
+}
+
+static void redact_region(redact_ctx *ctx, const anon_image *img, const anon_rect *r)
+{
+    int mcu_w = 8 * ctx->src.max_h_samp_factor, mcu_h = 8 * ctx->src.max_v_samp_factor;
+    int x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
+    long x1l = (long)r->x + r->w, y1l = (long)r->y + r->h;
+    int x1 = x1l > img->width ? img->width : (int)x1l;
+    int y1 = y1l > img->height ? img->height : (int)y1l;
+    if (r->w <= 0 || r->h <= 0 || x1 <= x0 || y1 <= y0)
+        return;
+    /* Out to whole MCUs, clipped to the image. */
+    int mx = x0 / mcu_w, my = y0 / mcu_h;
+    x0 = mx * mcu_w;
+    y0 = my * mcu_h;
+    x1 = (x1 + mcu_w - 1) / mcu_w * mcu_w;
+    y1 = (y1 + mcu_h - 1) / mcu_h * mcu_h;
+    x1 = x1 > img->width ? img->width : x1;
+    y1 = y1 > img->height ? img->height : y1;
+    encode_crop(ctx, img, x0, y0, x1, y1);
+    struct jpeg_decompress_struct *cd = &ctx->crop_dec;
+    jpeg_create_decompress(cd);
+    jpeg_mem_src(cd, ctx->crop, ctx->crop_size);
+    jpeg_read_header(cd, TRUE);
+    jvirt_barray_ptr *crop_coefs = jpeg_read_coefficients(cd);
+    copy_blocks(ctx, crop_coefs, mx, my);
+    jpeg_destroy_decompress(cd);
+}
+
+/* ---------------------------------------------------------------- whole file */
+
+/* Returns false (without writing) when the source needs the full re-encode. */
+static bool redact_body(redact_ctx *ctx, const uint8_t *data, size_t len,
+                        const anon_image *img, const anon_rect *regions, size_t n,
+                        bool keep_metadata)
+{
+    struct jpeg_decompress_struct *src = &ctx->src;
+    jpeg_create_decompress(src);
+    anon_jpeg_limit_scans(src, &ctx->err);
+    jpeg_mem_src(src, data, (unsigned long)len);
+    jpeg_read_header(src, TRUE);
+    if (!colour_space_supported(src))
+        return false;
+    if ((int)src->image_width != img->width || (int)src->image_height != img->height)
+        fail_with(ctx, "anonymized image does not match the source's size");
+    ctx->src_coefs = jpeg_read_coefficients(src);
+    if (ctx->info.warnings > 0 || !quant_tables_usable(src))
+        return false;    /* damaged: what was decoded is the better source */
+    for (size_t i = 0; i < n; i++)
+        redact_region(ctx, img, &regions[i]);
+
+    struct jpeg_compress_struct *dst = &ctx->dst;
+    jpeg_create_compress(dst);
+    jpeg_mem_dest(dst, &ctx->out, &ctx->out_size);
+    jpeg_copy_critical_parameters(src, dst);
+    if (src->progressive_mode)
+        jpeg_simple_progression(dst);
+    /* Standard Huffman tables: optimising them costs a second pass over
+     * every block for a few percent of size (progressive output always
+     * optimises, libjpeg insists). */
+    dst->optimize_coding = FALSE;
+    jpeg_write_coefficients(dst, ctx->src_coefs);
+    anon_error aerr;
+    if (anon_jpeg_write_source_markers(dst, data, len, keep_metadata, &ctx->exif, &aerr) < 0)
+        fail_with(ctx, aerr.msg);
+    jpeg_finish_compress(dst);
+    jpeg_finish_decompress(src);
+    return true;
+}
+
+static void redact_ctx_free(redact_ctx *ctx)
+{
+    jpeg_destroy_decompress(&ctx->crop_dec);
+    jpeg_destroy_compress(&ctx->crop_enc);
+    jpeg_destroy_compress(&ctx->dst);
+    jpeg_destroy_decompress(&ctx->src);
+    free(ctx->crop);
+    free(ctx->out);
+    anon_buffer_free(&ctx->exif);
+    free(ctx);
+}
+
+/* The block-wise path; sets *fallback when the source needs anon_encode. */
+static int redact_blocks(const uint8_t *src, size_t len, const anon_image *img,
+                         const anon_rect *regions, size_t n, bool keep_metadata,
+                         anon_buffer *out, bool *fallback, anon_error *err)
+{
+    redact_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return anon_fail(err, "out of memory");
+    anon_jpeg_errmgr_init(&ctx->err, &ctx->info);
+    ctx->src.err = ctx->dst.err = &ctx->err.pub;
+    ctx->crop_enc.err = ctx->crop_dec.err = &ctx->err.pub;
+    int rc = 0;
+    if (setjmp(ctx->err.jump) == 0) {
+        *fallback = !redact_body(ctx, src, len, img, regions, n, keep_metadata);
+        if (!*fallback)
+            rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
+    } else {
+        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+    }
+    redact_ctx_free(ctx);
+    return rc;
+}
+
+int anon_jpeg_redact(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                     const anon_rect *regions, size_t n, int quality, bool keep_metadata,
+                     anon_buffer *out, anon_error *err)
+{
+    anon_image_info probe;
+    if (upright_blurred == NULL || upright_blurred->pixels == NULL)
+        return anon_fail(err, "no image to encode");
+    bool fallback = anon_probe(src, len, &probe, NULL) < 0 || probe.format != ANON_FMT_JPEG ||
+                    probe.orientation != 1;
+    if (!fallback && redact_blocks(src, len, upright_blurred, regions, n, keep_metadata, out,
+                                   &fallback, err) < 0)
+        return -1;
+    if (!fallback)
+        return 0;
+    anon_encode_options eo = {quality, keep_metadata, src, len};
+    return anon_encode(upright_blurred, ANON_FMT_JPEG, &eo, out, err);
+}
