@@ -2,11 +2,12 @@
  * scripts/eval-detection.
  *
  *   build/eval_detect [-m ssd|tiny] [-e ENGINE] [-t THRESH] [-T CxR] [-o OVERLAP]
- *                     [-z ZOOM] [-s SCALE] [-f] [-g EDGE] [-p PRESET] PHOTO...
+ *                     [-z ZOOM] [-c MAX_PASSES] [-s SCALE] [-f] [-g EDGE] [-p PRESET]
+ *                     PHOTO...
  *
  * Starts from a preset (-p, default the library's default preset) and
  * applies the other flags over it, like `anonctl blur`, but also reaches the
- * options anonctl does not expose (zoom, edge margin), and only decodes and
+ * options anonctl does not expose (zoom, its pass cap, edge margin), and only decodes and
  * detects. Prints one JSON line per photo:
  *   {"path", "width", "height", "faces": [{x, y, w, h, score}], "ms": detect ms}
  * Exits 1 when a photo fails. */
@@ -26,7 +27,8 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: eval_detect [-m ssd|tiny] [-e ENGINE] [-t THRESH] [-T CxR] "
-                    "[-o OVERLAP] [-z ZOOM] [-s SCALE] [-f] [-g EDGE] [-p PRESET] PHOTO...\n");
+                    "[-o OVERLAP] [-z ZOOM] [-c MAX_PASSES] [-s SCALE] [-f] [-g EDGE] "
+                    "[-p PRESET] PHOTO...\n");
     return 2;
 }
 
@@ -66,11 +68,12 @@ int main(int argc, char **argv)
     anon_detector_config cfg = {.model = ANON_MODEL_SSD, .model_dir = getenv("ANON_MODEL_DIR"),
                                 .threads = 1};
     anon_preset preset = ANON_PRESET_DEFAULT;
-    const char *thresh = NULL, *tiles = NULL, *overlap = NULL, *zoom = NULL, *edge = NULL;
+    const char *thresh = NULL, *tiles = NULL, *overlap = NULL, *zoom = NULL, *edge = NULL,
+               *cap = NULL;
     float scale = 0;
     bool flip = false;
     int c;
-    while ((c = getopt(argc, argv, "m:e:t:T:o:z:s:fg:p:")) != -1) {
+    while ((c = getopt(argc, argv, "m:e:t:T:o:z:c:s:fg:p:")) != -1) {
         switch (c) {
         case 'm': cfg.model = strcmp(optarg, "tiny") == 0 ? ANON_MODEL_TINY : ANON_MODEL_SSD; break;
         case 'e': cfg.engine = optarg; break;
@@ -78,6 +81,7 @@ int main(int argc, char **argv)
         case 'T': tiles = optarg; break;
         case 'o': overlap = optarg; break;
         case 'z': zoom = optarg; break;
+        case 'c': cap = optarg; break;
         case 's': scale = strtof(optarg, NULL); break;
         case 'f': flip = true; break;
         case 'g': edge = optarg; break;
@@ -100,6 +104,8 @@ int main(int argc, char **argv)
         o.tile_overlap = strtof(overlap, NULL);
     if (zoom)
         o.zoom = strtof(zoom, NULL);
+    if (cap)
+        o.max_passes = atoi(cap);
     if (edge)
         o.edge_margin = strtof(edge, NULL);
     if (scale > 0) {

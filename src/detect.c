@@ -301,6 +301,31 @@ static int run_tiles(anon_detector *d, const anon_image *img, bool flip,
     return run_grid(d, img, xs, nx, ys, ny, 0, flip, opt, out, passes, err);
 }
 
+/* Passes of the zoom pyramid from `zoom` down (see run_all). */
+static int pyramid_passes(int width, int height, int n, double zoom, float overlap)
+{
+    int longer = width > height ? width : height, count = 0;
+    anon_span spans[ANON_MAX_SPANS];
+    for (; zoom > 0 && zoom * longer > n; zoom /= 2) {
+        int window = (int)(n / zoom);
+        count += anon_window_spans(width, window, overlap, spans) *
+                 anon_window_spans(height, window, overlap, spans);
+    }
+    return count;
+}
+
+/* The pyramid's finest zoom: opt->zoom, lowered in steps of 5 % until the
+ * pyramid fits in opt->max_passes (large photos), so a preset's time per
+ * photo stays bounded. */
+static double pyramid_zoom(int width, int height, int n, const anon_detect_options *opt)
+{
+    double zoom = opt->zoom;
+    while (opt->max_passes > 0 && zoom > 0 &&
+           pyramid_passes(width, height, n, zoom, opt->tile_overlap) > opt->max_passes)
+        zoom *= 0.95;
+    return zoom;
+}
+
 static int run_all(anon_detector *d, const anon_image *img, bool flip,
                    const anon_detect_options *opt, anon_boxes *out, int *passes,
                    anon_error *err)
@@ -318,7 +343,8 @@ static int run_all(anon_detector *d, const anon_image *img, bool flip,
         run_tiles(d, img, flip, opt, out, passes, err))
         return -1;
     /* the zoom pyramid, down to what the whole-photo pass already shows */
-    for (double zoom = opt->zoom; zoom > 0 && zoom * longer > d->n; zoom /= 2)
+    double finest = pyramid_zoom(img->width, img->height, d->n, opt);
+    for (double zoom = finest; zoom > 0 && zoom * longer > d->n; zoom /= 2)
         if (run_windows(d, img, zoom, flip, opt, out, passes, err))
             return -1;
     return 0;

@@ -52,7 +52,8 @@ typedef struct anon_detector_config {
  *          smallest face (about 25 / zoom px for SSD) on photos of any
  *          size, and every face small enough to fit a window overlap
  *          (0.2 * N canvas px) at some level is seen whole there; the cost
- *          grows with the photo's area (about 4/3 of the finest level);
+ *          grows with the photo's area (about 4/3 of the finest level),
+ *          unless max_passes caps it by lowering the zoom on large photos;
  *   flip   every pass above again on the mirrored photo.
  * Each pass is thresholded and suppressed at nms_iou on its own; the boxes
  * of several passes are merged by one more NMS at nms_iou. */
@@ -64,6 +65,8 @@ typedef struct anon_detect_options {
     const float *scales;  /* extra passes at these ratios of the input size */
     int n_scales;
     float zoom;           /* finest level of the window pyramid; 0 = off */
+    int max_passes;       /* lower the zoom until its pyramid fits in this many
+                             passes (bounds the time on large photos); 0 = no cap */
     bool flip;            /* also run on the mirrored image */
     int min_face;         /* drop boxes whose longer side is below this, pixels */
     float edge_margin;    /* drop boxes of a tile or window that come within this

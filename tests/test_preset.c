@@ -24,7 +24,8 @@ TEST(presets_order_their_passes)
         anon_preset_apply(ANON_PRESET_BALANCED, (anon_model_kind)m, &b);
         anon_preset_apply(ANON_PRESET_THOROUGH, (anon_model_kind)m, &t);
         CHECK(f.zoom == 0 && f.tiles_x == 0 && f.n_scales == 0 && !f.flip);
-        CHECK(b.zoom > 0 && t.zoom > b.zoom);
+        /* thorough: at least balanced's zoom, with no cap on its passes */
+        CHECK(b.zoom > 0 && t.zoom >= b.zoom && b.max_passes > 0 && t.max_passes == 0);
         CHECK(f.thresh > 0 && f.thresh < 1 && b.thresh > 0 && t.thresh > 0);
         CHECK(b.edge_margin > 0 && b.nms_iou > 0);
     }
