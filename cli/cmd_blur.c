@@ -201,33 +201,22 @@ static int model_from_name(const char *name, anon_model_kind *kind)
     return 0;
 }
 
-/* The model decides the defaults that the other flags then override, so
- * --model is read in a first pass. */
-static int first_pass_model(int argc, char **argv, const char *fallback,
-                            anon_model_kind *kind)
+/* The model and the preset decide the defaults that the other flags then
+ * override, so --model and --preset are read in a first pass: the value of
+ * the last `--NAME V`, `--NAME=V` (or `-S V`) on the command line. */
+static const char *first_pass_value(int argc, char **argv, const char *name,
+                                    const char *short_name, const char *fallback)
 {
-    const char *name = fallback;
+    size_t len = strlen(name);
+    const char *value = fallback;
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "--model") == 0 || strcmp(argv[i], "-m") == 0) && i + 1 < argc)
-            name = argv[i + 1];
-        else if (strncmp(argv[i], "--model=", 8) == 0)
-            name = argv[i] + 8;
+        if ((strcmp(argv[i], name) == 0 || (short_name && strcmp(argv[i], short_name) == 0)) &&
+            i + 1 < argc)
+            value = argv[i + 1];
+        else if (strncmp(argv[i], name, len) == 0 && argv[i][len] == '=')
+            value = argv[i] + len + 1;
     }
-    return model_from_name(name, kind);
-}
-
-/* Like --model, --preset sets the defaults that the other flags override,
- * wherever it stands on the command line. */
-static int first_pass_preset(int argc, char **argv, anon_preset *preset)
-{
-    const char *name = anon_preset_name(ANON_PRESET_DEFAULT);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc)
-            name = argv[i + 1];
-        else if (strncmp(argv[i], "--preset=", 9) == 0)
-            name = argv[i] + 9;
-    }
-    return anon_preset_parse(name, preset);
+    return value;
 }
 
 static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_run *run,
@@ -235,10 +224,12 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
 {
     const struct anonctl_cmd *cmd = &cmd_blur;
     anon_model_kind model;
-    if (first_pass_model(argc, argv, cfg->model, &model) < 0)
+    if (model_from_name(first_pass_value(argc, argv, "--model", "-m", cfg->model), &model) < 0)
         return cli_usage_error(cmd, "unknown model (expected ssd or tiny)");
     anon_preset preset;
-    if (first_pass_preset(argc, argv, &preset) < 0)
+    if (anon_preset_parse(first_pass_value(argc, argv, "--preset", NULL,
+                                           anon_preset_name(ANON_PRESET_DEFAULT)),
+                          &preset) < 0)
         return cli_usage_error(cmd, "unknown preset (expected fast, balanced or thorough)");
     anon_process_options_default(&run->opt, model);
     anon_preset_apply(preset, model, &run->opt.detect);
@@ -364,11 +355,12 @@ const struct anonctl_cmd cmd_blur = {
         "                          fast      whole photo only (1 pass), thresh 0.3\n"
         "                          balanced  + windows at up to 1.5x zoom and its halves,\n"
         "                                    at most 24 passes (zoom lowered to fit on\n"
-        "                                    large photos), thresh 0.4\n"
+        "                                    large photos), thresh 0.3\n"
         "                          thorough  + windows at 1.5x zoom and its halves, no\n"
         "                                    cap (faces from ~20 px; 1920x1080: 39 passes),\n"
         "                                    thresh 0.4\n"
-        "                        (tiny model: the same, balanced capped at 32 passes)\n"
+        "                        (tiny model: the same, balanced capped at 32 passes\n"
+        "                        and thresh 0.4)\n"
         "  -t, --thresh X        minimum face score, 0..1 (default: from the preset)\n"
         "      --tiles CxR       extra pass over CxR overlapping tiles at full resolution,\n"
         "                        0 = off (default: from the preset)\n"

@@ -24,7 +24,7 @@ typedef struct preset_values {
 static const preset_values values[2][3] = {
     [ANON_MODEL_SSD] = {
         [ANON_PRESET_FAST] = {0.3f, 0, 0},
-        [ANON_PRESET_BALANCED] = {0.4f, 1.5f, 24},
+        [ANON_PRESET_BALANCED] = {0.3f, 1.5f, 24},
         [ANON_PRESET_THOROUGH] = {0.4f, 1.5f, 0},
     },
     [ANON_MODEL_TINY] = {
