@@ -21,7 +21,10 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   := -std=c17 -O2 -g $(WARN)
 ASAN_CFLAGS := -std=c17 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN)
-LDLIBS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -lopenblas \
+# libdarknet is dlopen()ed by src/engine_darknet.c when the darknet engine
+# is used; only the tests that call it directly link it (DARKNET_LIBS).
+DARKNET_LIBS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet
+LDLIBS := -ldl -lopenblas \
 	-ljpeg -lpng -lz -lcurl -lrabbitmq -lpq -lmicrohttpd -ljansson -lnettle -lxml2 -lpthread -lm
 
 LIB_SRC    := $(wildcard src/*.c)
@@ -155,7 +158,7 @@ $(ASAN)/anon-intake: $(ASAN)/cli/anon_intake.o $(ASAN_CLI_COMMON_OBJ) $(ASAN)/li
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(ASAN)/tests/%: $(ASAN)/tests/%.o $(ASAN)/libanon.a
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(DARKNET_LIBS) $(LDLIBS)
 
 $(ASAN)/tests/%.o: CPPFLAGS += -Itests
 

@@ -12,9 +12,13 @@
  *     cfg may only use the section types our models use, stderr is silenced
  *     while it loads, and the weights file size is checked afterwards
  *     (libdarknet silently reads short files).
+ *   - Opened on first use (dlopen), not linked: libdarknet's dependencies
+ *     (OpenCV, Qt, GStreamer) add about 78 MB of resident memory to every
+ *     process that links it, and the default engine does not need it.
  * libdarknet (this build) is single-threaded: `threads` is ignored. */
 #include <darknet.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,8 +30,45 @@
 
 #include "engine.h"
 
-/* Exported by libdarknet but not declared in darknet.h. */
-void forward_convolutional_layer(layer l, network net);
+#ifndef ANON_DARKNET_LIB
+#define ANON_DARKNET_LIB "/usr/lib/darknet/libdarknet.so"   /* Debian's darknet */
+#endif
+
+/* The libdarknet functions used here, resolved once by open_darknet() and
+ * read-only after that. forward_convolutional_layer is exported but not
+ * declared in darknet.h. */
+static struct {
+    network *(*load_network)(char *cfg, char *weights, int clear);
+    float *(*network_predict)(network *net, float *input);
+    void (*free_network)(network *net);
+    void (*forward_convolutional_layer)(layer l, network net);
+    char error[256];
+} dn;
+static pthread_once_t dn_once = PTHREAD_ONCE_INIT;
+
+static void open_darknet(void)
+{
+    void *lib = dlopen(ANON_DARKNET_LIB, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(dn.error, sizeof dn.error, "%s", dlerror());
+        return;
+    }
+    /* POSIX: a dlsym result converts to a function pointer this way */
+    *(void **)&dn.load_network = dlsym(lib, "load_network");
+    *(void **)&dn.network_predict = dlsym(lib, "network_predict");
+    *(void **)&dn.free_network = dlsym(lib, "free_network");
+    *(void **)&dn.forward_convolutional_layer = dlsym(lib, "forward_convolutional_layer");
+    if (!dn.load_network || !dn.network_predict || !dn.free_network ||
+        !dn.forward_convolutional_layer)
+        snprintf(dn.error, sizeof dn.error, "%s lacks a function this engine needs",
+                 ANON_DARKNET_LIB);
+}
+
+static int darknet_ready(anon_error *err)
+{
+    pthread_once(&dn_once, open_darknet);
+    return dn.error[0] ? anon_fail(err, "darknet engine: %s", dn.error) : 0;
+}
 
 struct anon_net {
     network *net;
@@ -40,7 +81,7 @@ struct anon_net {
 
 static void relu6_forward(layer l, network net)
 {
-    forward_convolutional_layer(l, net);
+    dn.forward_convolutional_layer(l, net);
     size_t n = (size_t)l.outputs * (size_t)l.batch;
     for (size_t i = 0; i < n; i++)
         if (l.output[i] > 6.0f)
@@ -122,7 +163,7 @@ static network *load_quietly(const char *cfg, const char *weights)
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (saved >= 0 && null >= 0)
         dup2(null, STDERR_FILENO);
-    network *net = load_network((char *)cfg, (char *)weights, 0);
+    network *net = dn.load_network((char *)cfg, (char *)weights, 0);
     fflush(stderr);
     if (saved >= 0 && null >= 0)
         dup2(saved, STDERR_FILENO);
@@ -154,7 +195,7 @@ static int wrap_relu6(network *net, const unsigned char *relu6, anon_error *err)
             continue;
         layer *l = &net->layers[i];
         if (l->type != CONVOLUTIONAL || l->activation != RELU ||
-            l->forward != forward_convolutional_layer)
+            l->forward != dn.forward_convolutional_layer)
             return anon_fail(err, "layer %d: relu6 mark on a layer that is not a relu convolution", i);
         l->forward = relu6_forward;
     }
@@ -171,7 +212,7 @@ static void dn_free(anon_net *n)
         free(n->net->seen);
         free(n->net->t);
         free(n->net->cost);
-        free_network(n->net);
+        dn.free_network(n->net);
     }
     free(n);
 }
@@ -180,7 +221,8 @@ static anon_net *dn_load(const char *cfg, const char *weights, int threads, anon
 {
     (void)threads;
     off_t cfg_size, weights_size;
-    if (readable_file(cfg, &cfg_size, err) || readable_file(weights, &weights_size, err))
+    if (darknet_ready(err) || readable_file(cfg, &cfg_size, err) ||
+        readable_file(weights, &weights_size, err))
         return NULL;
     unsigned char *relu6 = calloc(MAX_LAYERS, 1);
     anon_net *n = calloc(1, sizeof *n);
@@ -230,7 +272,7 @@ static int dn_forward(anon_net *n, const float *input, anon_error *err)
     if (!input)
         return anon_fail(err, "no input");
     memcpy(n->net->input, input, n->input_len * sizeof *input);
-    network_predict(n->net, n->net->input);
+    dn.network_predict(n->net, n->net->input);
     return 0;
 }
 

@@ -1,9 +1,10 @@
 /* nn_direct.c - direct convolutions for layers with few taps per output:
- * the RGB input layer (3 x 3 x 3 = 27 taps) and 1x1 layers over few
+ * the RGB input layer (3 x 3 x 3 = 27 taps) and 1x1 layers over up to 128
  * channels (see nn.h).
  *
  * These layers are memory-bound as im2col + GEMM (the unrolled matrix is 9x
- * the input, and OpenBLAS gains little on a 27-deep product). Here each
+ * the input, OpenBLAS gains little on a 27- to 128-deep product, and the
+ * bias and activation would take one more pass over the output). Here each
  * block of 8 output channels x 32 pixels is summed in registers over all
  * taps, reading the input in place, and gets its bias and activation before
  * it is stored once. The block is written with GCC vector types and compiled
