@@ -4,6 +4,7 @@
 #   make test     the whole test suite under ASan/UBSan; ends with "N passed, N failed"
 #   make demo     the main job on the demo photos
 #   make bench    benchmarks, each beside its anchor in the same run
+#   make eval     detection settings scored on a generated labelled set
 #
 # Models and third-party photos are fetched into .cache/ (git-ignored).
 
@@ -49,7 +50,7 @@ ASAN_LIB_OBJ += $(ASAN)/gen/migrations.o
 PROGRAMS      := $(BUILD)/anonctl $(if $(INTAKE_SRC),$(BUILD)/anon-intake)
 ASAN_PROGRAMS := $(ASAN)/anonctl $(if $(INTAKE_SRC),$(ASAN)/anon-intake)
 
-.PHONY: all deps models oracle test test-build bench bench-engine bench-pipeline demo install clean
+.PHONY: all deps models oracle test test-build bench bench-engine bench-pipeline eval demo install clean
 all: deps models $(PROGRAMS)
 
 # ---------------------------------------------------------------- packages
@@ -177,6 +178,8 @@ bench: all $(BUILD)/bench_engine $(BUILD)/intake-load
 
 bench-pipeline: all
 	scripts/bench-pipeline
+# the bench's labelled set is made from the oracle's boxes on the demo photos
+bench: oracle
 
 # The inference engines side by side with OpenCV DNN (scripts/bench-engine).
 $(BUILD)/bench_engine: $(BUILD)/bench/bench_engine.o $(BUILD)/libanon.a
@@ -184,6 +187,15 @@ $(BUILD)/bench_engine: $(BUILD)/bench/bench_engine.o $(BUILD)/libanon.a
 
 bench-engine: deps models $(BUILD)/bench_engine
 	scripts/bench-engine
+
+# The detector alone with every option, for scripts/eval-detection.
+$(BUILD)/eval_detect: $(BUILD)/bench/eval_detect.o $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Covered recall, false boxes and cost of detector settings on the generated
+# labelled set (docs/detection.md; takes a while: one core, niced).
+eval: all oracle $(BUILD)/eval_detect
+	scripts/eval-detection --markdown
 
 # ---------------------------------------------------------------- demo
 demo: all

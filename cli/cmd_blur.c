@@ -17,6 +17,7 @@
 #include "cli_files.h"
 #include "cli_progress.h"
 #include "engine.h"
+#include "preset.h"
 #include "record_json.h"
 
 extern const struct anonctl_cmd cmd_blur;
@@ -126,12 +127,13 @@ static int run_workers(struct blur_run *run, long jobs)
 
 enum { OPT_ENGINE = 256, OPT_TILES, OPT_TILE_OVERLAP, OPT_SCALES, OPT_FLIP, OPT_MIN_FACE,
        OPT_METHOD, OPT_MASK_SCALE, OPT_BOXES, OPT_KEEP_METADATA, OPT_QUALITY,
-       OPT_REENCODE, OPT_MAX_PIXELS, OPT_JSON };
+       OPT_REENCODE, OPT_MAX_PIXELS, OPT_JSON, OPT_PRESET };
 
 static const struct option blur_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"model", required_argument, NULL, 'm'},
     {"engine", required_argument, NULL, OPT_ENGINE},
+    {"preset", required_argument, NULL, OPT_PRESET},
     {"thresh", required_argument, NULL, 't'},
     {"tiles", required_argument, NULL, OPT_TILES},
     {"tile-overlap", required_argument, NULL, OPT_TILE_OVERLAP},
@@ -199,19 +201,22 @@ static int model_from_name(const char *name, anon_model_kind *kind)
     return 0;
 }
 
-/* The model decides the defaults that the other flags then override, so
- * --model is read in a first pass. */
-static int first_pass_model(int argc, char **argv, const char *fallback,
-                            anon_model_kind *kind)
+/* The model and the preset decide the defaults that the other flags then
+ * override, so --model and --preset are read in a first pass: the value of
+ * the last `--NAME V`, `--NAME=V` (or `-S V`) on the command line. */
+static const char *first_pass_value(int argc, char **argv, const char *name,
+                                    const char *short_name, const char *fallback)
 {
-    const char *name = fallback;
+    size_t len = strlen(name);
+    const char *value = fallback;
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "--model") == 0 || strcmp(argv[i], "-m") == 0) && i + 1 < argc)
-            name = argv[i + 1];
-        else if (strncmp(argv[i], "--model=", 8) == 0)
-            name = argv[i] + 8;
+        if ((strcmp(argv[i], name) == 0 || (short_name && strcmp(argv[i], short_name) == 0)) &&
+            i + 1 < argc)
+            value = argv[i + 1];
+        else if (strncmp(argv[i], name, len) == 0 && argv[i][len] == '=')
+            value = argv[i] + len + 1;
     }
-    return model_from_name(name, kind);
+    return value;
 }
 
 static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_run *run,
@@ -219,9 +224,14 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
 {
     const struct anonctl_cmd *cmd = &cmd_blur;
     anon_model_kind model;
-    if (first_pass_model(argc, argv, cfg->model, &model) < 0)
+    if (model_from_name(first_pass_value(argc, argv, "--model", "-m", cfg->model), &model) < 0)
         return cli_usage_error(cmd, "unknown model (expected ssd or tiny)");
+    anon_preset preset;
+    if (anon_preset_parse(first_pass_value(argc, argv, "--preset", NULL, cfg->preset),
+                          &preset) < 0)
+        return cli_usage_error(cmd, "unknown preset (expected fast, balanced or thorough)");
     anon_process_options_default(&run->opt, model);
+    anon_preset_apply(preset, model, &run->opt.detect);
     run->opt.max_pixels = cfg->max_pixels;
     run->det = (anon_detector_config){.model = model, .model_dir = cfg->model_dir,
                                       .engine = anon_engine_default(), .threads = 1};
@@ -233,6 +243,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
         switch (c) {
         case 'o': *outdir = optarg; break;
         case 'm': break; /* read in the first pass */
+        case OPT_PRESET: break;
         case OPT_ENGINE: run->det.engine = optarg; break;
         case 't':
             if (parse_float(optarg, 0.0f, 1.0f, &run->opt.detect.thresh) < 0)
@@ -328,7 +339,8 @@ static int run_blur(int argc, char **argv, anon_config *cfg)
     return failed || problems ? EXIT_SOME_FAILED : EXIT_OK;
 }
 
-static const char *const blur_env[] = {"ANON_MODEL", "ANON_MODEL_DIR", "ANON_MAX_PIXELS", NULL};
+static const char *const blur_env[] = {"ANON_MODEL", "ANON_PRESET", "ANON_MODEL_DIR",
+                                       "ANON_MAX_PIXELS", NULL};
 
 const struct anonctl_cmd cmd_blur = {
     .name = "blur",
@@ -339,9 +351,20 @@ const struct anonctl_cmd cmd_blur = {
         "  -m, --model NAME      face model: ssd or tiny (default: $ANON_MODEL, ssd)\n"
         "      --engine NAME     engine: anon-lean, anon (every layer kept)\n"
         "                        or darknet (the reference) (default: anon-lean)\n"
-        "  -t, --thresh X        minimum face score, 0..1 (default: 0.5)\n"
-        "      --tiles CxR       extra pass over CxR overlapping tiles at full resolution\n"
-        "                        (default: 0, off)\n"
+        "      --preset NAME     detection passes and threshold; the flags below override\n"
+        "                        them (default: $ANON_PRESET, balanced; docs/detection.md):\n"
+        "                          fast      whole photo only (1 pass), thresh 0.3\n"
+        "                          balanced  + windows at up to 1.5x zoom and its halves,\n"
+        "                                    at most 24 passes (zoom lowered to fit on\n"
+        "                                    large photos), thresh 0.3\n"
+        "                          thorough  + windows at 1.5x zoom and its halves, no\n"
+        "                                    cap (faces from ~20 px; 1920x1080: 39 passes),\n"
+        "                                    thresh 0.4\n"
+        "                        (tiny model: the same, balanced capped at 32 passes\n"
+        "                        and thresh 0.4)\n"
+        "  -t, --thresh X        minimum face score, 0..1 (default: from the preset)\n"
+        "      --tiles CxR       extra pass over CxR overlapping tiles at full resolution,\n"
+        "                        0 = off (default: from the preset)\n"
         "      --tile-overlap F  fraction of a tile shared with its neighbour (default: 0.2)\n"
         "      --scales LIST     extra whole-image passes at these zooms, e.g. 1.5,2\n"
         "                        (default: none)\n"

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "cli_services.h"
 #include "engine.h"
+#include "preset.h"
 #include "worker.h"
 
 extern const struct anonctl_cmd cmd_drain;
@@ -143,6 +144,11 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
         fprintf(stderr, "anonctl drain: ANON_MODEL must be ssd or tiny\n");
         return EXIT_CONFIG;
     }
+    anon_preset preset;
+    if (anon_preset_parse(cfg->preset, &preset) < 0) {
+        fprintf(stderr, "anonctl drain: ANON_PRESET must be fast, balanced or thorough\n");
+        return EXIT_CONFIG;
+    }
     if (strcmp(cfg->input_bucket, cfg->output_bucket) == 0) {
         fprintf(stderr, "anonctl drain: ANON_INPUT_BUCKET and ANON_OUTPUT_BUCKET must "
                         "differ (outputs use the input's key)\n");
@@ -162,6 +168,7 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     if (det == NULL)
         return EXIT_CONFIG;
     anon_process_options_default(&opt.process, model);
+    anon_preset_apply(preset, model, &opt.process.detect);
     opt.process.max_pixels = cfg->max_pixels;
 
     cli_services svc;
@@ -194,7 +201,7 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
 static const char *const drain_env[] = {
     "ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE", "ANON_DELIVERY_LIMIT", "ANON_S3_ENDPOINT",
     "ANON_S3_REGION", "ANON_S3_ACCESS_KEY", "ANON_S3_SECRET_KEY", "ANON_OUTPUT_BUCKET",
-    "ANON_INPUT_BUCKET", "ANON_PREFETCH", "ANON_MAX_BYTES", "ANON_MAX_PIXELS", "ANON_MODEL", "ANON_MODEL_DIR",
+    "ANON_INPUT_BUCKET", "ANON_PREFETCH", "ANON_MAX_BYTES", "ANON_MAX_PIXELS", "ANON_MODEL", "ANON_PRESET", "ANON_MODEL_DIR",
     NULL};
 
 const struct anonctl_cmd cmd_drain = {

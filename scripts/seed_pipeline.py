@@ -6,7 +6,10 @@ decode + NMS -> medianBlur over each box -> imwrite. This is what users
 would write instead of anon, so benchmarks run it side by side with
 `anonctl blur` on the same photos in the same run.
 
-usage: seed_pipeline.py MODEL_DIR OUTDIR PHOTO...   (prints one JSON line)
+usage: seed_pipeline.py [--boxes FILE] MODEL_DIR OUTDIR PHOTO...
+(prints one JSON line; --boxes also writes each photo's boxes to FILE as
+JSON lines {"path", "faces": [{x, y, w, h, score}]}, so that
+scripts/eval-detection's scorer can compare its recall with anonctl's)
 """
 import json
 import os
@@ -42,12 +45,12 @@ def detect(net, img, thresh=0.5):
                           int(bw * w), int(bh * h)])
             scores.append(float(score[r, c]))
     keep = cv2.dnn.NMSBoxes(boxes, scores, thresh, 0.4) if boxes else []
-    return [boxes[i] for i in np.array(keep).flatten()]
+    return [boxes[i] + [scores[i]] for i in np.array(keep).flatten()]
 
 
 def blur_boxes(img, boxes):
     h, w = img.shape[:2]
-    for x, y, bw, bh in boxes:
+    for x, y, bw, bh, _ in boxes:
         x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + bw, w), min(y + bh, h)
         if x1 - x0 > 2 and y1 - y0 > 2:
             k = max(3, (min(x1 - x0, y1 - y0) // 4) | 1)
@@ -55,7 +58,12 @@ def blur_boxes(img, boxes):
 
 
 def main():
-    model_dir, outdir, photos = sys.argv[1], sys.argv[2], sys.argv[3:]
+    args = sys.argv[1:]
+    boxes_out = None
+    if args[:1] == ["--boxes"]:
+        boxes_out = open(args[1], "w")
+        args = args[2:]
+    model_dir, outdir, photos = args[0], args[1], args[2:]
     cv2.setNumThreads(1)
     start = time.monotonic()
     net = cv2.dnn.readNetFromDarknet(os.path.join(model_dir, "tiny.cfg"),
@@ -65,9 +73,14 @@ def main():
         img = cv2.imread(path)
         boxes = detect(net, img)
         faces += len(boxes)
+        if boxes_out:
+            boxes_out.write(json.dumps({"path": path, "faces": [
+                {"x": x, "y": y, "w": w, "h": h, "score": sc} for x, y, w, h, sc in boxes]}) + "\n")
         blur_boxes(img, boxes)
         cv2.imwrite(os.path.join(outdir, os.path.basename(path)), img)
     secs = time.monotonic() - start
+    if boxes_out:
+        boxes_out.close()
     print(json.dumps({"images": len(photos), "faces": faces, "seconds": secs,
                       "images_per_s": len(photos) / secs}))
 

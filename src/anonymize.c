@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include "clock.h"
+#include "preset.h"
 
 void anon_process_options_default(anon_process_options *o, anon_model_kind model)
 {
     memset(o, 0, sizeof *o);
-    anon_detect_options_default(&o->detect, model);
+    anon_preset_apply(ANON_PRESET_DEFAULT, model, &o->detect);
     anon_blur_options_default(&o->blur);
     o->max_pixels = 50000000;
     o->jpeg_quality = 90;

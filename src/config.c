@@ -55,6 +55,8 @@ static const anon_config_var vars[] = {
     STR(model_dir, "ANON_MODEL_DIR", "",
         "converted face models (empty: next to the binary, then .cache/models)"),
     STR(model, "ANON_MODEL", "ssd", "face model: ssd or tiny"),
+    STR(preset, "ANON_PRESET", "balanced",
+        "detection passes: fast (1 pass), balanced or thorough (docs/detection.md)"),
     NUM(s3_timeout, "ANON_S3_TIMEOUT", "120", "seconds one S3 request may take before it is retried"),
     NUM(prefetch, "ANON_PREFETCH", "2", "unacknowledged messages a worker holds from the queue"),
 };

@@ -36,6 +36,7 @@ typedef struct anon_config {
     long intake_sessions;
     const char *model_dir;
     const char *model;
+    const char *preset;
     long s3_timeout;
     long prefetch;
 } anon_config;

@@ -10,6 +10,9 @@
  *     longer side is r * N (tiles.c);
  *   - optionally a tiles_x x tiles_y grid of overlapping tiles, each at
  *     native resolution or shrunk to fit N;
+ *   - optionally a pyramid of N x N windows covering the photo at a fixed
+ *     zoom (canvas pixels per photo pixel) and at its halves, so the
+ *     smallest face found is the same on photos of any size;
  *   - each of those mirrored too when `flip` is set.
  * Boxes of all passes are merged by NMS. A detector owns its network and
  * buffers, so it is used by one thread at a time. */
@@ -64,6 +67,7 @@ void anon_detect_options_default(anon_detect_options *o, anon_model_kind model)
         .thresh = 0.5f,
         .nms_iou = model == ANON_MODEL_TINY ? 0.4f : 0.5f,
         .tile_overlap = 0.2f,
+        .edge_margin = 2,
     };
 }
 
@@ -218,6 +222,8 @@ static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double
         return -1;
     /* canvas-relative -> canvas pixels -> photo pixels, per axis like face-api */
     float sx = (float)d->n * r.w / cw, sy = (float)d->n * r.h / ch;
+    float margin = opt->edge_margin / (float)scale;
+    anon_span along_x = {r.x, r.w}, along_y = {r.y, r.h};
     for (size_t i = 0; i < d->pass.n; i++) {
         const anon_box *b = &d->pass.v[i];
         float x = b->x * sx, w = b->w * sx;
@@ -225,6 +231,9 @@ static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double
             x = r.w - x - w;
         float x0 = r.x + x, y0 = r.y + b->y * sy;
         float x1 = x0 + w, y1 = y0 + b->h * sy;
+        if (margin > 0 && (anon_span_cuts(along_x, img->width, x0, x1, margin) ||
+                           anon_span_cuts(along_y, img->height, y0, y1, margin)))
+            continue;
         if (x0 < 0) x0 = 0;
         if (y0 < 0) y0 = 0;
         if (x1 > img->width) x1 = (float)img->width;
@@ -259,18 +268,26 @@ static int run_grid(anon_detector *d, const anon_image *img, const anon_span *xs
     return 0;
 }
 
+/* Passes over the N x N windows covering the photo at `scale` canvas pixels
+ * per photo pixel. */
+static int run_windows(anon_detector *d, const anon_image *img, double scale, bool flip,
+                       const anon_detect_options *opt, anon_boxes *out, int *passes,
+                       anon_error *err)
+{
+    int window = (int)(d->n / scale);
+    anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
+    int nx = anon_window_spans(img->width, window, opt->tile_overlap, xs);
+    int ny = anon_window_spans(img->height, window, opt->tile_overlap, ys);
+    return run_grid(d, img, xs, nx, ys, ny, scale, flip, opt, out, passes, err);
+}
+
 /* Passes over the windows covering the photo enlarged by `ratio`. */
 static int run_scale(anon_detector *d, const anon_image *img, float ratio, bool flip,
                      const anon_detect_options *opt, anon_boxes *out, int *passes,
                      anon_error *err)
 {
     int longer = img->width > img->height ? img->width : img->height;
-    double scale = ratio * d->n / longer;
-    int window = (int)(d->n / scale);
-    anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
-    int nx = anon_window_spans(img->width, window, opt->tile_overlap, xs);
-    int ny = anon_window_spans(img->height, window, opt->tile_overlap, ys);
-    return run_grid(d, img, xs, nx, ys, ny, scale, flip, opt, out, passes, err);
+    return run_windows(d, img, ratio * d->n / longer, flip, opt, out, passes, err);
 }
 
 /* Passes over the tiles_x x tiles_y grid of overlapping tiles. */
@@ -282,6 +299,31 @@ static int run_tiles(anon_detector *d, const anon_image *img, bool flip,
     int nx = anon_tile_spans(img->width, opt->tiles_x, opt->tile_overlap, xs);
     int ny = anon_tile_spans(img->height, opt->tiles_y, opt->tile_overlap, ys);
     return run_grid(d, img, xs, nx, ys, ny, 0, flip, opt, out, passes, err);
+}
+
+/* Passes of the zoom pyramid from `zoom` down (see run_all). */
+static int pyramid_passes(int width, int height, int n, double zoom, float overlap)
+{
+    int longer = width > height ? width : height, count = 0;
+    anon_span spans[ANON_MAX_SPANS];
+    for (; zoom > 0 && zoom * longer > n; zoom /= 2) {
+        int window = (int)(n / zoom);
+        count += anon_window_spans(width, window, overlap, spans) *
+                 anon_window_spans(height, window, overlap, spans);
+    }
+    return count;
+}
+
+/* The pyramid's finest zoom: opt->zoom, lowered in steps of 5 % until the
+ * pyramid fits in opt->max_passes (large photos), so a preset's time per
+ * photo stays bounded. */
+static double pyramid_zoom(int width, int height, int n, const anon_detect_options *opt)
+{
+    double zoom = opt->zoom;
+    while (opt->max_passes > 0 && zoom > 0 &&
+           pyramid_passes(width, height, n, zoom, opt->tile_overlap) > opt->max_passes)
+        zoom *= 0.95;
+    return zoom;
 }
 
 static int run_all(anon_detector *d, const anon_image *img, bool flip,
@@ -300,6 +342,11 @@ static int run_all(anon_detector *d, const anon_image *img, bool flip,
     if (opt->tiles_x > 0 && opt->tiles_y > 0 &&
         run_tiles(d, img, flip, opt, out, passes, err))
         return -1;
+    /* the zoom pyramid, down to what the whole-photo pass already shows */
+    double finest = pyramid_zoom(img->width, img->height, d->n, opt);
+    for (double zoom = finest; zoom > 0 && zoom * longer > d->n; zoom /= 2)
+        if (run_windows(d, img, zoom, flip, opt, out, passes, err))
+            return -1;
     return 0;
 }
 

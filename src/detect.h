@@ -44,6 +44,16 @@ typedef struct anon_detector_config {
  *   scales for each ratio r, the photo enlarged so its longer side is r * N,
  *          covered by N x N windows overlapping by tile_overlap (r = 2 on a
  *          1920 px photo and SSD: 1024 px, 3 windows across);
+ *   zoom   a pyramid: the photo scaled by `zoom` (canvas pixels per photo
+ *          pixel: 1 = native resolution, 0.5 = halved), then by zoom / 2,
+ *          zoom / 4, ... while that is still larger than the whole-photo
+ *          pass's scale, each level covered by N x N windows overlapping
+ *          by tile_overlap. Unlike tiles and scales it sees the same
+ *          smallest face (about 25 / zoom px for SSD) on photos of any
+ *          size, and every face small enough to fit a window overlap
+ *          (0.2 * N canvas px) at some level is seen whole there; the cost
+ *          grows with the photo's area (about 4/3 of the finest level),
+ *          unless max_passes caps it by lowering the zoom on large photos;
  *   flip   every pass above again on the mirrored photo.
  * Each pass is thresholded and suppressed at nms_iou on its own; the boxes
  * of several passes are merged by one more NMS at nms_iou. */
@@ -54,8 +64,14 @@ typedef struct anon_detect_options {
     float tile_overlap;   /* fraction of a tile shared with its neighbour (0..0.9) */
     const float *scales;  /* extra passes at these ratios of the input size */
     int n_scales;
+    float zoom;           /* finest level of the window pyramid; 0 = off */
+    int max_passes;       /* lower the zoom until its pyramid fits in this many
+                             passes (bounds the time on large photos); 0 = no cap */
     bool flip;            /* also run on the mirrored image */
     int min_face;         /* drop boxes whose longer side is below this, pixels */
+    float edge_margin;    /* drop boxes of a tile or window that come within this
+                             many input (canvas) pixels of one of its inner edges:
+                             faces cut by the tile (see tiles.h); 0 keeps them */
 } anon_detect_options;
 
 typedef struct anon_detector anon_detector;
@@ -64,7 +80,9 @@ anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *e
 void anon_detector_close(anon_detector *d);
 
 /* Fills defaults for the detector's model: one pass, threshold 0.5, NMS IoU
- * 0.5 (SSD) or 0.4 (tiny), tile_overlap 0.2 for when tiles are turned on. */
+ * 0.5 (SSD) or 0.4 (tiny), tile_overlap 0.2 and edge_margin 2 for when tiles
+ * or scales are turned on. (The anonymize pipeline starts from a preset
+ * instead: preset.h.) */
 void anon_detect_options_default(anon_detect_options *o, anon_model_kind model);
 
 /* Appends the faces found in img to out. */

@@ -53,3 +53,9 @@ int anon_window_spans(int length, int window, float overlap, anon_span *out)
         n = ANON_MAX_SPANS;
     return spread(length, n, window, out);
 }
+
+bool anon_span_cuts(anon_span s, int length, float lo, float hi, float margin)
+{
+    int end = s.start + s.len;
+    return (s.start > 0 && lo < s.start + margin) || (end < length && hi > end - margin);
+}

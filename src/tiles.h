@@ -8,6 +8,8 @@
 #ifndef ANON_TILES_H
 #define ANON_TILES_H
 
+#include <stdbool.h>
+
 #define ANON_MAX_SPANS 64
 
 typedef struct anon_span {
@@ -25,5 +27,12 @@ int anon_tile_spans(int length, int n, float overlap, anon_span *out);
  * one span of `length` when it fits in one window. Returns the count
  * (at most ANON_MAX_SPANS), or 0 when length or window < 1. */
 int anon_window_spans(int length, int window, float overlap, anon_span *out);
+
+/* True when [lo, hi) reaches within `margin` of an end of span s that lies
+ * inside [0, length) (an inner tile edge, not the photo's border), or past
+ * it. A box that does, on either axis, is most likely a face cut by the
+ * tile: the neighbouring tile, which overlaps this one, or the whole-photo
+ * pass sees that face whole, so the detector drops the fragment. */
+bool anon_span_cuts(anon_span s, int length, float lo, float hi, float margin);
 
 #endif

@@ -279,8 +279,8 @@ TEST(detect_rejects_bad_images_and_handles_odd_sizes)
     anon_boxes_free(&b);
 }
 
-/* Tiles, an extra scale and the flip pass still find the faces of the
- * single pass, and every box stays inside the photo. */
+/* Tiles, an extra scale, the zoom pyramid and the flip pass still find the
+ * faces of the single pass, and every box stays inside the photo. */
 TEST(extra_passes_keep_faces)
 {
     anon_image img = {0};
@@ -299,6 +299,7 @@ TEST(extra_passes_keep_faces)
     float scales[] = {1.5f};
     o.scales = scales;
     o.n_scales = 1;
+    o.zoom = 0.5f;
     o.min_face = 20;
     if (rc == 0)
         rc = anon_detect(d, &img, &o, &many, &err);
@@ -367,11 +368,30 @@ TEST(detectors_in_parallel_threads_agree)
     CHECKF(same, "threads disagree with the single run (%zu boxes alone)", n);
 }
 
+/* Only inner edges cut: a box at the photo's border is kept, one touching
+ * or crossing an edge shared with a neighbouring tile is dropped. */
+TEST(boxes_cut_by_inner_tile_edges)
+{
+    anon_span first = {0, 600}, middle = {500, 600}, last = {1000, 600};
+    CHECK(!anon_span_cuts(first, 1600, 0, 50, 2));        /* photo border */
+    CHECK(!anon_span_cuts(first, 1600, 100, 597, 2));     /* 3 px inside */
+    CHECK(anon_span_cuts(first, 1600, 100, 598.5f, 2));   /* within 2 px */
+    CHECK(anon_span_cuts(first, 1600, 550, 640, 2));      /* crosses it */
+    CHECK(anon_span_cuts(middle, 1600, 501, 560, 2));
+    CHECK(!anon_span_cuts(middle, 1600, 503, 560, 2));
+    CHECK(!anon_span_cuts(last, 1600, 1500, 1600, 2));    /* photo border */
+    CHECK(anon_span_cuts(last, 1600, 1001, 1100, 2));
+    CHECK(!anon_span_cuts(last, 1600, 1001, 1100, 0));    /* margin 0 keeps */
+    anon_span whole = {0, 1600};
+    CHECK(!anon_span_cuts(whole, 1600, 0, 1600, 2));
+}
+
 RUN_TESTS("detect",
           CASE(iou_of_known_boxes),
           CASE(nms_keeps_best_and_sorts),
           CASE(tile_spans_cover_and_overlap),
           CASE(window_spans_cover_with_overlap),
+          CASE(boxes_cut_by_inner_tile_edges),
           CASE(canvas_averages_areas_and_pads),
           CASE(tiny_decode_places_cells),
           CASE(ssd_decode_applies_priors_and_variances),

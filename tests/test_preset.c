@@ -1,0 +1,62 @@
+/* test_preset.c - the named detection presets and the pipeline's default. */
+#include "anonymize.h"
+#include "check.h"
+#include "preset.h"
+
+TEST(names_parse_and_print)
+{
+    anon_preset p;
+    CHECK(anon_preset_parse("fast", &p) == 0 && p == ANON_PRESET_FAST);
+    CHECK(anon_preset_parse("balanced", &p) == 0 && p == ANON_PRESET_BALANCED);
+    CHECK(anon_preset_parse("thorough", &p) == 0 && p == ANON_PRESET_THOROUGH);
+    CHECK(anon_preset_parse("Fast", &p) == -1 && anon_preset_parse("", &p) == -1);
+    CHECK(anon_preset_parse(NULL, &p) == -1);
+    CHECK(strcmp(anon_preset_name(ANON_PRESET_THOROUGH), "thorough") == 0);
+    CHECK(strcmp(anon_preset_name((anon_preset)7), "?") == 0);
+}
+
+/* Each step up adds passes; fast is the single whole-photo pass. */
+TEST(presets_order_their_passes)
+{
+    for (int m = ANON_MODEL_SSD; m <= ANON_MODEL_TINY; m++) {
+        anon_detect_options f, b, t;
+        anon_preset_apply(ANON_PRESET_FAST, (anon_model_kind)m, &f);
+        anon_preset_apply(ANON_PRESET_BALANCED, (anon_model_kind)m, &b);
+        anon_preset_apply(ANON_PRESET_THOROUGH, (anon_model_kind)m, &t);
+        CHECK(f.zoom == 0 && f.tiles_x == 0 && f.n_scales == 0 && !f.flip);
+        /* thorough: at least balanced's zoom, with no cap on its passes */
+        CHECK(b.zoom > 0 && t.zoom >= b.zoom && b.max_passes > 0 && t.max_passes == 0);
+        CHECK(f.thresh > 0 && f.thresh < 1 && b.thresh > 0 && t.thresh > 0);
+        CHECK(b.edge_margin > 0 && b.nms_iou > 0);
+    }
+}
+
+/* A preset starts from the model's defaults: nothing of an earlier
+ * setting survives. */
+TEST(apply_resets_other_fields)
+{
+    anon_detect_options o;
+    anon_detect_options_default(&o, ANON_MODEL_SSD);
+    o.tiles_x = o.tiles_y = 3;
+    o.min_face = 40;
+    o.flip = true;
+    anon_preset_apply(ANON_PRESET_FAST, ANON_MODEL_SSD, &o);
+    CHECK(o.tiles_x == 0 && o.min_face == 0 && !o.flip);
+}
+
+TEST(pipeline_default_is_the_default_preset)
+{
+    anon_process_options o;
+    anon_detect_options want;
+    anon_process_options_default(&o, ANON_MODEL_SSD);
+    anon_preset_apply(ANON_PRESET_DEFAULT, ANON_MODEL_SSD, &want);
+    CHECK(ANON_PRESET_DEFAULT == ANON_PRESET_BALANCED);
+    CHECK(o.detect.zoom == want.zoom && o.detect.thresh == want.thresh);
+    CHECK(o.blur.mask_scale > 1);
+}
+
+RUN_TESTS("preset",
+          CASE(names_parse_and_print),
+          CASE(presets_order_their_passes),
+          CASE(apply_resets_other_fields),
+          CASE(pipeline_default_is_the_default_preset))
