@@ -101,7 +101,7 @@ static int encode_output(const anon_image *img, const anon_image_info *info,
 static int detect_scale_denom(const anon_image_info *info, const anon_process_options *o)
 {
     const anon_detect_options *d = &o->detect;
-    if (o->detect_input <= 0 || d->n_scales > 0 || (d->tiles_x > 0 && d->tiles_y > 0))
+    if (o->detect_input <= 0 || !anon_detect_single_pass(d))
         return 1;
     int longer = info->width > info->height ? info->width : info->height;
     for (int denom = 8; denom >= 2; denom /= 2)

@@ -61,6 +61,11 @@ void anon_boxes_free(anon_boxes *b)
     b->n = b->cap = 0;
 }
 
+bool anon_detect_single_pass(const anon_detect_options *o)
+{
+    return o->n_scales == 0 && !(o->tiles_x > 0 && o->tiles_y > 0) && !(o->zoom > 0);
+}
+
 void anon_detect_options_default(anon_detect_options *o, anon_model_kind model)
 {
     *o = (anon_detect_options){

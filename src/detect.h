@@ -79,6 +79,11 @@ typedef struct anon_detector anon_detector;
 anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *err);
 void anon_detector_close(anon_detector *d);
 
+/* True when o asks for one pass over the whole photo only (no tiles, extra
+ * scales or zoom pyramid): such a pass needs no more than the model's input
+ * resolution, so the caller may decode the photo smaller. */
+bool anon_detect_single_pass(const anon_detect_options *o);
+
 /* Fills defaults for the detector's model: one pass, threshold 0.5, NMS IoU
  * 0.5 (SSD) or 0.4 (tiny), tile_overlap 0.2 and edge_margin 2 for when tiles
  * or scales are turned on. (The anonymize pipeline starts from a preset

@@ -8,6 +8,7 @@
 #include "anonymize.h"
 #include "check.h"
 #include "codec.h"
+#include "preset.h"
 
 static const char *model_dir(void)
 {
@@ -58,6 +59,10 @@ static void check_model(struct check_state *check_ctx_, anon_model_kind model)
     CHECKF(d != NULL, "%.200s", err.msg);
     anon_process_options fast, full;
     anon_process_options_default(&fast, model);
+    anon_preset_apply(ANON_PRESET_FAST, model, &fast.detect);   /* one pass: reduced decode */
+    /* Confident faces must match; a box scoring near the preset's 0.3 may
+     * come and go with the resampling. */
+    fast.detect.thresh = 0.5f;
     full = fast;
     full.detect_input = 0;    /* no reduced decode: the full path */
     int photos = 0;
