@@ -77,6 +77,7 @@ static inline int plane_col(const plane *p, int sx)
  * libjpeg's upsampler gives them (jdsample.c: h2v1_fancy_upsample,
  * h2v2_fancy_upsample: 3/4 of the nearer sample, 1/4 of the farther, with
  * its rounding biases). sums is scratch for x1 - x0 + 4 values. */
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 static void plane_row(const plane *p, int y, int x0, int x1, int *out, int *sums)
 {
     const JSAMPLE *near, *far;
@@ -126,6 +127,7 @@ static inline uint8_t clamp_u8(int v)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 static void ycc_row_to_rgb(const int *ys, const int *cbs, const int *crs, int n, uint8_t *px)
 {
     for (int x = 0; x < n; x++, px += 3) {
@@ -165,9 +167,7 @@ static void fail_oom(anon_jpeg_errmgr *e, plane *planes, void *more)
     longjmp(e->jump, 1);
 }
 
-/* Decodes the MCUs [mx0, mx1) x [my0, my1) into img (full size). Its
- * upsampling and colour loops are built for AVX-512 and AVX2 too. */
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* Decodes the MCUs [mx0, mx1) x [my0, my1) into img (full size). */
 static void decode_mcus(j_decompress_ptr ci, jvirt_barray_ptr *coefs, int mx0, int my0,
                         int mx1, int my1, anon_image *img, anon_jpeg_errmgr *e)
 {
