@@ -155,11 +155,14 @@ static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, in
 
 /* Blurs `faces` (res->faces) and writes the block-wise JPEG from a decode
  * of only the MCUs under them: the full-size pixels are never all in
- * memory beside the source's DCT coefficients. Adds to res's stage times.
- * Returns 1 (out reset) when the file needs the full path after all. */
+ * memory beside the source's DCT coefficients. With src (else NULL), the
+ * coefficients already read, the pixels are made from them and the file
+ * written from them; without, libjpeg decodes and reads the file again.
+ * Adds to res's stage times. Returns 1 (out reset) when the file needs
+ * the full path after all. */
 static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_image_info *info,
-                               const anon_process_options *o, anon_buffer *out,
-                               anon_result *res, anon_error *err)
+                               const anon_process_options *o, anon_jpeg_source *src,
+                               anon_buffer *out, anon_result *res, anon_error *err)
 {
     const anon_boxes *faces = &res->faces;
     size_t n;
@@ -169,7 +172,9 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     anon_image img = {0};
     double t0 = anon_now_ms(), t1 = t0, t2 = t0, t3 = t0;
     /* No face: no pixels at all, the file is only rewritten. */
-    int rc = n == 0 ? 0 : anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
+    int rc = n == 0 ? 0
+             : src != NULL ? anon_jpeg_source_regions(src, regions, n, &img, err)
+             : anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
     if (rc == 0 && n > 0) {
         t1 = anon_now_ms();
         rc = anon_anonymize(&img, faces->v, faces->n, &o->blur, err);
@@ -182,7 +187,9 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     free(regions);
     if (rc == 0) {
         anon_buffer_reset(out);
-        rc = anon_jpeg_patches_apply(in, in_len, patches, o->keep_metadata, out, err);
+        rc = src != NULL
+                 ? anon_jpeg_source_write(src, in, in_len, patches, o->keep_metadata, out, err)
+                 : anon_jpeg_patches_apply(in, in_len, patches, o->keep_metadata, out, err);
         t3 = anon_now_ms();
     }
     anon_jpeg_patches_free(patches);
@@ -191,6 +198,20 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     res->ms_decode += t1 - t0;
     res->ms_blur += t2 - t1;
     res->ms_encode += t3 - t2;
+    return rc;
+}
+
+/* The end of both fast paths: rc 1 resets res for another path. */
+static int fast_path_end(int rc, const anon_image_info *info, anon_result *res)
+{
+    if (rc == 1) {
+        anon_result_free(res);
+        memset(res, 0, sizeof *res);
+        return 1;
+    }
+    res->format = ANON_FMT_JPEG;
+    res->width = info->width;
+    res->height = info->height;
     return rc;
 }
 
@@ -200,43 +221,6 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
  * writer reads anyway, are decoded once, and both the detection image and
  * the face regions are made from them (jpeg_coef.c); libjpeg never decodes
  * the file a second or third time. */
-
-/* Blurs the faces in pixels made from src and writes src back with them. */
-static int redact_source(anon_jpeg_source *src, const uint8_t *in, size_t in_len,
-                         const anon_image_info *info, const anon_process_options *o,
-                         anon_buffer *out, anon_result *res, anon_error *err)
-{
-    const anon_boxes *faces = &res->faces;
-    size_t n;
-    anon_rect *regions = face_regions(faces, &o->blur, info->width, info->height, &n, err);
-    if (regions == NULL)
-        return -1;
-    anon_image img = {0};
-    double t0 = anon_now_ms(), t1 = t0, t2 = t0, t3 = t0;
-    int rc = n == 0 ? 0 : anon_jpeg_source_regions(src, regions, n, &img, err);
-    if (rc == 0 && n > 0) {
-        t1 = anon_now_ms();
-        rc = anon_anonymize(&img, faces->v, faces->n, &o->blur, err);
-        t2 = anon_now_ms();
-    }
-    anon_jpeg_patches *patches = NULL;
-    if (rc == 0)
-        rc = anon_jpeg_patches_make(in, in_len, n ? &img : NULL, regions, n, &patches, err);
-    anon_image_free(&img);
-    free(regions);
-    if (rc == 0) {
-        anon_buffer_reset(out);
-        rc = anon_jpeg_source_write(src, in, in_len, patches, o->keep_metadata, out, err);
-        t3 = anon_now_ms();
-    }
-    anon_jpeg_patches_free(patches);
-    if (rc == 1)
-        anon_buffer_reset(out);
-    res->ms_decode += t1 - t0;
-    res->ms_blur += t2 - t1;
-    res->ms_encode += t3 - t2;
-    return rc;
-}
 
 /* The one-decode path; returns 1 (res reset) when the file must take
  * another path. */
@@ -258,18 +242,10 @@ static int process_jpeg_source(anon_detector *d, const uint8_t *in, size_t in_le
     if (rc == 0) {
         res->ms_decode = t_small - t0;
         res->ms_detect = anon_now_ms() - t_small;
-        rc = redact_source(src, in, in_len, info, o, out, res, err);
+        rc = redact_from_regions(in, in_len, info, o, src, out, res, err);
     }
     anon_jpeg_source_free(src);
-    if (rc == 1) {
-        anon_result_free(res);
-        memset(res, 0, sizeof *res);
-        return 1;
-    }
-    res->format = ANON_FMT_JPEG;
-    res->width = info->width;
-    res->height = info->height;
-    return rc;
+    return fast_path_end(rc, info, res);
 }
 
 /* The whole fast path; returns 1 (res reset) when the file must take the
@@ -285,16 +261,8 @@ static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_l
         return rc;
     res->ms_decode = t_small - t0;
     res->ms_detect = anon_now_ms() - t_small;
-    rc = redact_from_regions(in, in_len, info, o, out, res, err);
-    if (rc == 1) {
-        anon_result_free(res);
-        memset(res, 0, sizeof *res);
-        return 1;
-    }
-    res->format = ANON_FMT_JPEG;
-    res->width = info->width;
-    res->height = info->height;
-    return rc;
+    rc = redact_from_regions(in, in_len, info, o, NULL, out, res, err);
+    return fast_path_end(rc, info, res);
 }
 
 int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
@@ -338,7 +306,7 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
         /* The decoded photo has done its job: free it before the DCT
          * coefficients are read, so that the two never add up. */
         anon_image_free(&img);
-        rc = redact_from_regions(in, in_len, &info, o, out, res, err);
+        rc = redact_from_regions(in, in_len, &info, o, NULL, out, res, err);
         if (rc != 1)
             goto done;
         rc = -1;

@@ -224,23 +224,6 @@ static void decode_mcus(j_decompress_ptr ci, jvirt_barray_ptr *coefs, int mx0, i
         free(planes[c].v);
 }
 
-/* The MCU range covering r, false when r misses the image. */
-static bool mcu_range(j_decompress_ptr ci, const anon_rect *r, int width, int height, int m[4])
-{
-    int mcu_w = DCTSIZE * ci->max_h_samp_factor, mcu_h = DCTSIZE * ci->max_v_samp_factor;
-    long x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
-    long x1 = (long)r->x + r->w, y1 = (long)r->y + r->h;
-    x1 = x1 > width ? width : x1;
-    y1 = y1 > height ? height : y1;
-    if (r->w <= 0 || r->h <= 0 || x1 <= x0 || y1 <= y0)
-        return false;
-    m[0] = (int)(x0 / mcu_w);
-    m[1] = (int)(y0 / mcu_h);
-    m[2] = (int)((x1 + mcu_w - 1) / mcu_w);
-    m[3] = (int)((y1 + mcu_h - 1) / mcu_h);
-    return true;
-}
-
 int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size_t n,
                              anon_image *img, anon_error *err)
 {
@@ -259,10 +242,12 @@ int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size
         anon_image_free(img);
         return anon_fail(err, "JPEG: %s", e->why);
     }
+    int mcu_w = DCTSIZE * ci->max_h_samp_factor, mcu_h = DCTSIZE * ci->max_v_samp_factor;
     for (size_t i = 0; i < n; i++) {
-        int m[4];
-        if (mcu_range(ci, &regions[i], width, height, m))
-            decode_mcus(ci, coefs, m[0], m[1], m[2], m[3], img, e);
+        anon_rect c;
+        if (anon_jpeg_mcu_cover(&regions[i], mcu_w, mcu_h, width, height, &c))
+            decode_mcus(ci, coefs, c.x / mcu_w, c.y / mcu_h, (c.x + c.w + mcu_w - 1) / mcu_w,
+                        (c.y + c.h + mcu_h - 1) / mcu_h, img, e);
     }
     return 0;
 }
