@@ -110,6 +110,31 @@ static int detect_scale_denom(const anon_image_info *info, const anon_process_op
     return 1;
 }
 
+/* Detects on `small`, a reduced image of the photo; boxes in full-size
+ * pixels. */
+static int detect_scaled(anon_detector *d, const anon_image *small, const anon_image_info *info,
+                         const anon_process_options *o, anon_boxes *faces, anon_error *err)
+{
+    float sx = (float)info->width / (float)small->width;
+    float sy = (float)info->height / (float)small->height;
+    anon_detect_options dopt_small = o->detect;
+    dopt_small.min_face = (int)((float)o->detect.min_face / (sx > sy ? sx : sy));
+    anon_boxes found = {0};
+    int rc = anon_detect(d, small, &dopt_small, &found, err);
+    for (size_t i = 0; rc == 0 && i < found.n; i++) {
+        anon_box b = found.v[i];
+        b.x *= sx;
+        b.w *= sx;
+        b.y *= sy;
+        b.h *= sy;
+        if ((b.w > b.h ? b.w : b.h) < (float)o->detect.min_face)
+            continue;
+        rc = anon_boxes_push(faces, b, err);
+    }
+    anon_boxes_free(&found);
+    return rc;
+}
+
 /* Detects on the reduced decode, boxes in full-size pixels. Returns 1
  * when the file needs the full decode instead (damaged data, say). */
 static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, int denom,
@@ -124,34 +149,21 @@ static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, in
         return 1;
     }
     *t_decoded = anon_now_ms();
-    float sx = (float)info->width / (float)small.width;
-    float sy = (float)info->height / (float)small.height;
-    anon_detect_options dopt_small = o->detect;
-    dopt_small.min_face = (int)((float)o->detect.min_face / (sx > sy ? sx : sy));
-    anon_boxes found = {0};
-    int rc = anon_detect(d, &small, &dopt_small, &found, err);
-    for (size_t i = 0; rc == 0 && i < found.n; i++) {
-        anon_box b = found.v[i];
-        b.x *= sx;
-        b.w *= sx;
-        b.y *= sy;
-        b.h *= sy;
-        if ((b.w > b.h ? b.w : b.h) < (float)o->detect.min_face)
-            continue;
-        rc = anon_boxes_push(faces, b, err);
-    }
-    anon_boxes_free(&found);
+    int rc = detect_scaled(d, &small, info, o, faces, err);
     anon_image_free(&small);
     return rc;
 }
 
 /* Blurs `faces` (res->faces) and writes the block-wise JPEG from a decode
  * of only the MCUs under them: the full-size pixels are never all in
- * memory beside the source's DCT coefficients. Adds to res's stage times.
- * Returns 1 (out reset) when the file needs the full path after all. */
+ * memory beside the source's DCT coefficients. With src (else NULL), the
+ * coefficients already read, the pixels are made from them and the file
+ * written from them; without, libjpeg decodes and reads the file again.
+ * Adds to res's stage times. Returns 1 (out reset) when the file needs
+ * the full path after all. */
 static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_image_info *info,
-                               const anon_process_options *o, anon_buffer *out,
-                               anon_result *res, anon_error *err)
+                               const anon_process_options *o, anon_jpeg_source *src,
+                               anon_buffer *out, anon_result *res, anon_error *err)
 {
     const anon_boxes *faces = &res->faces;
     size_t n;
@@ -161,7 +173,9 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     anon_image img = {0};
     double t0 = anon_now_ms(), t1 = t0, t2 = t0, t3 = t0;
     /* No face: no pixels at all, the file is only rewritten. */
-    int rc = n == 0 ? 0 : anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
+    int rc = n == 0 ? 0
+             : src != NULL ? anon_jpeg_source_regions(src, regions, n, &img, err)
+             : anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
     if (rc == 0 && n > 0) {
         t1 = anon_now_ms();
         rc = anon_anonymize(&img, faces->v, faces->n, &o->blur, err);
@@ -174,7 +188,9 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     free(regions);
     if (rc == 0) {
         anon_buffer_reset(out);
-        rc = anon_jpeg_patches_apply(in, in_len, patches, o->keep_metadata, out, err);
+        rc = src != NULL
+                 ? anon_jpeg_source_write(src, in, in_len, patches, o->keep_metadata, out, err)
+                 : anon_jpeg_patches_apply(in, in_len, patches, o->keep_metadata, out, err);
         t3 = anon_now_ms();
     }
     anon_jpeg_patches_free(patches);
@@ -184,6 +200,53 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     res->ms_blur += t2 - t1;
     res->ms_encode += t3 - t2;
     return rc;
+}
+
+/* The end of both fast paths: rc 1 resets res for another path. */
+static int fast_path_end(int rc, const anon_image_info *info, anon_result *res)
+{
+    if (rc == 1) {
+        anon_result_free(res);
+        memset(res, 0, sizeof *res);
+        return 1;
+    }
+    res->format = ANON_FMT_JPEG;
+    res->width = info->width;
+    res->height = info->height;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- one entropy decode
+ *
+ * Better still: the source's DCT coefficients, which the block-wise
+ * writer reads anyway, are decoded once, and both the detection image and
+ * the face regions are made from them (jpeg_coef.c); libjpeg never decodes
+ * the file a second or third time. */
+
+/* The one-decode path; returns 1 (res reset) when the file must take
+ * another path. */
+static int process_jpeg_source(anon_detector *d, const uint8_t *in, size_t in_len,
+                               int denom, const anon_image_info *info,
+                               const anon_process_options *o, anon_buffer *out,
+                               anon_result *res, anon_error *err)
+{
+    double t0 = anon_now_ms(), t_small = t0;
+    anon_jpeg_source *src = NULL;
+    anon_image small = {0};
+    int rc = anon_jpeg_source_read(in, in_len, info->width, info->height, denom, &small,
+                                   &src, err);
+    if (rc == 0) {
+        t_small = anon_now_ms();
+        rc = detect_scaled(d, &small, info, o, &res->faces, err);
+        anon_image_free(&small);
+    }
+    if (rc == 0) {
+        res->ms_decode = t_small - t0;
+        res->ms_detect = anon_now_ms() - t_small;
+        rc = redact_from_regions(in, in_len, info, o, src, out, res, err);
+    }
+    anon_jpeg_source_free(src);
+    return fast_path_end(rc, info, res);
 }
 
 /* The whole fast path; returns 1 (res reset) when the file must take the
@@ -199,16 +262,8 @@ static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_l
         return rc;
     res->ms_decode = t_small - t0;
     res->ms_detect = anon_now_ms() - t_small;
-    rc = redact_from_regions(in, in_len, info, o, out, res, err);
-    if (rc == 1) {
-        anon_result_free(res);
-        memset(res, 0, sizeof *res);
-        return 1;
-    }
-    res->format = ANON_FMT_JPEG;
-    res->width = info->width;
-    res->height = info->height;
-    return rc;
+    rc = redact_from_regions(in, in_len, info, o, NULL, out, res, err);
+    return fast_path_end(rc, info, res);
 }
 
 int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
@@ -227,6 +282,9 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
                      anon_jpeg_redact_supported(in, in_len);
     int denom = detect_scale_denom(&info, o);
     if (blockwise && denom > 1) {
+        rc = process_jpeg_source(d, in, in_len, denom, &info, o, out, res, err);
+        if (rc != 1)
+            return rc;
         rc = process_jpeg_reduced(d, in, in_len, denom, &info, o, out, res, err);
         if (rc != 1)
             return rc;
@@ -249,7 +307,7 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
         /* The decoded photo has done its job: free it before the DCT
          * coefficients are read, so that the two never add up. */
         anon_image_free(&img);
-        rc = redact_from_regions(in, in_len, &info, o, out, res, err);
+        rc = redact_from_regions(in, in_len, &info, o, NULL, out, res, err);
         if (rc != 1)
             goto done;
         rc = -1;

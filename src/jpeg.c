@@ -344,8 +344,8 @@ static int compare_spans(const void *a, const void *b)
 
 /* Widens r to whole MCUs of mcu_w x mcu_h, clipped to the image: the
  * pixels anon_jpeg_redact reads to re-encode the blocks under r. */
-static bool mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, int height,
-                      anon_rect *out)
+bool anon_jpeg_mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, int height,
+                         anon_rect *out)
 {
     long x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
     long x1 = (long)r->x + r->w, y1 = (long)r->y + r->h;
@@ -388,7 +388,7 @@ static void decode_regions_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_
     size_t ns = 0;
     for (size_t i = 0; i < n; i++) {
         anon_rect c;
-        if (!mcu_cover(&regions[i], mcu_w, mcu_h, width, height, &c))
+        if (!anon_jpeg_mcu_cover(&regions[i], mcu_w, mcu_h, width, height, &c))
             continue;
         spans[ns++] = (row_span){c.y, c.y + c.h};
         cx0 = c.x < cx0 ? c.x : cx0;

@@ -36,6 +36,7 @@ typedef struct redact_ctx {
     anon_image_info info;            /* warnings while reading the source */
     struct jpeg_decompress_struct src;
     jvirt_barray_ptr *src_coefs;
+    bool decoded;                    /* an output pass set up libjpeg's IDCT tables */
     struct jpeg_compress_struct dst;
     unsigned char *out;
     unsigned long out_size;
@@ -85,9 +86,7 @@ bool anon_jpeg_redact_supported(const uint8_t *src, size_t len)
     return ok;
 }
 
-/* The table a component's coefficients were quantised with: the one
- * latched when its scan started, which a later DQT may have replaced. */
-static const JQUANT_TBL *component_table(const struct jpeg_decompress_struct *ci, int c)
+const JQUANT_TBL *anon_jpeg_component_table(const struct jpeg_decompress_struct *ci, int c)
 {
     const jpeg_component_info *comp = &ci->comp_info[c];
     return comp->quant_table != NULL ? comp->quant_table
@@ -99,7 +98,7 @@ static const JQUANT_TBL *component_table(const struct jpeg_decompress_struct *ci
 static bool quant_tables_usable(const struct jpeg_decompress_struct *ci)
 {
     for (int c = 0; c < ci->num_components; c++) {
-        const JQUANT_TBL *t = component_table(ci, c);
+        const JQUANT_TBL *t = anon_jpeg_component_table(ci, c);
         if (t == NULL)
             return false;
         for (int k = 0; k < DCTSIZE2; k++)
@@ -136,7 +135,7 @@ static void encode_crop(redact_ctx *ctx, const anon_image *img, int x0, int y0, 
         int q = src->comp_info[c].quant_tbl_no;
         if (ce->quant_tbl_ptrs[q] == NULL)
             ce->quant_tbl_ptrs[q] = jpeg_alloc_quant_table((j_common_ptr)ce);
-        memcpy(ce->quant_tbl_ptrs[q]->quantval, component_table(src, c)->quantval,
+        memcpy(ce->quant_tbl_ptrs[q]->quantval, anon_jpeg_component_table(src, c)->quantval,
                sizeof ce->quant_tbl_ptrs[q]->quantval);
     }
     jpeg_start_compress(ce, TRUE);
@@ -259,7 +258,7 @@ static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     p->height = (int)ctx->src.image_height;
     p->components = ctx->src.num_components;
     for (int c = 0; c < p->components; c++)
-        memcpy(p->quant[c], component_table(&ctx->src, c)->quantval, sizeof p->quant[c]);
+        memcpy(p->quant[c], anon_jpeg_component_table(&ctx->src, c)->quantval, sizeof p->quant[c]);
     for (size_t i = 0; i < n; i++) {
         make_patch(ctx, img, &regions[i], &p->v[p->n]);
         if (p->v[p->n].jpeg != NULL)
@@ -268,22 +267,62 @@ static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     return true;
 }
 
-/* Reads the source's coefficients, pastes the patches, writes the file. */
-static bool apply_body(redact_ctx *ctx, const uint8_t *data, size_t len,
-                       const anon_jpeg_patches *p, int width, int height, bool keep_metadata)
+/* Decodes the source at 1/scale_denom into small in libjpeg's
+ * buffered-image mode, which keeps every coefficient it decodes: the one
+ * entropy decode then serves the detection image and the block-wise
+ * output (libjpeg.txt: jpeg_read_coefficients after the last
+ * jpeg_finish_output). */
+static void decode_keeping_coefs(redact_ctx *ctx, int scale_denom, anon_image *small)
 {
     struct jpeg_decompress_struct *src = &ctx->src;
+    src->buffered_image = TRUE;
+    src->out_color_space = JCS_RGB;
+    src->scale_num = 1;
+    src->scale_denom = (unsigned)scale_denom;
+    jpeg_start_decompress(src);
+    int r;
+    do    /* a memory source never suspends: it ends in a (faked) EOI */
+        r = jpeg_consume_input(src);
+    while (r != JPEG_REACHED_EOI && r != JPEG_SUSPENDED);
+    anon_error aerr;
+    if (anon_image_alloc(small, (int)src->output_width, (int)src->output_height, 3, &aerr) < 0)
+        fail_with(ctx, aerr.msg);
+    jpeg_start_output(src, src->input_scan_number);
+    size_t stride = (size_t)small->width * 3;
+    while (src->output_scanline < src->output_height) {
+        JSAMPROW row = small->pixels + src->output_scanline * stride;
+        if (jpeg_read_scanlines(src, &row, 1) != 1)
+            fail_with(ctx, "JPEG data ends early");
+    }
+    jpeg_finish_output(src);
+    ctx->decoded = true;
+}
+
+/* Reads the source's coefficients (and with small, its reduced decode):
+ * false when damaged or unusable. */
+static bool read_body(redact_ctx *ctx, const uint8_t *data, size_t len, int width, int height,
+                      int scale_denom, anon_image *small)
+{
     if (!open_source(ctx, data, len, width, height))
         return false;
-    ctx->src_coefs = jpeg_read_coefficients(src);
-    if (ctx->info.warnings > 0 || !quant_tables_usable(src))
-        return false;    /* damaged: what was decoded is the better source */
+    if (small != NULL)
+        decode_keeping_coefs(ctx, scale_denom, small);
+    ctx->src_coefs = jpeg_read_coefficients(&ctx->src);
+    /* damaged: what libjpeg recovers is the better source */
+    return ctx->src_coefs != NULL && ctx->info.warnings == 0 && quant_tables_usable(&ctx->src);
+}
+
+/* Pastes the patches over the coefficients read and writes the file. */
+static bool write_body(redact_ctx *ctx, const uint8_t *data, size_t len,
+                       const anon_jpeg_patches *p, bool keep_metadata)
+{
+    struct jpeg_decompress_struct *src = &ctx->src;
     /* A table redefined between scans is latched only now: the patches
      * must have been quantised with the very tables the blocks use. */
     if (src->num_components != p->components)
         return false;
     for (int c = 0; c < p->components; c++)
-        if (memcmp(p->quant[c], component_table(src, c)->quantval, sizeof p->quant[c]) != 0)
+        if (memcmp(p->quant[c], anon_jpeg_component_table(src, c)->quantval, sizeof p->quant[c]) != 0)
             return false;
     for (size_t i = 0; i < p->n; i++)
         apply_patch(ctx, &p->v[i]);
@@ -383,18 +422,85 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
 int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
                             bool keep_metadata, anon_buffer *out, anon_error *err)
 {
+    anon_jpeg_source *s;
+    int rc = anon_jpeg_source_read(src, len, p->width, p->height, 1, NULL, &s, err);
+    if (rc == 0)
+        rc = anon_jpeg_source_write(s, src, len, p, keep_metadata, out, err);
+    anon_jpeg_source_free(s);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the source, read once */
+
+struct anon_jpeg_source {
+    redact_ctx *ctx;
+};
+
+int anon_jpeg_source_read(const uint8_t *src, size_t len, int width, int height,
+                          int scale_denom, anon_image *small, anon_jpeg_source **out,
+                          anon_error *err)
+{
+    *out = NULL;
+    if (small != NULL)
+        memset(small, 0, sizeof *small);
+    if (!(scale_denom == 1 || scale_denom == 2 || scale_denom == 4 || scale_denom == 8))
+        return anon_fail(err, "JPEG scale 1/%d is not one of 1, 1/2, 1/4, 1/8", scale_denom);
+    anon_jpeg_source *s = calloc(1, sizeof *s);
     redact_ctx *ctx = redact_ctx_new();
-    if (ctx == NULL)
+    if (s == NULL || ctx == NULL) {
+        free(s);
+        free(ctx);
         return anon_fail(err, "out of memory");
+    }
+    int rc = 1;
+    if (setjmp(ctx->err.jump) == 0)
+        rc = read_body(ctx, src, len, width, height, scale_denom, small) ? 0 : 1;
+    else
+        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+    if (rc != 0) {
+        if (small != NULL)
+            anon_image_free(small);
+        redact_ctx_free(ctx);
+        free(s);
+        return rc;
+    }
+    s->ctx = ctx;
+    *out = s;
+    return 0;
+}
+
+j_decompress_ptr anon_jpeg_source_cinfo(anon_jpeg_source *s, anon_jpeg_errmgr **errmgr)
+{
+    *errmgr = &s->ctx->err;
+    return s->ctx->decoded ? &s->ctx->src : NULL;
+}
+
+jvirt_barray_ptr *anon_jpeg_source_coefs(anon_jpeg_source *s)
+{
+    return s->ctx->src_coefs;
+}
+
+int anon_jpeg_source_write(anon_jpeg_source *s, const uint8_t *src, size_t len,
+                           const anon_jpeg_patches *p, bool keep_metadata, anon_buffer *out,
+                           anon_error *err)
+{
+    redact_ctx *ctx = s->ctx;
     int rc = 1;
     if (setjmp(ctx->err.jump) == 0) {
-        if (apply_body(ctx, src, len, p, p->width, p->height, keep_metadata))
+        if (write_body(ctx, src, len, p, keep_metadata))
             rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
     } else {
         rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
     }
-    redact_ctx_free(ctx);
     return rc;
+}
+
+void anon_jpeg_source_free(anon_jpeg_source *s)
+{
+    if (s == NULL)
+        return;
+    redact_ctx_free(s->ctx);
+    free(s);
 }
 
 int anon_jpeg_redact_blocks(const uint8_t *src, size_t len, const anon_image *upright_blurred,

@@ -4,6 +4,9 @@
  * at full size. It must find the faces the full decode finds, and the
  * pixels it decodes must be the full decode's. */
 #include <math.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
 
 #include "anonymize.h"
 #include "check.h"
@@ -147,6 +150,113 @@ TEST(region_decode_matches_full_decode)
     CHECKF(compared > 0 && differ == 0, "%ld of the region rows differ", differ);
 }
 
+/* A test JPEG of w x h with chroma sampled h_samp x v_samp (1x1 4:4:4,
+ * 2x1 4:2:2, 2x2 4:2:0; 0 = grayscale), progressive or not. */
+static int encode_sampled(int w, int h, int h_samp, int v_samp, bool progressive,
+                          anon_buffer *out)
+{
+    anon_image img = {0};
+    if (anon_image_alloc(&img, w, h, 3, NULL) < 0)
+        return -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = img.pixels + ((size_t)y * (size_t)w + (size_t)x) * 3;
+            p[0] = (uint8_t)(x * 7 + y * 3 + ((x / 9 + y / 5) % 2) * 90);
+            p[1] = (uint8_t)(y * 5 - x + (x * y) % 37);
+            p[2] = (uint8_t)((x ^ y) * 3);
+        }
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    jpeg_mem_dest(&ci, &buf, &size);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 85, TRUE);
+    if (h_samp == 0) {
+        jpeg_set_colorspace(&ci, JCS_GRAYSCALE);
+    } else {
+        ci.comp_info[0].h_samp_factor = h_samp;
+        ci.comp_info[0].v_samp_factor = v_samp;
+    }
+    if (progressive)
+        jpeg_simple_progression(&ci);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW row = img.pixels + (size_t)ci.next_scanline * (size_t)w * 3;
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    anon_image_free(&img);
+    int rc = anon_buffer_append(out, buf, size, NULL);
+    free(buf);
+    return rc;
+}
+
+/* Pixels made from the coefficients of the one-decode path equal a full
+ * decode's under every region, at every sampling the path takes, next to
+ * the image's edges too. Returns the differing bytes (-1 on failure). */
+static long coef_regions_differ(const anon_buffer *src, const anon_rect *regions, size_t n,
+                                long *compared)
+{
+    anon_image full = {0}, small = {0}, part = {0};
+    anon_jpeg_source *s = NULL;
+    long differ = -1;
+    if (anon_decode(src->data, src->len, NULL, &full, NULL, NULL) == 0 &&
+        anon_jpeg_source_read(src->data, src->len, -1, -1, 4, &small, &s, NULL) == 0 &&
+        anon_jpeg_source_regions(s, regions, n, &part, NULL) == 0) {
+        differ = 0;
+        for (size_t r = 0; r < n; r++) {
+            int x0 = regions[r].x < 0 ? 0 : regions[r].x, y0 = regions[r].y < 0 ? 0 : regions[r].y;
+            int x1 = regions[r].x + regions[r].w, y1 = regions[r].y + regions[r].h;
+            x1 = x1 > full.width ? full.width : x1;
+            y1 = y1 > full.height ? full.height : y1;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0 * 3; x < x1 * 3; x++) {
+                    size_t at = (size_t)y * (size_t)full.width * 3 + (size_t)x;
+                    (*compared)++;
+                    differ += full.pixels[at] != part.pixels[at];
+                }
+        }
+    }
+    anon_jpeg_source_free(s);
+    anon_image_free(&full);
+    anon_image_free(&small);
+    anon_image_free(&part);
+    return differ;
+}
+
+TEST(coefficient_regions_match_full_decode)
+{
+    static const struct { int h, v; bool progressive; } layouts[] = {
+        {2, 2, false}, {2, 1, false}, {1, 1, false}, {0, 0, false}, {2, 2, true}};
+    anon_rect regions[] = {{100, 200, 50, 40}, {500, 300, 300, 200}, {990, 750, 40, 40},
+                           {-20, -20, 30, 30}, {0, 380, 1001, 10}};
+    long compared = 0;
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        anon_buffer src = {0};
+        CHECK(encode_sampled(1001, 763, layouts[i].h, layouts[i].v, layouts[i].progressive,
+                             &src) == 0);
+        long differ = coef_regions_differ(&src, regions, 5, &compared);
+        anon_buffer_free(&src);
+        CHECKF(differ == 0, "sampling %dx%d%s: %ld region bytes differ from libjpeg's decode",
+               layouts[i].h, layouts[i].v, layouts[i].progressive ? " progressive" : "", differ);
+    }
+    anon_buffer src = {0};
+    CHECKF(read_demo_jpeg(6, &src) == 0, "no demo photos (run make models)");
+    anon_rect photo[] = {{100, 200, 50, 40}, {1500, 900, 300, 300}, {1910, 1530, 10, 7}};
+    long differ = coef_regions_differ(&src, photo, 3, &compared);
+    anon_buffer_free(&src);
+    CHECKF(differ == 0, "sample6: %ld region bytes differ from libjpeg's decode", differ);
+    CHECK(compared > 0);
+}
+
 /* Damaged data is not for the fast path: it fails, and the caller decodes
  * the whole photo the way every viewer shows it. */
 TEST(region_decode_refuses_damaged_data)
@@ -209,4 +319,5 @@ RUN_TESTS("fastpath",
           CASE(reduced_decode_finds_the_same_faces_tiny),
           CASE(reduced_decode_finds_the_same_faces_ssd),
           CASE(region_decode_matches_full_decode),
+          CASE(coefficient_regions_match_full_decode),
           CASE(region_decode_refuses_damaged_data))
