@@ -3,6 +3,9 @@
 source "$(dirname "$0")/lib.sh"
 ANONCTL="$BIN/anonctl"
 DEMO=$ROOT/.cache/face-api/package/demo
+# One detection pass keeps the ASan build quick; the default preset gets
+# its own check at the end.
+export ANON_PRESET=fast
 
 # Exit status 2 for usage errors, with a message.
 check_fails usage_no_output "$ANONCTL" blur "$DEMO/sample1.jpg"
@@ -78,3 +81,10 @@ fi
 "$ANONCTL" blur -q -o "$target" "$DEMO/sample1.jpg" >/dev/null 2>"$TMP/ro.err"
 rc=$?
 [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ -s "$TMP/ro.err" ] && ok unwritable_output_dir || not_ok unwritable_output_dir "exit $rc"
+
+# The default preset (balanced: the zoom pyramid) on one photo: it keeps
+# every face of the single pass.
+one=$("$ANONCTL" blur --json -o "$TMP/fast" "$DEMO/sample5.jpg" | jq '.faces | length')
+many=$("$ANONCTL" blur --preset balanced --json -o "$TMP/balanced" "$DEMO/sample5.jpg" | jq '.faces | length')
+[ -n "$one" ] && [ -n "$many" ] && [ "$many" -ge "$one" ] && ok default_preset_keeps_single_pass_faces \
+    || not_ok default_preset_keeps_single_pass_faces "fast $one, balanced $many"

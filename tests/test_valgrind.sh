@@ -8,7 +8,7 @@ command -v valgrind >/dev/null || { not_ok valgrind_installed; exit 0; }
 "$ROOT/scripts/make-bad-inputs" "$TMP/bad" >/dev/null 2>&1
 cd "$TMP/bad" || exit 1
 valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -q \
-    "$ROOT/build/anonctl" blur -q -j 1 --model tiny -o "$TMP/out" \
+    "$ROOT/build/anonctl" blur -q -j 1 --model tiny --preset fast -o "$TMP/out" \
     "$ROOT/.cache/face-api/package/demo/sample2.jpg" recover-corrupt-entropy.jpg \
     bad-bomb.png bad-zero-bytes.jpg ok-orient-6.jpg >"$TMP/vg.log" 2>&1
 rc=$?
