@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <time.h>
 
-json_t *anon_timestamp_json(double t)
+/* Unix seconds as an ISO 8601 UTC string with milliseconds; null for 0. */
+static json_t *timestamp_json(double t)
 {
     if (t <= 0)
         return json_null();
@@ -52,11 +53,11 @@ json_t *anon_image_row_json(const anon_image_row *row)
     json_object_set_new(r, "timings", parsed_or_null(row->timings));
     json_object_set_new(r, "error", text_or_null(row->error));
     json_object_set_new(r, "worker", text_or_null(row->worker));
-    json_object_set_new(r, "created_at", anon_timestamp_json(row->created_at));
-    json_object_set_new(r, "queued_at", anon_timestamp_json(row->queued_at));
-    json_object_set_new(r, "started_at", anon_timestamp_json(row->started_at));
-    json_object_set_new(r, "finished_at", anon_timestamp_json(row->finished_at));
-    json_object_set_new(r, "updated_at", anon_timestamp_json(row->updated_at));
+    json_object_set_new(r, "created_at", timestamp_json(row->created_at));
+    json_object_set_new(r, "queued_at", timestamp_json(row->queued_at));
+    json_object_set_new(r, "started_at", timestamp_json(row->started_at));
+    json_object_set_new(r, "finished_at", timestamp_json(row->finished_at));
+    json_object_set_new(r, "updated_at", timestamp_json(row->updated_at));
     json_object_set_new(r, "links", json_pack("{s:s, s:s}", "self", self, "output", output));
     return r;
 }

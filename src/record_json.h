@@ -17,7 +17,4 @@ json_t *anon_image_row_json(const anon_image_row *row);
 /* Face boxes as [{x, y, w, h, score}], as in rows and `blur --json`. */
 json_t *anon_boxes_to_json(const anon_boxes *faces);
 
-/* Unix seconds as an ISO 8601 UTC string with milliseconds; null for 0. */
-json_t *anon_timestamp_json(double t);
-
 #endif

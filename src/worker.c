@@ -167,10 +167,10 @@ static anon_job_outcome process_job(struct job_ctx *j, anon_buffer *in, anon_buf
     return outcome;
 }
 
-anon_job_outcome anon_worker_handle(const anon_worker_services *svc,
-                                    const anon_worker_options *opt,
-                                    anon_delivery *d, anon_job_logger log,
-                                    void *log_ctx, anon_error *err)
+/* Handles one delivery: claim, process, record, settle. */
+static anon_job_outcome handle_delivery(const anon_worker_services *svc,
+                                        const anon_worker_options *opt, anon_delivery *d,
+                                        anon_job_logger log, void *log_ctx, anon_error *err)
 {
     struct job_ctx j = {.svc = svc, .opt = opt, .d = d, .err = err};
     double started = anon_now_ms();
@@ -224,7 +224,7 @@ int anon_worker_run(const anon_worker_services *svc, const anon_worker_options *
             continue;
         }
         anon_error job_err;
-        anon_job_outcome outcome = anon_worker_handle(svc, opt, &d, log, log_ctx, &job_err);
+        anon_job_outcome outcome = handle_delivery(svc, opt, &d, log, log_ctx, &job_err);
         count(totals, outcome);
         anon_delivery_free(&d);
         if (outcome == ANON_JOB_REFUSED) {

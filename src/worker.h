@@ -81,12 +81,6 @@ int anon_worker_run(const anon_worker_services *svc, const anon_worker_options *
                     volatile sig_atomic_t *stop, anon_job_logger log, void *log_ctx,
                     anon_worker_totals *totals, anon_error *err);
 
-/* Handles one delivery (exposed for tests). */
-anon_job_outcome anon_worker_handle(const anon_worker_services *svc,
-                                    const anon_worker_options *opt,
-                                    anon_delivery *d, anon_job_logger log,
-                                    void *log_ctx, anon_error *err);
-
 /* The output key for an input key: the same key, in the output bucket. */
 const char *anon_output_key(const char *input_key);
 

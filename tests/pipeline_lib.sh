@@ -28,7 +28,6 @@ drain() {
 }
 count() { sql "SELECT count(*) FROM images WHERE camera = '$1' AND status = '$2'"; }
 rows_of() { sql "SELECT count(*) FROM images WHERE camera = '$1'"; }
-ids_of() { sql "SELECT id FROM images WHERE camera = '$1' ORDER BY original_name"; }
 
 # Downloads every output of a camera into DIR as NAME (the original's).
 fetch_outputs() {
