@@ -257,12 +257,14 @@ image: image-deps models
 # Pinned npm packages for the manifest checks (tests/k8s/package.json),
 # installed into a git-ignored directory.
 K8S_NODE := $(CACHE)/k8s-validate
+# The link lives in the checkout and the packages in the cache, so each is
+# made when missing: a fresh checkout beside a warm cache needs only the link.
 k8s-validate-deps: $(K8S_NODE)/node_modules/.installed
+	@[ -L tests/k8s/node_modules ] || ln -sfn ../../$(K8S_NODE)/node_modules tests/k8s/node_modules
 $(K8S_NODE)/node_modules/.installed: tests/k8s/package.json tests/k8s/package-lock.json
 	mkdir -p $(K8S_NODE)
 	cp tests/k8s/package.json tests/k8s/package-lock.json $(K8S_NODE)/
 	cd $(K8S_NODE) && npm ci --silent --no-audit --no-fund --ignore-scripts
-	ln -sfn ../../$(K8S_NODE)/node_modules tests/k8s/node_modules
 	touch $@
 
 # Deploy to the cluster of the current kubectl context: data services and
