@@ -125,7 +125,7 @@ $(BUILD)/src/nn_%.o: CFLAGS += -O3 -ffp-contract=fast
 $(ASAN)/src/nn_%.o: ASAN_CFLAGS += -ffp-contract=fast
 # The blur and the canvas resampler are pixel loops too.
 $(BUILD)/src/blur.o $(BUILD)/src/canvas.o: CFLAGS += -O3
-$(BUILD)/src/jpeg_coef.o: CFLAGS += -O3
+$(BUILD)/src/jpeg_coef.o $(BUILD)/src/jpeg_scan.o $(BUILD)/src/jpeg_repack.o: CFLAGS += -O3
 
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)

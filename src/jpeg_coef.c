@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "jpeg_internal.h"
+#include "jpeg_scan.h"
 
 /* libjpeg-turbo's accurate integer inverse DCT (jidctint.c; exported,
  * declared only in its private jdct.h). */
@@ -35,8 +36,48 @@ typedef struct plane {
     int ux, uy;          /* output pixels per sample: 1, or 2 (upsampled) */
 } plane;
 
+/* The coefficients of a rectangle of MCUs, per component: blocks
+ * [bx0, bx0 + w) x [by0, by0 + h) of the component, row by row. */
+typedef struct block_grid {
+    JBLOCK *v;
+    int bx0, by0, w, h;
+} block_grid;
+
+/* Decodes the MCUs [mx0, mx1) x [my0, my1) into g (one per component). */
+static bool grid_fill(j_decompress_ptr ci, const anon_jpeg_scan *scan, int mx0, int my0,
+                      int mx1, int my1, block_grid *g)
+{
+    int first[4], at = 0;
+    for (int c = 0; c < ci->num_components; c++) {
+        const jpeg_component_info *comp = ci->cur_comp_info[c];
+        first[c] = at;
+        at += comp->MCU_blocks;
+        g[c].bx0 = mx0 * comp->MCU_width;
+        g[c].by0 = my0 * comp->MCU_height;
+        g[c].w = (mx1 - mx0) * comp->MCU_width;
+        g[c].h = (my1 - my0) * comp->MCU_height;
+        g[c].v = malloc((size_t)g[c].w * (size_t)g[c].h * sizeof(JBLOCK));
+        if (g[c].v == NULL)
+            return false;
+    }
+    JBLOCK mcu[10];
+    for (int my = my0; my < my1; my++)
+        for (int mx = mx0; mx < mx1; mx++) {
+            if (!anon_jpeg_scan_decode_mcu(scan, mx, my, mcu))
+                return false;
+            for (int b = 0; b < ci->blocks_in_MCU; b++) {
+                int c = ci->MCU_membership[b], in = b - first[c];
+                const jpeg_component_info *comp = ci->cur_comp_info[c];
+                int gx = (mx - mx0) * comp->MCU_width + in % comp->MCU_width;
+                int gy = (my - my0) * comp->MCU_height + in / comp->MCU_width;
+                memcpy(g[c].v[(size_t)gy * (size_t)g[c].w + (size_t)gx], mcu[b], sizeof(JBLOCK));
+            }
+        }
+    return true;
+}
+
 /* Inverse DCTs of the blocks [bx0, bx1) x [by0, by1) of component c. */
-static void plane_fill(j_decompress_ptr ci, jvirt_barray_ptr coefs, int c, plane *p,
+static void plane_fill(j_decompress_ptr ci, const block_grid *g, int c, plane *p,
                        int bx0, int by0, int bx1, int by1)
 {
     jpeg_component_info *comp = &ci->comp_info[c];
@@ -45,13 +86,12 @@ static void plane_fill(j_decompress_ptr ci, jvirt_barray_ptr coefs, int c, plane
     p->w = (bx1 - bx0) * DCTSIZE;
     p->h = (by1 - by0) * DCTSIZE;
     for (int by = by0; by < by1; by++) {
-        JBLOCKARRAY row = ci->mem->access_virt_barray((j_common_ptr)ci, coefs,
-                                                      (JDIMENSION)by, 1, FALSE);
+        JBLOCK *row = g->v + (size_t)(by - g->by0) * (size_t)g->w - g->bx0;
         JSAMPROW out[DCTSIZE];
         for (int r = 0; r < DCTSIZE; r++)
             out[r] = p->v + ((size_t)(by - by0) * DCTSIZE + (size_t)r) * (size_t)p->w;
         for (int bx = bx0; bx < bx1; bx++)
-            jpeg_idct_islow(ci, comp, row[0][bx], out, (JDIMENSION)((bx - bx0) * DCTSIZE));
+            jpeg_idct_islow(ci, comp, row[bx], out, (JDIMENSION)((bx - bx0) * DCTSIZE));
     }
 }
 
@@ -158,32 +198,40 @@ static bool layout_supported(j_decompress_ptr ci)
     return true;
 }
 
-static void fail_oom(anon_jpeg_errmgr *e, plane *planes, void *more)
+static void fail_oom(anon_jpeg_errmgr *e, plane *planes, block_grid *grids)
 {
-    for (int c = 0; c < 3; c++)
+    for (int c = 0; c < 3; c++) {
         free(planes[c].v);
-    free(more);
-    snprintf(e->why, sizeof e->why, "out of memory");
+        free(grids[c].v);
+    }
+    snprintf(e->why, sizeof e->why, "out of memory or broken data");
     longjmp(e->jump, 1);
 }
 
 /* Decodes the MCUs [mx0, mx1) x [my0, my1) into img (full size). */
-static void decode_mcus(j_decompress_ptr ci, jvirt_barray_ptr *coefs, int mx0, int my0,
+static void decode_mcus(j_decompress_ptr ci, const anon_jpeg_scan *scan, int mx0, int my0,
                         int mx1, int my1, anon_image *img, anon_jpeg_errmgr *e)
 {
     plane planes[3] = {{0}};
+    block_grid grids[3] = {{0}};
     int nc = ci->num_components;
+    /* An upsampled plane reaches one MCU further for its filter. */
+    bool ring = ci->max_h_samp_factor > 1 || ci->max_v_samp_factor > 1;
+    int gx0 = mx0 - ring < 0 ? 0 : mx0 - ring, gy0 = my0 - ring < 0 ? 0 : my0 - ring;
+    int gx1 = mx1 + ring, gy1 = my1 + ring;
+    gx1 = gx1 > anon_jpeg_scan_mcus_x(scan) ? anon_jpeg_scan_mcus_x(scan) : gx1;
+    gy1 = gy1 > anon_jpeg_scan_mcus_y(scan) ? anon_jpeg_scan_mcus_y(scan) : gy1;
+    if (!grid_fill(ci, scan, gx0, gy0, gx1, gy1, grids))
+        fail_oom(e, planes, grids);
     for (int c = 0; c < nc; c++) {
         jpeg_component_info *comp = &ci->comp_info[c];
         plane *p = &planes[c];
         p->ux = ci->max_h_samp_factor / comp->h_samp_factor;
         p->uy = ci->max_v_samp_factor / comp->v_samp_factor;
-        /* At full size (the decompressor's own fields hold its reduced pass's). */
         p->dw = (int)(((long)ci->image_width * comp->h_samp_factor + ci->max_h_samp_factor - 1) /
                       ci->max_h_samp_factor);
         p->dh = (int)(((long)ci->image_height * comp->v_samp_factor + ci->max_v_samp_factor - 1) /
                       ci->max_v_samp_factor);
-        /* An upsampled plane reaches one MCU further for its filter. */
         int mx0c = mx0 - (p->ux > 1), my0c = my0 - (p->uy > 1);
         int mx1c = mx1 + (p->ux > 1), my1c = my1 + (p->uy > 1);
         int bx0 = (mx0c < 0 ? 0 : mx0c) * comp->h_samp_factor;
@@ -195,8 +243,12 @@ static void decode_mcus(j_decompress_ptr ci, jvirt_barray_ptr *coefs, int mx0, i
             bx1 = bx0 + 1, by1 = by0 + 1;    /* cannot happen in a valid frame */
         p->v = malloc((size_t)(bx1 - bx0) * (size_t)(by1 - by0) * DCTSIZE2);
         if (p->v == NULL)
-            fail_oom(e, planes, NULL);
-        plane_fill(ci, coefs[c], c, p, bx0, by0, bx1, by1);
+            fail_oom(e, planes, grids);
+        plane_fill(ci, &grids[c], c, p, bx0, by0, bx1, by1);
+    }
+    for (int c = 0; c < nc; c++) {
+        free(grids[c].v);
+        grids[c].v = NULL;
     }
     int mcu_w = DCTSIZE * ci->max_h_samp_factor, mcu_h = DCTSIZE * ci->max_v_samp_factor;
     int x0 = mx0 * mcu_w, y0 = my0 * mcu_h;
@@ -206,7 +258,7 @@ static void decode_mcus(j_decompress_ptr ci, jvirt_barray_ptr *coefs, int mx0, i
     int w = x1 - x0, widest = w + 4;
     int *rows = malloc((size_t)widest * 4 * sizeof *rows);    /* 3 rows and the sums */
     if (rows == NULL)
-        fail_oom(e, planes, NULL);
+        fail_oom(e, planes, grids);
     int *ch[3] = {rows, rows + widest, rows + 2 * (size_t)widest}, *sums = rows + 3 * (size_t)widest;
     for (int y = y0; y < y1; y++) {
         for (int c = 0; c < nc; c++)
@@ -229,9 +281,9 @@ int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size
 {
     memset(img, 0, sizeof *img);
     anon_jpeg_errmgr *e;
-    j_decompress_ptr ci = anon_jpeg_source_cinfo(s, &e);
-    jvirt_barray_ptr *coefs = anon_jpeg_source_coefs(s);
-    if (ci == NULL || !layout_supported(ci))
+    anon_jpeg_scan *scan = anon_jpeg_source_scan(s);
+    j_decompress_ptr ci = anon_jpeg_scan_cinfo(scan, &e);
+    if (!layout_supported(ci))
         return 1;
     int width = (int)ci->image_width, height = (int)ci->image_height;
     /* Full size, but only the decoded MCUs are ever touched: the pages of
@@ -246,7 +298,7 @@ int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size
     for (size_t i = 0; i < n; i++) {
         anon_rect c;
         if (anon_jpeg_mcu_cover(&regions[i], mcu_w, mcu_h, width, height, &c))
-            decode_mcus(ci, coefs, c.x / mcu_w, c.y / mcu_h, (c.x + c.w + mcu_w - 1) / mcu_w,
+            decode_mcus(ci, scan, c.x / mcu_w, c.y / mcu_h, (c.x + c.w + mcu_w - 1) / mcu_w,
                         (c.y + c.h + mcu_h - 1) / mcu_h, img, e);
     }
     return 0;

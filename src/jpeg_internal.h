@@ -41,6 +41,11 @@ void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e);
 int anon_jpeg_write_source_markers(j_compress_ptr ci, const uint8_t *source, size_t len,
                                    bool keep_metadata, anon_buffer *scratch, anon_error *err);
 
+/* The same as whole marker segments (FF, marker, length, data), appended
+ * to out, for writers that assemble the file themselves (jpeg_repack.c). */
+int anon_jpeg_source_segments(const uint8_t *source, size_t len, bool keep_metadata,
+                              anon_buffer *out, anon_error *err);
+
 /* Widens r to whole MCUs of mcu_w x mcu_h, clipped to the image (false
  * when r misses it): the pixels the block-wise path decodes under r. */
 bool anon_jpeg_mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, int height,
@@ -50,11 +55,7 @@ bool anon_jpeg_mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, in
  * latched when its scan started, which a later DQT may have replaced. */
 const JQUANT_TBL *anon_jpeg_component_table(const struct jpeg_decompress_struct *ci, int c);
 
-/* The decompressor behind an anon_jpeg_source (image.h) after
- * jpeg_read_coefficients, NULL unless it was read with its reduced decode
- * (which set up libjpeg's inverse DCT); its error manager (set its jump
- * before calling libjpeg) and its coefficient arrays (jpeg_redact.c). */
-j_decompress_ptr anon_jpeg_source_cinfo(anon_jpeg_source *s, anon_jpeg_errmgr **errmgr);
-jvirt_barray_ptr *anon_jpeg_source_coefs(anon_jpeg_source *s);
+/* The indexed scan behind an anon_jpeg_source (image.h, jpeg_scan.h). */
+struct anon_jpeg_scan *anon_jpeg_source_scan(anon_jpeg_source *s);
 
 #endif

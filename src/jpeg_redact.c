@@ -30,13 +30,13 @@
 
 #include "codec.h"
 #include "jpeg_internal.h"
+#include "jpeg_scan.h"
 
 typedef struct redact_ctx {
     anon_jpeg_errmgr err;
     anon_image_info info;            /* warnings while reading the source */
     struct jpeg_decompress_struct src;
     jvirt_barray_ptr *src_coefs;
-    bool decoded;                    /* an output pass set up libjpeg's IDCT tables */
     struct jpeg_compress_struct dst;
     unsigned char *out;
     unsigned long out_size;
@@ -267,49 +267,28 @@ static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     return true;
 }
 
-/* Decodes the source at 1/scale_denom into small in libjpeg's
- * buffered-image mode, which keeps every coefficient it decodes: the one
- * entropy decode then serves the detection image and the block-wise
- * output (libjpeg.txt: jpeg_read_coefficients after the last
- * jpeg_finish_output). */
-static void decode_keeping_coefs(redact_ctx *ctx, int scale_denom, anon_image *small)
-{
-    struct jpeg_decompress_struct *src = &ctx->src;
-    src->buffered_image = TRUE;
-    src->out_color_space = JCS_RGB;
-    src->scale_num = 1;
-    src->scale_denom = (unsigned)scale_denom;
-    jpeg_start_decompress(src);
-    int r;
-    do    /* a memory source never suspends: it ends in a (faked) EOI */
-        r = jpeg_consume_input(src);
-    while (r != JPEG_REACHED_EOI && r != JPEG_SUSPENDED);
-    anon_error aerr;
-    if (anon_image_alloc(small, (int)src->output_width, (int)src->output_height, 3, &aerr) < 0)
-        fail_with(ctx, aerr.msg);
-    jpeg_start_output(src, src->input_scan_number);
-    size_t stride = (size_t)small->width * 3;
-    while (src->output_scanline < src->output_height) {
-        JSAMPROW row = small->pixels + src->output_scanline * stride;
-        if (jpeg_read_scanlines(src, &row, 1) != 1)
-            fail_with(ctx, "JPEG data ends early");
-    }
-    jpeg_finish_output(src);
-    ctx->decoded = true;
-}
-
-/* Reads the source's coefficients (and with small, its reduced decode):
- * false when damaged or unusable. */
-static bool read_body(redact_ctx *ctx, const uint8_t *data, size_t len, int width, int height,
-                      int scale_denom, anon_image *small)
+/* Reads the source's coefficients: false when damaged or unusable. */
+static bool read_body(redact_ctx *ctx, const uint8_t *data, size_t len, int width, int height)
 {
     if (!open_source(ctx, data, len, width, height))
         return false;
-    if (small != NULL)
-        decode_keeping_coefs(ctx, scale_denom, small);
     ctx->src_coefs = jpeg_read_coefficients(&ctx->src);
     /* damaged: what libjpeg recovers is the better source */
     return ctx->src_coefs != NULL && ctx->info.warnings == 0 && quant_tables_usable(&ctx->src);
+}
+
+/* Whether p was quantised with the tables the source's blocks use (a
+ * table redefined between scans is latched only when its scan starts). */
+static bool patches_match(const anon_jpeg_patches *p, j_decompress_ptr ci)
+{
+    if (ci->num_components != p->components)
+        return false;
+    for (int c = 0; c < p->components; c++) {
+        const JQUANT_TBL *t = anon_jpeg_component_table(ci, c);
+        if (t == NULL || memcmp(p->quant[c], t->quantval, sizeof p->quant[c]) != 0)
+            return false;
+    }
+    return true;
 }
 
 /* Pastes the patches over the coefficients read and writes the file. */
@@ -317,13 +296,8 @@ static bool write_body(redact_ctx *ctx, const uint8_t *data, size_t len,
                        const anon_jpeg_patches *p, bool keep_metadata)
 {
     struct jpeg_decompress_struct *src = &ctx->src;
-    /* A table redefined between scans is latched only now: the patches
-     * must have been quantised with the very tables the blocks use. */
-    if (src->num_components != p->components)
+    if (!patches_match(p, src))
         return false;
-    for (int c = 0; c < p->components; c++)
-        if (memcmp(p->quant[c], anon_jpeg_component_table(src, c)->quantval, sizeof p->quant[c]) != 0)
-            return false;
     for (size_t i = 0; i < p->n; i++)
         apply_patch(ctx, &p->v[i]);
 
@@ -419,6 +393,26 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
     return rc;
 }
 
+/* libjpeg's way, for what jpeg_scan.c does not take (progressive,
+ * arithmetic, several scans): all coefficients read, patched, written. */
+static int patches_apply_libjpeg(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
+                                 bool keep_metadata, anon_buffer *out, anon_error *err)
+{
+    redact_ctx *ctx = redact_ctx_new();
+    if (ctx == NULL)
+        return anon_fail(err, "out of memory");
+    int rc = 1;
+    if (setjmp(ctx->err.jump) == 0) {
+        if (read_body(ctx, src, len, p->width, p->height) &&
+            write_body(ctx, src, len, p, keep_metadata))
+            rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
+    } else {
+        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+    }
+    redact_ctx_free(ctx);
+    return rc;
+}
+
 int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
                             bool keep_metadata, anon_buffer *out, anon_error *err)
 {
@@ -427,13 +421,13 @@ int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patc
     if (rc == 0)
         rc = anon_jpeg_source_write(s, src, len, p, keep_metadata, out, err);
     anon_jpeg_source_free(s);
-    return rc;
+    return rc == 1 ? patches_apply_libjpeg(src, len, p, keep_metadata, out, err) : rc;
 }
 
-/* ---------------------------------------------------------------- the source, read once */
+/* ---------------------------------------------------------------- the source, indexed once */
 
 struct anon_jpeg_source {
-    redact_ctx *ctx;
+    anon_jpeg_scan *scan;
 };
 
 int anon_jpeg_source_read(const uint8_t *src, size_t len, int width, int height,
@@ -441,57 +435,101 @@ int anon_jpeg_source_read(const uint8_t *src, size_t len, int width, int height,
                           anon_error *err)
 {
     *out = NULL;
-    if (small != NULL)
-        memset(small, 0, sizeof *small);
-    if (!(scale_denom == 1 || scale_denom == 2 || scale_denom == 4 || scale_denom == 8))
-        return anon_fail(err, "JPEG scale 1/%d is not one of 1, 1/2, 1/4, 1/8", scale_denom);
+    anon_jpeg_scan *scan;
+    int rc = anon_jpeg_scan_open(src, len, scale_denom, small, &scan, err);
+    if (rc != 0)
+        return rc;
+    anon_jpeg_errmgr *e;
+    j_decompress_ptr ci = anon_jpeg_scan_cinfo(scan, &e);
     anon_jpeg_source *s = calloc(1, sizeof *s);
-    redact_ctx *ctx = redact_ctx_new();
-    if (s == NULL || ctx == NULL) {
-        free(s);
-        free(ctx);
-        return anon_fail(err, "out of memory");
-    }
-    int rc = 1;
-    if (setjmp(ctx->err.jump) == 0)
-        rc = read_body(ctx, src, len, width, height, scale_denom, small) ? 0 : 1;
-    else
-        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
-    if (rc != 0) {
+    if (s == NULL || (width >= 0 && ((int)ci->image_width != width ||
+                                     (int)ci->image_height != height))) {
+        rc = s == NULL ? anon_fail(err, "out of memory")
+                       : anon_fail(err, "anonymized image does not match the source's size");
         if (small != NULL)
             anon_image_free(small);
-        redact_ctx_free(ctx);
+        anon_jpeg_scan_free(scan);
         free(s);
         return rc;
     }
-    s->ctx = ctx;
+    s->scan = scan;
     *out = s;
     return 0;
 }
 
-j_decompress_ptr anon_jpeg_source_cinfo(anon_jpeg_source *s, anon_jpeg_errmgr **errmgr)
+anon_jpeg_scan *anon_jpeg_source_scan(anon_jpeg_source *s)
 {
-    *errmgr = &s->ctx->err;
-    return s->ctx->decoded ? &s->ctx->src : NULL;
+    return s->scan;
 }
 
-jvirt_barray_ptr *anon_jpeg_source_coefs(anon_jpeg_source *s)
+/* The patches, indexed: which one replaces each MCU of the source. */
+typedef struct patch_map {
+    anon_jpeg_scan **scans;    /* one per patch */
+    const anon_jpeg_patches *p;
+    int *owner;                /* per source MCU: patch index or -1 */
+    int mcus_x;
+} patch_map;
+
+static bool patch_mcu(void *ctx, int mx, int my, JBLOCK *blocks)
 {
-    return s->ctx->src_coefs;
+    const patch_map *m = ctx;
+    int j = m->owner[(size_t)my * (size_t)m->mcus_x + (size_t)mx];
+    if (j < 0)
+        return false;
+    return anon_jpeg_scan_decode_mcu(m->scans[j], mx - m->p->v[j].mx, my - m->p->v[j].my, blocks);
+}
+
+static void patch_map_free(patch_map *m)
+{
+    for (size_t j = 0; m->scans != NULL && j < m->p->n; j++)
+        anon_jpeg_scan_free(m->scans[j]);
+    free(m->scans);
+    free(m->owner);
+}
+
+/* Opens every patch and marks the MCUs it covers (a later patch wins
+ * where two overlap; both were made from the same pixels). */
+static int patch_map_make(patch_map *m, anon_jpeg_scan *src, const anon_jpeg_patches *p,
+                          anon_error *err)
+{
+    int mx_n = anon_jpeg_scan_mcus_x(src), my_n = anon_jpeg_scan_mcus_y(src);
+    *m = (patch_map){.p = p, .mcus_x = mx_n};
+    m->scans = calloc(p->n ? p->n : 1, sizeof *m->scans);
+    m->owner = malloc((size_t)mx_n * (size_t)my_n * sizeof *m->owner);
+    if (m->scans == NULL || m->owner == NULL)
+        return anon_fail(err, "out of memory");
+    memset(m->owner, 0xFF, (size_t)mx_n * (size_t)my_n * sizeof *m->owner);
+    for (size_t j = 0; j < p->n; j++) {
+        int rc = anon_jpeg_scan_open(p->v[j].jpeg, p->v[j].size, 1, NULL, &m->scans[j], err);
+        if (rc != 0)
+            return rc;
+        if (anon_jpeg_scan_mcu_blocks(m->scans[j]) != anon_jpeg_scan_mcu_blocks(src))
+            return 1;
+        int x1 = p->v[j].mx + anon_jpeg_scan_mcus_x(m->scans[j]);
+        int y1 = p->v[j].my + anon_jpeg_scan_mcus_y(m->scans[j]);
+        for (int my = p->v[j].my; my < y1 && my < my_n; my++)
+            for (int mx = p->v[j].mx; mx < x1 && mx < mx_n; mx++)
+                m->owner[(size_t)my * (size_t)mx_n + (size_t)mx] = (int)j;
+    }
+    return 0;
 }
 
 int anon_jpeg_source_write(anon_jpeg_source *s, const uint8_t *src, size_t len,
                            const anon_jpeg_patches *p, bool keep_metadata, anon_buffer *out,
                            anon_error *err)
 {
-    redact_ctx *ctx = s->ctx;
-    int rc = 1;
-    if (setjmp(ctx->err.jump) == 0) {
-        if (write_body(ctx, src, len, p, keep_metadata))
-            rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
-    } else {
-        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
-    }
+    anon_jpeg_errmgr *e;
+    if (!patches_match(p, anon_jpeg_scan_cinfo(s->scan, &e)))
+        return 1;
+    anon_buffer markers = ANON_BUFFER_INIT;
+    patch_map m;
+    int rc = patch_map_make(&m, s->scan, p, err);
+    if (rc == 0)
+        rc = anon_jpeg_source_segments(src, len, keep_metadata, &markers, err);
+    if (rc == 0)
+        rc = anon_jpeg_scan_write(s->scan, patch_mcu, &m, &markers, out, err);
+    patch_map_free(&m);
+    anon_buffer_free(&markers);
     return rc;
 }
 
@@ -499,7 +537,7 @@ void anon_jpeg_source_free(anon_jpeg_source *s)
 {
     if (s == NULL)
         return;
-    redact_ctx_free(s->ctx);
+    anon_jpeg_scan_free(s->scan);
     free(s);
 }
 

@@ -3,6 +3,9 @@
  * inside them it shows the anonymized pixels; metadata rules as for
  * anon_encode; unsupported sources fall back to a full re-encode. */
 #include <math.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
 
 #include "blur.h"
 #include "check.h"
@@ -232,6 +235,102 @@ TEST(zero_quantisation_step_falls_back)
     CHECKF(rc == 0 && drc == 0, "%.300s", err.msg);
 }
 
+/* make_photo as a JPEG from libjpeg with a restart marker every
+ * `restart` MCUs (0: none) and, with optimize, Huffman tables made for
+ * the image (they lack codes for the symbols it does not use). */
+static int encode_photo(int w, int h, int restart, bool optimize, anon_buffer *out)
+{
+    anon_image img;
+    if (make_photo(&img, w, h) < 0)
+        return -1;
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    jpeg_mem_dest(&ci, &buf, &size);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 88, TRUE);
+    ci.restart_interval = (unsigned)restart;
+    ci.optimize_coding = optimize;
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW row = img.pixels + (size_t)ci.next_scanline * (size_t)w * 3;
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    anon_image_free(&img);
+    int rc = anon_buffer_append(out, buf, size, NULL);
+    free(buf);
+    return rc;
+}
+
+/* The bytes from the end of the scan header to the end of the file. */
+static bool scan_data(const anon_buffer *b, const uint8_t **at, size_t *len)
+{
+    size_t pos = 0;
+    anon_jpeg_segment seg;
+    while (anon_jpeg_segment_next(b->data, b->len, &pos, &seg) == 1)
+        if (seg.marker == 0xDA) {
+            *at = seg.data + seg.len;
+            *len = b->len - (size_t)(*at - b->data);
+            return true;
+        }
+    return false;
+}
+
+static int count_restarts(const uint8_t *p, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i + 1 < len; i++)
+        n += p[i] == 0xFF && p[i + 1] >= 0xD0 && p[i + 1] <= 0xD7;
+    return n;
+}
+
+TEST(unchanged_scan_is_copied_bit_for_bit)
+{
+    /* With nothing to replace, the scan is the source's, byte for byte
+     * (libjpeg pads with 1 bits, as the writer does), restart markers too. */
+    for (int restart = 0; restart <= 3; restart += 3) {
+        anon_buffer src = ANON_BUFFER_INIT, out = ANON_BUFFER_INIT;
+        CHECK(encode_photo(333, 250, restart, restart > 0, &src) == 0);
+        anon_image img;
+        CHECK(anon_decode(src.data, src.len, NULL, &img, NULL, NULL) == 0);
+        CHECK(anon_jpeg_redact(src.data, src.len, &img, NULL, 0, 90, false, &out, NULL) == 0);
+        const uint8_t *a, *b;
+        size_t alen, blen;
+        CHECK(scan_data(&src, &a, &alen) && scan_data(&out, &b, &blen));
+        CHECKF(alen == blen && memcmp(a, b, alen) == 0, "restart %d: scans differ (%zu vs %zu bytes)",
+               restart, alen, blen);
+        CHECK(count_restarts(b, blen) == (restart ? count_restarts(a, alen) : 0));
+        anon_image_free(&img);
+        anon_buffer_free(&src);
+        anon_buffer_free(&out);
+    }
+}
+
+TEST(restart_markers_and_own_tables)
+{
+    anon_box faces[] = {{101, 77, 60, 80, 0.9f}, {400, 300, 37, 45, 0.9f},
+                        {600, 440, 50, 60, 0.9f}};
+    for (int optimize = 0; optimize <= 1; optimize++) {
+        anon_buffer src = ANON_BUFFER_INIT;
+        CHECK(encode_photo(640, 480, 5, optimize, &src) == 0);
+        struct redact_result r;
+        anon_error err;
+        int rc = redact_and_compare(&src, faces, 3, false, &r, &err);
+        anon_buffer_free(&src);
+        CHECKF(rc == 0, "optimize %d: %.300s", optimize, err.msg);
+        check_redacted(check_ctx_, &r);
+    }
+}
+
 TEST(mismatched_image_is_an_error)
 {
     anon_buffer src = ANON_BUFFER_INIT;
@@ -254,5 +353,7 @@ RUN_TESTS("jpeg_redact",
           CASE(metadata_rules_apply),
           CASE(rotated_source_falls_back_to_reencode),
           CASE(no_regions_copies_every_block),
+          CASE(unchanged_scan_is_copied_bit_for_bit),
+          CASE(restart_markers_and_own_tables),
           CASE(zero_quantisation_step_falls_back),
           CASE(mismatched_image_is_an_error))

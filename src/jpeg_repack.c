@@ -1,0 +1,251 @@
+/* jpeg_repack.c - write a JPEG whose scan is the source's, but for some MCUs.
+ *
+ * The writer half of jpeg_scan.h. An MCU is copied as the source's bits
+ * when it is not replaced and the DC predictors it starts from are the
+ * source's (its DC differences are then still right); every other MCU is
+ * Huffman-coded here from its coefficients (the replacement's, or its own
+ * decoded again), with the source's tables. Since the MCU after a
+ * replaced one ends where the source's did, the source's predictors are
+ * back after it and copying resumes. The output keeps the source's
+ * tables, frame, restart interval and scan headers byte for byte. */
+#include <string.h>
+
+#include "codec.h"
+#include "jpeg_scan.h"
+
+/* ---------------------------------------------------------------- output bits */
+
+typedef struct bit_writer {
+    uint8_t *out;          /* room reserved by write_scan */
+    size_t at;
+    uint64_t acc;          /* pending bits, right-aligned */
+    int n;                 /* pending bit count, < 8 between calls */
+} bit_writer;
+
+/* Appends the low n (<= 32) bits of v, stuffing a zero after each 0xFF. */
+static inline void put_bits(bit_writer *w, uint32_t v, int n)
+{
+    w->acc = (w->acc << n) | (v & (uint32_t)((1ull << n) - 1));
+    w->n += n;
+    while (w->n >= 8) {
+        w->n -= 8;
+        uint8_t byte = (uint8_t)(w->acc >> w->n);
+        w->out[w->at++] = byte;
+        if (byte == 0xFF)
+            w->out[w->at++] = 0;
+    }
+}
+
+/* Pads the last byte with 1 bits (F.1.2.3). */
+static void flush_bits(bit_writer *w)
+{
+    if (w->n > 0)
+        put_bits(w, 0x7F, 8 - w->n);
+}
+
+/* Appends the source's bits [from, to). */
+static void copy_bits(bit_writer *w, const uint8_t *src, uint64_t from, uint64_t to)
+{
+    while (to - from >= 32) {
+        put_bits(w, anon_jpeg_peek32(src, from), 32);
+        from += 32;
+    }
+    if (to > from) {
+        int n = (int)(to - from);
+        put_bits(w, anon_jpeg_peek32(src, from) >> (32 - n), n);
+    }
+}
+
+/* ---------------------------------------------------------------- Huffman coding */
+
+typedef struct huff_enc {
+    uint16_t code[256];
+    uint8_t len[256];      /* 0: the table has no code for the symbol */
+} huff_enc;
+
+static void huff_enc_build(const JHUFF_TBL *t, huff_enc *h)
+{
+    memset(h, 0, sizeof *h);
+    int code = 0, k = 0;
+    for (int len = 1; len <= 16; len++) {
+        for (int i = 0; i < t->bits[len] && k < 256; i++, k++, code++) {
+            h->code[t->huffval[k]] = (uint16_t)code;
+            h->len[t->huffval[k]] = (uint8_t)len;
+        }
+        code <<= 1;
+    }
+}
+
+/* Bits needed for |v| (the JPEG size category). */
+static inline int category(int v)
+{
+    unsigned a = (unsigned)(v < 0 ? -v : v);
+    return a == 0 ? 0 : 32 - __builtin_clz(a);
+}
+
+/* Codes symbol sym followed by the s low bits of v's JPEG form. */
+static inline bool put_symbol(bit_writer *w, const huff_enc *h, int sym, int v, int s)
+{
+    if (h->len[sym] == 0)
+        return false;
+    put_bits(w, h->code[sym], h->len[sym]);
+    if (s > 0)
+        put_bits(w, (uint32_t)(v < 0 ? v - 1 : v), s);
+    return true;
+}
+
+/* Codes one block (natural order) against the predictor *pred. */
+static bool encode_block(bit_writer *w, const huff_enc *dc, const huff_enc *ac, int *pred,
+                         const JCOEF *blk)
+{
+    int diff = blk[0] - *pred;
+    *pred = blk[0];
+    int s = category(diff);
+    if (s > 11 || !put_symbol(w, dc, s, diff, s))
+        return false;
+    int run = 0;
+    for (int k = 1; k < 64; k++) {
+        int v = blk[anon_jpeg_zigzag[k]];
+        if (v == 0) {
+            run++;
+            continue;
+        }
+        for (; run > 15; run -= 16)
+            if (!put_symbol(w, ac, 0xF0, 0, 0))
+                return false;
+        s = category(v);
+        if (s > 10 || !put_symbol(w, ac, run << 4 | s, v, s))
+            return false;
+        run = 0;
+    }
+    return run == 0 || put_symbol(w, ac, 0x00, 0, 0);
+}
+
+/* ---------------------------------------------------------------- the file */
+
+/* SOI and the JFIF header libjpeg writes for YCbCr and grayscale. */
+static const uint8_t file_start[] = {
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00,
+    0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+};
+
+/* The source's segments from its first table to its scan header, without
+ * APPn and COM: tables, frame, restart interval, scan header. */
+static int append_tables(anon_buffer *out, const uint8_t *src, size_t header_end,
+                         anon_error *err)
+{
+    size_t pos = 0, start;
+    anon_jpeg_segment seg;
+    int rc;
+    while (start = pos, (rc = anon_jpeg_segment_next(src, header_end, &pos, &seg)) == 1) {
+        bool metadata = (seg.marker >= 0xE0 && seg.marker <= 0xEF) || seg.marker == 0xFE;
+        if (seg.marker == 0xD8 || metadata)
+            continue;
+        /* from the marker (after any fill bytes) to the segment's end */
+        while (src[start] == 0xFF && start + 1 < pos && src[start + 1] == 0xFF)
+            start++;
+        if (anon_buffer_append(out, src + start, pos - start, err) < 0)
+            return -1;
+        if (seg.marker == 0xDA)
+            return 0;
+    }
+    return anon_fail(err, "JPEG header ends before its scan");
+}
+
+typedef struct repack {
+    const anon_jpeg_scan *s;
+    const anon_jpeg_scan_layout *l;
+    huff_enc dc[4], ac[4];
+    anon_jpeg_mcu_source replaced;
+    void *ctx;
+    JBLOCK blocks[10];
+} repack;
+
+/* Codes MCU i from its coefficients (replacement or source). */
+static bool encode_mcu(repack *rp, bit_writer *w, int i, bool is_replaced, int *pred)
+{
+    const anon_jpeg_scan_layout *l = rp->l;
+    int mx = i % l->mcus_x, my = i / l->mcus_x;
+    if (!is_replaced && !anon_jpeg_scan_decode_mcu(rp->s, mx, my, rp->blocks))
+        return false;
+    for (int b = 0; b < l->blocks_in_mcu; b++) {
+        int c = l->block_comp[b];
+        if (!encode_block(w, &rp->dc[c], &rp->ac[c], &pred[c], rp->blocks[b]))
+            return false;
+    }
+    return true;
+}
+
+/* Room one MCU may take: copied or coded, at most 10 blocks of 64
+ * symbols of 27 bits, every byte stuffed, and a restart marker. */
+#define MCU_ROOM (2 * 10 * 64 * 27 / 8 + 16)
+
+/* The scan, MCU by MCU; false with *rc set on failure. */
+static bool write_scan(repack *rp, anon_buffer *out, anon_error *err, int *rc)
+{
+    const anon_jpeg_scan_layout *l = rp->l;
+    int per = l->restart_interval > 0 ? l->restart_interval : l->n_mcus;
+    bit_writer w = {0};
+    int pred[4] = {0};
+    *rc = -1;
+    if (anon_buffer_reserve(out, l->bits->len + l->bits->len / 8 + MCU_ROOM, err) < 0)
+        return false;
+    for (int i = 0; i < l->n_mcus; i++) {
+        if (anon_buffer_reserve(out, MCU_ROOM, err) < 0)
+            return false;
+        w.out = out->data;    /* the pending bits stay in w.acc */
+        w.at = out->len;
+        if (i > 0 && i % per == 0) {
+            flush_bits(&w);
+            w.out[w.at++] = 0xFF;
+            w.out[w.at++] = (uint8_t)(0xD0 + (i / per - 1) % 8);
+            memset(pred, 0, sizeof pred);
+        }
+        bool is_replaced = rp->replaced(rp->ctx, i % l->mcus_x, i / l->mcus_x, rp->blocks);
+        const int16_t *src_pred = l->mcu_pred + (size_t)i * (size_t)l->comps;
+        bool same_pred = true;
+        for (int c = 0; c < l->comps; c++)
+            same_pred = same_pred && pred[c] == src_pred[c];
+        if (!is_replaced && same_pred) {
+            copy_bits(&w, l->bits->data, l->mcu_pos[i], anon_jpeg_scan_mcu_end(rp->s, i));
+            /* its last DCs are the next MCU's predictors in the source */
+            if (i + 1 < l->n_mcus)
+                for (int c = 0; c < l->comps; c++)
+                    pred[c] = src_pred[l->comps + c];
+        } else if (!encode_mcu(rp, &w, i, is_replaced, pred)) {
+            *rc = 1;
+            return false;
+        }
+        out->len = w.at;
+    }
+    w.out = out->data;
+    w.at = out->len;
+    flush_bits(&w);
+    out->len = w.at;
+    *rc = 0;
+    return true;
+}
+
+int anon_jpeg_scan_write(const anon_jpeg_scan *s, anon_jpeg_mcu_source replaced, void *ctx,
+                         const anon_buffer *markers, anon_buffer *out, anon_error *err)
+{
+    const anon_jpeg_scan_layout *l = anon_jpeg_scan_layout_of(s);
+    size_t was = out->len;
+    repack rp = {.s = s, .l = l, .replaced = replaced, .ctx = ctx};
+    for (int c = 0; c < l->comps; c++) {
+        huff_enc_build(l->dc[c], &rp.dc[c]);
+        huff_enc_build(l->ac[c], &rp.ac[c]);
+    }
+    int rc = 0;
+    if (anon_buffer_append(out, file_start, sizeof file_start, err) < 0 ||
+        (markers != NULL && anon_buffer_append(out, markers->data, markers->len, err) < 0) ||
+        append_tables(out, l->src, l->header_end, err) < 0)
+        rc = -1;
+    else if (!write_scan(&rp, out, err, &rc))
+        ;
+    else if (anon_buffer_append(out, "\xFF\xD9", 2, err) < 0)
+        rc = -1;
+    if (rc != 0)
+        out->len = was;
+    return rc;
+}
