@@ -1,6 +1,6 @@
 /* canvas.c - cuts, scales and places photo pixels on the model's input canvas
  * (see canvas.h). Separable resampling: a horizontal pass into a float
- * buffer, then a vertical pass into the planar canvas. */
+ * buffer, then a vertical pass into the planar canvas, band by band. */
 #include "canvas.h"
 
 #include <math.h>
@@ -75,6 +75,59 @@ int anon_canvas_extent(int len, double scale, int n)
     return e < 1 ? 1 : e > n ? n : (int)e;
 }
 
+/* The horizontal pass: source rows [s0, s1) of window r into rows. */
+static void fill_rows(const anon_image *img, anon_rect r, const taps *tx, int w, bool flip,
+                      int s0, int s1, float *rows)
+{
+    const int nc = img->channels;
+    for (int y = s0; y < s1; y++) {
+        const uint8_t *src = img->pixels + ((size_t)(r.y + y) * img->width + r.x) * nc;
+        float *dst = rows + (size_t)(y - s0) * w * 3;
+        for (int x = 0; x < w; x++) {
+            const float *wt = tx->weight + (size_t)x * tx->max;
+            const uint8_t *p = src + (size_t)tx->first[x] * nc;
+            float c0 = 0, c1 = 0, c2 = 0;
+            for (int k = 0; k < tx->count[x]; k++, p += nc) {
+                c0 += wt[k] * p[0];
+                c1 += wt[k] * p[1];
+                c2 += wt[k] * p[2];
+            }
+            int ox = flip ? w - 1 - x : x;
+            dst[ox * 3 + 0] = c0;
+            dst[ox * 3 + 1] = c1;
+            dst[ox * 3 + 2] = c2;
+        }
+    }
+}
+
+/* The vertical pass: canvas rows [y0, y1) from rows, which start at
+ * source row s0. */
+static void fill_columns(const taps *ty, int w, int n, int y0, int y1, int s0,
+                         const float *rows, float *out)
+{
+    size_t plane = (size_t)n * n;
+    for (int y = y0; y < y1; y++) {
+        const float *wt = ty->weight + (size_t)y * ty->max;
+        for (int x = 0; x < w; x++) {
+            const float *p = rows + ((size_t)(ty->first[y] - s0) * w + x) * 3;
+            float c0 = 0, c1 = 0, c2 = 0;
+            for (int k = 0; k < ty->count[y]; k++, p += (size_t)w * 3) {
+                c0 += wt[k] * p[0];
+                c1 += wt[k] * p[1];
+                c2 += wt[k] * p[2];
+            }
+            size_t i = (size_t)y * n + x;
+            out[i] = c0;
+            out[plane + i] = c1;
+            out[2 * plane + i] = c2;
+        }
+    }
+}
+
+/* Source rows the horizontal pass holds at once beyond one canvas row's:
+ * a whole 24 MP frame would otherwise take 4000 x 512 x 3 floats (24 MB). */
+#define BAND_ROWS 128
+
 int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip,
                      int n, float *out, int *cw, int *ch, anon_error *err)
 {
@@ -94,48 +147,22 @@ int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip
         taps_free(&tx);
         return -1;
     }
-    float *rows = malloc((size_t)r.h * (size_t)w * 3 * sizeof *rows);
+    int cap = ty.max + BAND_ROWS;
+    float *rows = malloc((size_t)cap * (size_t)w * 3 * sizeof *rows);
     if (!rows) {
         taps_free(&tx);
         taps_free(&ty);
         return anon_fail(err, "out of memory");
     }
-    const int nc = img->channels;
-    for (int y = 0; y < r.h; y++) {
-        const uint8_t *src = img->pixels + ((size_t)(r.y + y) * img->width + r.x) * nc;
-        float *dst = rows + (size_t)y * w * 3;
-        for (int x = 0; x < w; x++) {
-            const float *wt = tx.weight + (size_t)x * tx.max;
-            const uint8_t *p = src + (size_t)tx.first[x] * nc;
-            float s0 = 0, s1 = 0, s2 = 0;
-            for (int k = 0; k < tx.count[x]; k++, p += nc) {
-                s0 += wt[k] * p[0];
-                s1 += wt[k] * p[1];
-                s2 += wt[k] * p[2];
-            }
-            int ox = flip ? w - 1 - x : x;
-            dst[ox * 3 + 0] = s0;
-            dst[ox * 3 + 1] = s1;
-            dst[ox * 3 + 2] = s2;
-        }
-    }
-    size_t plane = (size_t)n * n;
-    memset(out, 0, 3 * plane * sizeof *out);
-    for (int y = 0; y < h; y++) {
-        const float *wt = ty.weight + (size_t)y * ty.max;
-        for (int x = 0; x < w; x++) {
-            const float *p = rows + ((size_t)ty.first[y] * w + x) * 3;
-            float s0 = 0, s1 = 0, s2 = 0;
-            for (int k = 0; k < ty.count[y]; k++, p += (size_t)w * 3) {
-                s0 += wt[k] * p[0];
-                s1 += wt[k] * p[1];
-                s2 += wt[k] * p[2];
-            }
-            size_t i = (size_t)y * n + x;
-            out[i] = s0;
-            out[plane + i] = s1;
-            out[2 * plane + i] = s2;
-        }
+    memset(out, 0, 3 * (size_t)n * (size_t)n * sizeof *out);
+    /* Bands of canvas rows whose source rows fit in the buffer. */
+    for (int y0 = 0, y1; y0 < h; y0 = y1) {
+        int s0 = ty.first[y0];
+        for (y1 = y0 + 1; y1 < h && ty.first[y1] + ty.count[y1] - s0 <= cap; y1++)
+            ;
+        int s1 = ty.first[y1 - 1] + ty.count[y1 - 1];
+        fill_rows(img, r, &tx, w, flip, s0, s1, rows);
+        fill_columns(&ty, w, n, y0, y1, s0, rows, out);
     }
     free(rows);
     taps_free(&tx);

@@ -1,14 +1,12 @@
 /* jpeg_coef.c - full-size pixels of a few MCUs from a JPEG's DCT coefficients.
  *
  * Part of the one-decode fast path (anonymize.c, jpeg_redact.c): the
- * source is entropy-decoded once, in libjpeg's buffered-image mode, which
- * yields the reduced-scale detection image and keeps the quantised DCT
- * coefficients for the block-wise writer. The blur needs the full-size
- * pixels of the MCUs under the faces; decoding the file again for them
- * would repeat the entropy decode down to the last face, so they are made
- * here from the coefficients already in memory, the way libjpeg would:
- * its own accurate integer inverse DCT (jpeg_idct_islow, exported by
- * libjpeg-turbo; the decompressor's output pass has set up its
+ * source's scan is decoded once and indexed (jpeg_scan.c), which yields
+ * the reduced-scale detection image. The blur needs the full-size pixels
+ * of the MCUs under the faces; they are made here from those MCUs'
+ * coefficients, decoded again from the index, the way libjpeg would:
+ * its own accurate integer inverse DCT (the method its decompressor
+ * chose for a full-size pass, SIMD where the CPU has it, with its
  * multiplier tables and range limit), its "fancy" triangle upsampling of
  * subsampled chroma, and its integer YCbCr -> RGB. The result equals
  * libjpeg's decode (tests/test_fastpath.c).
@@ -22,10 +20,16 @@
 #include "jpeg_internal.h"
 #include "jpeg_scan.h"
 
-/* libjpeg-turbo's accurate integer inverse DCT (jidctint.c; exported,
- * declared only in its private jdct.h). */
-void jpeg_idct_islow(j_decompress_ptr cinfo, jpeg_component_info *compptr,
-                     JCOEFPTR coef_block, JSAMPARRAY output_buf, JDIMENSION output_col);
+/* libjpeg's inverse DCT module, as its private jpegint.h declares it (the
+ * same two fields since libjpeg 6b): jpeg_start_decompress has put the
+ * method for each component's full-size blocks in inverse_DCT, for the
+ * islow method libjpeg-turbo's SIMD version, bit-exact with jidctint.c. */
+typedef void (*idct_method)(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                            JCOEFPTR coef_block, JSAMPARRAY output_buf, JDIMENSION output_col);
+struct jpeg_inverse_dct {
+    void (*start_pass)(j_decompress_ptr cinfo);
+    idct_method inverse_DCT[MAX_COMPONENTS];
+};
 
 /* One component's samples over a rectangle of its blocks. */
 typedef struct plane {
@@ -85,13 +89,14 @@ static void plane_fill(j_decompress_ptr ci, const block_grid *g, int c, plane *p
     p->sy0 = by0 * DCTSIZE;
     p->w = (bx1 - bx0) * DCTSIZE;
     p->h = (by1 - by0) * DCTSIZE;
+    idct_method idct = ci->idct->inverse_DCT[c];
     for (int by = by0; by < by1; by++) {
         JBLOCK *row = g->v + (size_t)(by - g->by0) * (size_t)g->w - g->bx0;
         JSAMPROW out[DCTSIZE];
         for (int r = 0; r < DCTSIZE; r++)
             out[r] = p->v + ((size_t)(by - by0) * DCTSIZE + (size_t)r) * (size_t)p->w;
         for (int bx = bx0; bx < bx1; bx++)
-            jpeg_idct_islow(ci, comp, row[bx], out, (JDIMENSION)((bx - bx0) * DCTSIZE));
+            idct(ci, comp, row[bx], out, (JDIMENSION)((bx - bx0) * DCTSIZE));
     }
 }
 
@@ -192,7 +197,7 @@ static bool layout_supported(j_decompress_ptr ci)
         int ry = ci->max_v_samp_factor / comp->v_samp_factor;
         if (rx * comp->h_samp_factor != ci->max_h_samp_factor ||
             ry * comp->v_samp_factor != ci->max_v_samp_factor || rx > 2 || ry > rx ||
-            comp->dct_table == NULL)
+            comp->dct_table == NULL || ci->idct == NULL || ci->idct->inverse_DCT[c] == NULL)
             return false;
     }
     return true;

@@ -19,14 +19,12 @@ typedef struct bit_writer {
     uint8_t *out;          /* room reserved by write_scan */
     size_t at;
     uint64_t acc;          /* pending bits, right-aligned */
-    int n;                 /* pending bit count, < 8 between calls */
+    int n;                 /* pending bit count, < 32 between calls */
 } bit_writer;
 
-/* Appends the low n (<= 32) bits of v, stuffing a zero after each 0xFF. */
-static inline void put_bits(bit_writer *w, uint32_t v, int n)
+/* Writes the pending whole bytes, stuffing a zero after each 0xFF. */
+static void put_bytes(bit_writer *w)
 {
-    w->acc = (w->acc << n) | (v & (uint32_t)((1ull << n) - 1));
-    w->n += n;
     while (w->n >= 8) {
         w->n -= 8;
         uint8_t byte = (uint8_t)(w->acc >> w->n);
@@ -36,11 +34,36 @@ static inline void put_bits(bit_writer *w, uint32_t v, int n)
     }
 }
 
+/* Appends the low n (<= 32) bits of v; 32 at a time, bytewise only when
+ * they hold a 0xFF that needs its stuffed zero. */
+static inline void put_bits(bit_writer *w, uint32_t v, int n)
+{
+    w->acc = (w->acc << n) | (v & (uint32_t)((1ull << n) - 1));
+    w->n += n;
+    if (w->n < 32)
+        return;
+    uint32_t word = (uint32_t)(w->acc >> (w->n - 32)), inv = ~word;
+    if (((inv - 0x01010101u) & ~inv & 0x80808080u) != 0) {    /* a 0xFF byte */
+        put_bytes(w);
+        return;
+    }
+    w->out[w->at] = (uint8_t)(word >> 24);
+    w->out[w->at + 1] = (uint8_t)(word >> 16);
+    w->out[w->at + 2] = (uint8_t)(word >> 8);
+    w->out[w->at + 3] = (uint8_t)word;
+    w->at += 4;
+    w->n -= 32;
+}
+
 /* Pads the last byte with 1 bits (F.1.2.3). */
 static void flush_bits(bit_writer *w)
 {
-    if (w->n > 0)
-        put_bits(w, 0x7F, 8 - w->n);
+    put_bytes(w);
+    if (w->n > 0) {
+        w->acc = (w->acc << (8 - w->n)) | ((1u << (8 - w->n)) - 1);
+        w->n = 8;
+        put_bytes(w);
+    }
 }
 
 /* Appends the source's bits [from, to). */

@@ -52,7 +52,8 @@ struct anon_jpeg_scan {
     uint64_t *interval_end;          /* where each restart interval's data ends */
     size_t *rst_at;                  /* unstuffed byte offset of each interval after the first */
     size_t n_rst;
-    huff_dec dc[4], ac[4];           /* per component of the scan */
+    huff_dec tables[8];              /* DC tables 0-3, AC tables 4-7 */
+    const huff_dec *dc[4], *ac[4];   /* per component: components share tables */
     anon_jpeg_scan_layout layout;
 };
 
@@ -173,8 +174,36 @@ static inline int br_value(bit_reader *br, int s)
     return extend(v, s);
 }
 
+/* One AC coefficient (or run) of a block at *k; needs at most 27 bits in
+ * the reader. Returns 0 to go on, 1 at the end of the block, -1 on an
+ * invalid code. */
+static inline int ac_step(bit_reader *br, const huff_dec *ac, JCOEF *blk, int *k)
+{
+    int32_t f = ac->fast_ac[br->acc >> (64 - FAST_BITS)];
+    if (f != 0) {
+        *k += (f >> 8) & 15;
+        blk[anon_jpeg_zigzag[*k < 64 ? *k : 64]] = (JCOEF)(f >> 16);
+        br_skip(br, f & 0xFF);
+        return ++*k >= 64;
+    }
+    int rs = huff_decode(ac, br);
+    if (rs < 0)
+        return -1;
+    int r = rs >> 4, s = rs & 15;
+    if (s == 0) {
+        if (r != 15)
+            return 1;    /* end of block */
+        *k += 16;
+        return *k >= 64;
+    }
+    *k += r;
+    blk[anon_jpeg_zigzag[*k < 64 ? *k : 64]] = (JCOEF)br_value(br, s);
+    return ++*k >= 64;
+}
+
 /* Decodes one block into blk (all zero on entry), natural order; pred is
- * the component's DC predictor. False on an invalid code. */
+ * the component's DC predictor. False on an invalid code. A refill
+ * leaves at least 56 bits: enough for two steps of 27. */
 static inline bool decode_block(bit_reader *br, const huff_dec *dc, const huff_dec *ac,
                                 int *pred, JCOEF *blk)
 {
@@ -185,32 +214,13 @@ static inline bool decode_block(bit_reader *br, const huff_dec *dc, const huff_d
     if (s > 0)
         *pred += br_value(br, s);
     blk[0] = (JCOEF)*pred;
-    for (int k = 1; k < 64;) {
+    int k = 1, rc;
+    for (;;) {
         br_refill(br);
-        int32_t f = ac->fast_ac[br->acc >> (64 - FAST_BITS)];
-        if (f != 0) {
-            k += (f >> 8) & 15;
-            blk[anon_jpeg_zigzag[k < 64 ? k : 64]] = (JCOEF)(f >> 16);
-            br_skip(br, f & 0xFF);
-            k++;
-            continue;
-        }
-        int rs = huff_decode(ac, br);
-        if (rs < 0)
-            return false;
-        int r = rs >> 4;
-        s = rs & 15;
-        if (s == 0) {
-            if (r != 15)
-                break;    /* end of block */
-            k += 16;
-            continue;
-        }
-        k += r;
-        blk[anon_jpeg_zigzag[k < 64 ? k : 64]] = (JCOEF)br_value(br, s);
-        k++;
+        if ((rc = ac_step(br, ac, blk, &k)) != 0 || (rc = ac_step(br, ac, blk, &k)) != 0)
+            break;
     }
-    return *pred >= -32768 && *pred <= 32767;
+    return rc > 0 && *pred >= -32768 && *pred <= 32767;
 }
 
 /* ---------------------------------------------------------------- unstuffing */
@@ -263,6 +273,7 @@ typedef struct reduced {
     uint8_t *plane[3];
     int stride[3], rows[3];
     float q[3][64];           /* dequantisation, natural order */
+    int qi[3][64];
 } reduced;
 
 static bool reduced_init(reduced *r, j_decompress_ptr ci, int denom)
@@ -278,7 +289,7 @@ static bool reduced_init(reduced *r, j_decompress_ptr ci, int denom)
         if (t == NULL)
             return false;
         for (int i = 0; i < 64; i++)
-            r->q[c][i] = t->quantval[i];
+            r->qi[c][i] = (int)(r->q[c][i] = t->quantval[i]);
         r->stride[c] = (int)comp->width_in_blocks * r->k;
         r->rows[c] = (int)comp->height_in_blocks * r->k;
         r->plane[c] = malloc((size_t)r->stride[c] * (size_t)r->rows[c]);
@@ -294,9 +305,17 @@ static void reduced_free(reduced *r)
         free(r->plane[c]);
 }
 
+static inline uint8_t clamp_u8i(int v)
+{
+    v = v > 0 ? v : 0;
+    return (uint8_t)(v < 255 ? v : 255);
+}
+
 static inline uint8_t clamp_u8f(float v)
 {
-    return v <= 0.f ? 0 : v >= 255.f ? 255 : (uint8_t)(v + 0.5f);
+    v = v > 0.f ? v : 0.f;    /* written so that it compiles to maxss/minss, no branch */
+    v = v < 255.f ? v : 255.f;
+    return (uint8_t)(v + 0.5f);
 }
 
 /* The block's k x k samples at block (bx, by) of component c. */
@@ -309,14 +328,14 @@ static void reduced_block(reduced *r, int c, int bx, int by, const JCOEF *blk)
         *out = clamp_u8f((float)blk[0] * q[0] / 8.f + 128.f);
         return;
     }
-    if (k == 2) {    /* the basis is +-1/(2 sqrt 2): sums and differences */
-        float a = (float)blk[0] * q[0], b = (float)blk[1] * q[1];
-        float c0 = (float)blk[8] * q[8], d = (float)blk[9] * q[9];
-        out[0] = clamp_u8f((a + b + c0 + d) * 0.125f + 128.f);
-        out[1] = clamp_u8f((a - b + c0 - d) * 0.125f + 128.f);
+    if (k == 2) {    /* the basis is +-1/(2 sqrt 2): sums and differences, / 8 */
+        const int *qi = r->qi[c];
+        int a = blk[0] * qi[0], b = blk[1] * qi[1], c0 = blk[8] * qi[8], d = blk[9] * qi[9];
+        out[0] = clamp_u8i(((a + b + c0 + d + 4) >> 3) + 128);
+        out[1] = clamp_u8i(((a - b + c0 - d + 4) >> 3) + 128);
         out += r->stride[c];
-        out[0] = clamp_u8f((a + b - c0 - d) * 0.125f + 128.f);
-        out[1] = clamp_u8f((a - b - c0 + d) * 0.125f + 128.f);
+        out[0] = clamp_u8i(((a + b - c0 - d + 4) >> 3) + 128);
+        out[1] = clamp_u8i(((a - b - c0 + d + 4) >> 3) + 128);
         return;
     }
     float rowsum[8][8];    /* [v][x]: frequencies v of row, transformed along x */
@@ -370,11 +389,11 @@ static bool reduced_to_rgb(const reduced *r, j_decompress_ptr ci, int denom, ano
             (size_t)(y * ci->comp_info[1].v_samp_factor / mv) * (size_t)r->stride[1];
         const uint8_t *crs = r->plane[2] +
             (size_t)(y * ci->comp_info[2].v_samp_factor / mv) * (size_t)r->stride[2];
-        for (int x = 0; x < w; x++, px += 3) {
-            float yy = ys[x], u = (float)cbs[cx[x]] - 128.f, v = (float)crs[cx[w + x]] - 128.f;
-            px[0] = clamp_u8f(yy + 1.402f * v);
-            px[1] = clamp_u8f(yy - 0.344136f * u - 0.714136f * v);
-            px[2] = clamp_u8f(yy + 1.772f * u);
+        for (int x = 0; x < w; x++, px += 3) {    /* JFIF's YCbCr, 16-bit fixed point */
+            int yy = ys[x] << 16, u = cbs[cx[x]] - 128, v = crs[cx[w + x]] - 128;
+            px[0] = clamp_u8i((yy + 91881 * v + 32768) >> 16);
+            px[1] = clamp_u8i((yy - 22554 * u - 46802 * v + 32768) >> 16);
+            px[2] = clamp_u8i((yy + 116130 * u + 32768) >> 16);
         }
     }
     free(cx);
@@ -436,7 +455,10 @@ static bool layout_init(anon_jpeg_scan *s, const uint8_t *src, size_t data_at)
             return false;    /* scan order differs from frame order */
         l->dc[c] = ci->dc_huff_tbl_ptrs[comp->dc_tbl_no];
         l->ac[c] = ci->ac_huff_tbl_ptrs[comp->ac_tbl_no];
-        if (!huff_dec_build(l->dc[c], &s->dc[c]) || !huff_dec_build(l->ac[c], &s->ac[c]))
+        s->dc[c] = &s->tables[comp->dc_tbl_no];
+        s->ac[c] = &s->tables[4 + comp->ac_tbl_no];
+        if (!huff_dec_build(l->dc[c], &s->tables[comp->dc_tbl_no]) ||
+            !huff_dec_build(l->ac[c], &s->tables[4 + comp->ac_tbl_no]))
             return false;
     }
     return true;
@@ -505,7 +527,7 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
         for (int b = 0; b < l->blocks_in_mcu; b++) {
             int c = l->block_comp[b];
             memset(blk, 0, sizeof blk);
-            if (!decode_block(&br, &s->dc[c], &s->ac[c], &pred[c], blk))
+            if (!decode_block(&br, s->dc[c], s->ac[c], &pred[c], blk))
                 return false;
             if (r == NULL)
                 continue;
@@ -645,7 +667,7 @@ bool anon_jpeg_scan_decode_mcu(const anon_jpeg_scan *s, int mx, int my, JBLOCK *
     memset(blocks, 0, (size_t)l->blocks_in_mcu * sizeof *blocks);
     for (int b = 0; b < l->blocks_in_mcu; b++) {
         int c = l->block_comp[b];
-        if (!decode_block(&br, &s->dc[c], &s->ac[c], &pred[c], blocks[b]))
+        if (!decode_block(&br, s->dc[c], s->ac[c], &pred[c], blocks[b]))
             return false;
     }
     return true;

@@ -40,8 +40,8 @@ int anon_jpeg_scan_open(const uint8_t *src, size_t len, int denom, anon_image *s
 void anon_jpeg_scan_free(anon_jpeg_scan *s);
 
 /* The decompressor holding the parsed header, with libjpeg's inverse DCT
- * set up for a full-size output pass (jpeg_coef.c calls jpeg_idct_islow
- * with it), and its error manager. */
+ * set up for a full-size output pass (jpeg_coef.c calls it), and its
+ * error manager. */
 j_decompress_ptr anon_jpeg_scan_cinfo(anon_jpeg_scan *s, anon_jpeg_errmgr **errmgr);
 
 /* MCUs across and down. */
