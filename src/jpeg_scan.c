@@ -318,6 +318,17 @@ static inline uint8_t clamp_u8f(float v)
     return (uint8_t)(v + 0.5f);
 }
 
+/* A block's 2 x 2 samples (k = 2): the basis is +-1/(2 sqrt 2), so they
+ * are sums and differences of the four lowest frequencies, / 8. */
+static inline void reduced_2x2(uint8_t *out, int stride, const int *qi, const JCOEF *blk)
+{
+    int a = blk[0] * qi[0], b = blk[1] * qi[1], c = blk[8] * qi[8], d = blk[9] * qi[9];
+    out[0] = clamp_u8i(((a + b + c + d + 4) >> 3) + 128);
+    out[1] = clamp_u8i(((a - b + c - d + 4) >> 3) + 128);
+    out[stride] = clamp_u8i(((a + b - c - d + 4) >> 3) + 128);
+    out[stride + 1] = clamp_u8i(((a - b - c + d + 4) >> 3) + 128);
+}
+
 /* The block's k x k samples at block (bx, by) of component c. */
 static void reduced_block(reduced *r, int c, int bx, int by, const JCOEF *blk)
 {
@@ -326,16 +337,6 @@ static void reduced_block(reduced *r, int c, int bx, int by, const JCOEF *blk)
     const float *q = r->q[c];
     if (k == 1) {
         *out = clamp_u8f((float)blk[0] * q[0] / 8.f + 128.f);
-        return;
-    }
-    if (k == 2) {    /* the basis is +-1/(2 sqrt 2): sums and differences, / 8 */
-        const int *qi = r->qi[c];
-        int a = blk[0] * qi[0], b = blk[1] * qi[1], c0 = blk[8] * qi[8], d = blk[9] * qi[9];
-        out[0] = clamp_u8i(((a + b + c0 + d + 4) >> 3) + 128);
-        out[1] = clamp_u8i(((a - b + c0 - d + 4) >> 3) + 128);
-        out += r->stride[c];
-        out[0] = clamp_u8i(((a + b - c0 - d + 4) >> 3) + 128);
-        out[1] = clamp_u8i(((a - b - c0 + d + 4) >> 3) + 128);
         return;
     }
     float rowsum[8][8];    /* [v][x]: frequencies v of row, transformed along x */
@@ -506,12 +507,21 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
     if (s->mcu_pos == NULL || s->mcu_pred == NULL || s->interval_end == NULL)
         return false;
     bit_reader br = {0};
-    int coords[10][3];    /* the blocks of an MCU at (0, 0), for r */
-    for (int b = 0; b < l->blocks_in_mcu; b++)
-        block_xy(ci, b, 0, 0, &coords[b][0], &coords[b][1], &coords[b][2]);
+    /* Where each block of an MCU goes, for r: MCU width in blocks, column
+     * in it, MCU height, row, the component's width and height in blocks. */
+    int place[10][6];
+    for (int b = 0; b < l->blocks_in_mcu; b++) {
+        int c;
+        block_xy(ci, b, 0, 0, &c, &place[b][1], &place[b][3]);
+        const jpeg_component_info *cp = ci->cur_comp_info[c];
+        place[b][0] = cp->MCU_width;
+        place[b][2] = cp->MCU_height;
+        place[b][4] = (int)cp->width_in_blocks;
+        place[b][5] = (int)cp->height_in_blocks;
+    }
     int pred[4] = {0};
     uint64_t limit = 0;
-    JBLOCK blk;
+    JCOEF blk[DCTSIZE2] = {0};
     for (int i = 0; i < l->n_mcus; i++) {
         if (i % per == 0) {
             if (i > 0)
@@ -526,14 +536,23 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
         int mx = i % l->mcus_x, my = i / l->mcus_x;
         for (int b = 0; b < l->blocks_in_mcu; b++) {
             int c = l->block_comp[b];
-            memset(blk, 0, sizeof blk);
+            /* only the coefficients the reduced image reads need clearing:
+             * the others are written but never read */
+            for (int v = 0; r != NULL && v < r->k; v++)
+                for (int u = 0; u < r->k; u++)
+                    blk[v * 8 + u] = 0;
             if (!decode_block(&br, s->dc[c], s->ac[c], &pred[c], blk))
                 return false;
             if (r == NULL)
                 continue;
-            const jpeg_component_info *cp = ci->cur_comp_info[c];
-            int bx = mx * cp->MCU_width + coords[b][1], by = my * cp->MCU_height + coords[b][2];
-            if (bx < (int)cp->width_in_blocks && by < (int)cp->height_in_blocks)
+            const int *at = place[b];
+            int bx = mx * at[0] + at[1], by = my * at[2] + at[3];
+            if (bx >= at[4] || by >= at[5])
+                continue;    /* a dummy block past the component's edge */
+            if (r->k == 2)
+                reduced_2x2(r->plane[c] + (size_t)by * 2 * (size_t)r->stride[c] + (size_t)bx * 2,
+                            r->stride[c], r->qi[c], blk);
+            else
                 reduced_block(r, c, bx, by, blk);
         }
         if (br_tell(&br) > limit)
