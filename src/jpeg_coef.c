@@ -288,7 +288,7 @@ int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size
     anon_jpeg_errmgr *e;
     anon_jpeg_scan *scan = anon_jpeg_source_scan(s);
     j_decompress_ptr ci = anon_jpeg_scan_cinfo(scan, &e);
-    if (!layout_supported(ci))
+    if (anon_jpeg_scan_start_idct(scan) != 0 || !layout_supported(ci))
         return 1;
     int width = (int)ci->image_width, height = (int)ci->image_height;
     /* Full size, but only the decoded MCUs are ever touched: the pages of

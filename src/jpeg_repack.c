@@ -185,10 +185,9 @@ typedef struct repack {
 } repack;
 
 /* Codes MCU i from its coefficients (replacement or source). */
-static bool encode_mcu(repack *rp, bit_writer *w, int i, bool is_replaced, int *pred)
+static bool encode_mcu(repack *rp, bit_writer *w, int mx, int my, bool is_replaced, int *pred)
 {
     const anon_jpeg_scan_layout *l = rp->l;
-    int mx = i % l->mcus_x, my = i / l->mcus_x;
     if (!is_replaced && !anon_jpeg_scan_decode_mcu(rp->s, mx, my, rp->blocks))
         return false;
     for (int b = 0; b < l->blocks_in_mcu; b++) {
@@ -213,36 +212,48 @@ static bool write_scan(repack *rp, anon_buffer *out, anon_error *err, int *rc)
     *rc = -1;
     if (anon_buffer_reserve(out, l->bits->len + l->bits->len / 8 + MCU_ROOM, err) < 0)
         return false;
+    w.out = out->data;    /* the pending bits stay in w.acc */
+    w.at = out->len;
+    /* counters, not divisions, for the position of MCU i */
+    int mx = 0, my = 0, left = per, interval = 0;
     for (int i = 0; i < l->n_mcus; i++) {
-        if (anon_buffer_reserve(out, MCU_ROOM, err) < 0)
-            return false;
-        w.out = out->data;    /* the pending bits stay in w.acc */
-        w.at = out->len;
-        if (i > 0 && i % per == 0) {
+        if (out->cap - w.at < MCU_ROOM) {
+            out->len = w.at;
+            if (anon_buffer_reserve(out, MCU_ROOM, err) < 0)
+                return false;
+            w.out = out->data;
+        }
+        if (left == 0) {
             flush_bits(&w);
             w.out[w.at++] = 0xFF;
-            w.out[w.at++] = (uint8_t)(0xD0 + (i / per - 1) % 8);
+            w.out[w.at++] = (uint8_t)(0xD0 + interval % 8);
             memset(pred, 0, sizeof pred);
+            interval++;
+            left = per;
         }
-        bool is_replaced = rp->replaced(rp->ctx, i % l->mcus_x, i / l->mcus_x, rp->blocks);
+        left--;
+        bool is_replaced = rp->replaced(rp->ctx, mx, my, rp->blocks);
         const int16_t *src_pred = l->mcu_pred + (size_t)i * (size_t)l->comps;
         bool same_pred = true;
         for (int c = 0; c < l->comps; c++)
             same_pred = same_pred && pred[c] == src_pred[c];
         if (!is_replaced && same_pred) {
-            copy_bits(&w, l->bits->data, l->mcu_pos[i], anon_jpeg_scan_mcu_end(rp->s, i));
+            uint64_t end = left > 0 && i + 1 < l->n_mcus ? l->mcu_pos[i + 1]
+                                                          : l->interval_end[interval];
+            copy_bits(&w, l->bits->data, l->mcu_pos[i], end);
             /* its last DCs are the next MCU's predictors in the source */
             if (i + 1 < l->n_mcus)
                 for (int c = 0; c < l->comps; c++)
                     pred[c] = src_pred[l->comps + c];
-        } else if (!encode_mcu(rp, &w, i, is_replaced, pred)) {
+        } else if (!encode_mcu(rp, &w, mx, my, is_replaced, pred)) {
             *rc = 1;
             return false;
         }
-        out->len = w.at;
+        if (++mx == l->mcus_x) {
+            mx = 0;
+            my++;
+        }
     }
-    w.out = out->data;
-    w.at = out->len;
     flush_bits(&w);
     out->len = w.at;
     *rc = 0;

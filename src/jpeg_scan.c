@@ -46,6 +46,7 @@ struct anon_jpeg_scan {
     anon_jpeg_errmgr err;
     struct jpeg_decompress_struct ci;
     bool ci_made;
+    bool idct_ready;                 /* jpeg_start_decompress has run */
     anon_jpeg_bits bits;
     uint64_t *mcu_pos;
     int16_t *mcu_pred;
@@ -403,8 +404,41 @@ static bool reduced_to_rgb(const reduced *r, j_decompress_ptr ci, int denom, ano
 
 /* ---------------------------------------------------------------- header */
 
-/* The header as libjpeg reads it, with its inverse DCT set up for a
- * full-size pass; false when the scan is not one this file decodes. */
+/* libjpeg's MCU layout of the scan, as jpeg_start_decompress would set it
+ * (jdinput.c, per_scan_setup): an index needs nothing else of it, so a
+ * decompressor is started only when pixels are wanted
+ * (anon_jpeg_scan_start_idct). */
+static bool set_mcu_layout(j_decompress_ptr ci)
+{
+    if (ci->comps_in_scan == 1) {
+        jpeg_component_info *comp = ci->cur_comp_info[0];
+        comp->MCU_width = comp->MCU_height = comp->MCU_blocks = 1;
+        ci->MCUs_per_row = comp->width_in_blocks;
+        ci->MCU_rows_in_scan = comp->height_in_blocks;
+        ci->blocks_in_MCU = 1;
+        ci->MCU_membership[0] = 0;
+        return true;
+    }
+    JDIMENSION mcu_w = (JDIMENSION)ci->max_h_samp_factor * DCTSIZE;
+    JDIMENSION mcu_h = (JDIMENSION)ci->max_v_samp_factor * DCTSIZE;
+    ci->MCUs_per_row = (ci->image_width + mcu_w - 1) / mcu_w;
+    ci->MCU_rows_in_scan = (ci->image_height + mcu_h - 1) / mcu_h;
+    ci->blocks_in_MCU = 0;
+    for (int c = 0; c < ci->comps_in_scan; c++) {
+        jpeg_component_info *comp = ci->cur_comp_info[c];
+        comp->MCU_width = comp->h_samp_factor;
+        comp->MCU_height = comp->v_samp_factor;
+        comp->MCU_blocks = comp->MCU_width * comp->MCU_height;
+        if (ci->blocks_in_MCU + comp->MCU_blocks > D_MAX_BLOCKS_IN_MCU)
+            return false;
+        for (int b = 0; b < comp->MCU_blocks; b++)
+            ci->MCU_membership[ci->blocks_in_MCU++] = c;
+    }
+    return true;
+}
+
+/* The header as libjpeg reads it; false when the scan is not one this
+ * file decodes. */
 static bool read_header(anon_jpeg_scan *s, const uint8_t *src, size_t len, size_t *data_at)
 {
     j_decompress_ptr ci = &s->ci;
@@ -426,10 +460,20 @@ static bool read_header(anon_jpeg_scan *s, const uint8_t *src, size_t len, size_
         return false;
     ci->out_color_space = ci->jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
     ci->dct_method = JDCT_ISLOW;
-    /* Sets up the inverse DCT and the MCU layout; a single-scan file is
-     * not read until the first jpeg_read_scanlines. */
-    jpeg_start_decompress(ci);
-    return ci->blocks_in_MCU <= 10;
+    return set_mcu_layout(ci) && ci->blocks_in_MCU <= 10;
+}
+
+int anon_jpeg_scan_start_idct(anon_jpeg_scan *s)
+{
+    if (s->idct_ready)
+        return 0;
+    if (setjmp(s->err.jump) != 0)
+        return 1;
+    /* Sets up the inverse DCT for a full-size pass; a single-scan file is
+     * not read until the first jpeg_read_scanlines, which never comes. */
+    jpeg_start_decompress(&s->ci);
+    s->idct_ready = true;
+    return 0;
 }
 
 /* Fills the layout and the Huffman decoders from the parsed header. */
@@ -633,6 +677,7 @@ int anon_jpeg_scan_open(const uint8_t *src, size_t len, int denom, anon_image *s
     }
     s->layout.mcu_pos = s->mcu_pos;
     s->layout.mcu_pred = s->mcu_pred;
+    s->layout.interval_end = s->interval_end;
     *out = s;
     return 0;
 }
@@ -661,15 +706,6 @@ int anon_jpeg_scan_mcu_blocks(const anon_jpeg_scan *s)
 const anon_jpeg_scan_layout *anon_jpeg_scan_layout_of(const anon_jpeg_scan *s)
 {
     return &s->layout;
-}
-
-uint64_t anon_jpeg_scan_mcu_end(const anon_jpeg_scan *s, int i)
-{
-    const anon_jpeg_scan_layout *l = &s->layout;
-    int per = l->restart_interval > 0 ? l->restart_interval : l->n_mcus;
-    if ((i + 1) % per == 0 || i + 1 == l->n_mcus)
-        return s->interval_end[i / per];
-    return s->mcu_pos[i + 1];
 }
 
 bool anon_jpeg_scan_decode_mcu(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks)

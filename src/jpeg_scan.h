@@ -39,9 +39,12 @@ int anon_jpeg_scan_open(const uint8_t *src, size_t len, int denom, anon_image *s
                         anon_jpeg_scan **out, anon_error *err);
 void anon_jpeg_scan_free(anon_jpeg_scan *s);
 
-/* The decompressor holding the parsed header, with libjpeg's inverse DCT
- * set up for a full-size output pass (jpeg_coef.c calls it), and its
- * error manager. */
+/* Sets up libjpeg's inverse DCT for a full-size output pass (once; 1 if
+ * libjpeg refuses), for jpeg_coef.c. */
+int anon_jpeg_scan_start_idct(anon_jpeg_scan *s);
+
+/* The decompressor holding the parsed header (and after
+ * anon_jpeg_scan_start_idct, the inverse DCT), and its error manager. */
 j_decompress_ptr anon_jpeg_scan_cinfo(anon_jpeg_scan *s, anon_jpeg_errmgr **errmgr);
 
 /* MCUs across and down. */
@@ -96,8 +99,8 @@ typedef struct anon_jpeg_scan_layout {
     const uint8_t *src;          /* the file */
     size_t header_end;           /* offset of the first entropy-coded byte */
     const anon_jpeg_bits *bits;
-    const uint64_t *mcu_pos;     /* bit offset of each MCU, and one past the last
-                                  * MCU of each restart interval: mcu_pos[n_mcus] */
+    const uint64_t *mcu_pos;     /* bit offset of each MCU */
+    const uint64_t *interval_end;    /* where each restart interval's last MCU ends */
     const int16_t *mcu_pred;     /* DC predictors at each MCU's start, per component */
     int n_mcus, mcus_x, restart_interval, comps;
     int blocks_in_mcu;
@@ -106,9 +109,5 @@ typedef struct anon_jpeg_scan_layout {
 } anon_jpeg_scan_layout;
 
 const anon_jpeg_scan_layout *anon_jpeg_scan_layout_of(const anon_jpeg_scan *s);
-
-/* End (bit offset) of MCU i's data: the next MCU's start, or for the last
- * MCU of a restart interval, where its bits end. */
-uint64_t anon_jpeg_scan_mcu_end(const anon_jpeg_scan *s, int i);
 
 #endif
