@@ -156,9 +156,9 @@ static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, in
 
 /* Blurs `faces` (res->faces) and writes the block-wise JPEG from a decode
  * of only the MCUs under them: the full-size pixels are never all in
- * memory beside the source's DCT coefficients. With src (else NULL), the
- * coefficients already read, the pixels are made from them and the file
- * written from them; without, libjpeg decodes and reads the file again.
+ * memory. With src (else NULL), the scan already indexed, the pixels are
+ * made from its MCUs and the file re-packed from it; without, libjpeg
+ * decodes the regions and the file is read again.
  * Adds to res's stage times. Returns 1 (out reset) when the file needs
  * the full path after all. */
 static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_image_info *info,
@@ -218,10 +218,11 @@ static int fast_path_end(int rc, const anon_image_info *info, anon_result *res)
 
 /* ---------------------------------------------------------------- one entropy decode
  *
- * Better still: the source's DCT coefficients, which the block-wise
- * writer reads anyway, are decoded once, and both the detection image and
- * the face regions are made from them (jpeg_coef.c); libjpeg never decodes
- * the file a second or third time. */
+ * Better still: the scan, which the block-wise writer indexes anyway, is
+ * decoded once (jpeg_scan.c), and the detection image (from each block's
+ * lowest frequencies) and the face regions (their MCUs decoded again from
+ * the index, jpeg_coef.c) are made from it; nothing decodes the file a
+ * second time. */
 
 /* The one-decode path; returns 1 (res reset) when the file must take
  * another path. */
@@ -304,8 +305,8 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     res->ms_decode = t1 - t0;
     res->ms_detect = t2 - t1;
     if (blockwise && info.warnings == 0) {
-        /* The decoded photo has done its job: free it before the DCT
-         * coefficients are read, so that the two never add up. */
+        /* The decoded photo has done its job: free it before the file is
+         * read again for the block-wise output. */
         anon_image_free(&img);
         rc = redact_from_regions(in, in_len, &info, o, NULL, out, res, err);
         if (rc != 1)

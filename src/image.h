@@ -141,27 +141,28 @@ void anon_jpeg_patches_free(anon_jpeg_patches *p);
 int anon_jpeg_decode_regions(const uint8_t *data, size_t len, const anon_rect *regions,
                              size_t n, anon_image *img, anon_error *err);
 
-/* The one-decode path: a JPEG's DCT coefficients entropy-decoded once
- * (jpeg_read_coefficients), the pixels the pipeline needs made from them
- * (jpeg_coef.c), and the file written back from them with the patches
- * pasted (anon_jpeg_patches_apply in one step). */
+/* The one-decode path: a baseline JPEG's scan entropy-decoded once and
+ * indexed (jpeg_scan.h), the pixels the pipeline needs made from the
+ * MCUs under the faces (jpeg_coef.c), and the file written back with the
+ * patches pasted and every other MCU's bits copied. */
 typedef struct anon_jpeg_source anon_jpeg_source;
-/* Reads src's coefficients; width/height (-1: any) must match the frame.
- * With small (else NULL) the same single decode also yields the whole
- * image at 1/scale_denom (1, 2, 4, 8) as libjpeg's scaled decode does.
- * Returns 1 (*out NULL) when src needs another path: damaged data, a
- * colour space or table the block-wise path does not take. */
+/* Indexes src's scan; width/height (-1: any) must match the frame. With
+ * small (else NULL) the same single decode also yields the whole image at
+ * 1/scale_denom (1, 2, 4, 8; ceil(width / scale_denom) wide, like
+ * libjpeg's scaled decode) from each block's lowest frequencies. Returns 1
+ * (*out NULL) when src needs another path: progressive, arithmetic or
+ * several scans, damaged data, a colour space the path does not take. */
 int anon_jpeg_source_read(const uint8_t *src, size_t len, int width, int height,
                           int scale_denom, anon_image *small, anon_jpeg_source **out,
                           anon_error *err);
 /* At full size, the pixels of the whole MCUs covering the regions, made
- * from the coefficients as libjpeg decodes them (jpeg_coef.c); the other
- * pixels are left unset. Returns 1 for a source read without its reduced
- * decode or a layout it does not take (other than 8-bit YCbCr or gray,
- * chroma 4:4:4, 4:2:2 or 4:2:0). */
+ * from their coefficients as libjpeg decodes them (jpeg_coef.c); the other
+ * pixels are left unset. Returns 1 for a layout it does not take (other
+ * than 8-bit YCbCr or gray, chroma 4:4:4, 4:2:2 or 4:2:0). */
 int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size_t n,
                              anon_image *img, anon_error *err);
-/* Pastes p over the coefficients and writes the file (once per source). */
+/* Writes the file with p's MCUs in place of the source's (returns 1 when
+ * a replacement needs a Huffman code the source's tables lack). */
 int anon_jpeg_source_write(anon_jpeg_source *s, const uint8_t *src, size_t len,
                            const anon_jpeg_patches *p, bool keep_metadata, anon_buffer *out,
                            anon_error *err);

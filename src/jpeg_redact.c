@@ -1,12 +1,15 @@
 /* jpeg_redact.c - block-wise JPEG output: re-encode only the faces.
  *
  * The fast path for JPEG in, JPEG out (image.h, anon_jpeg_redact). A full
- * re-encode costs a whole-image DCT and quantisation and loses a
- * generation of quality everywhere. Here the source's quantised DCT
- * coefficients are read as they are (jpeg_read_coefficients, no inverse
- * DCT), the MCUs under each changed region are replaced, and the
- * coefficients are written back (jpeg_write_coefficients): every other
- * block stays bit-exact.
+ * re-encode costs a whole-image DCT, quantisation and Huffman coding and
+ * loses a generation of quality everywhere. Here only the MCUs under each
+ * changed region are replaced: for a baseline source the scan is indexed
+ * and re-packed (jpeg_scan.h: the bits of every other MCU are copied as
+ * they are, no coefficient arrays are held); for what that does not take
+ * (progressive, arithmetic, several scans) libjpeg reads every block's
+ * coefficients, the replaced ones are pasted and all are written back
+ * (jpeg_read_coefficients / jpeg_write_coefficients). Either way every
+ * other block stays bit-exact.
  *
  * Replacement blocks come from encoding the region's MCU-aligned crop of
  * the anonymized pixels into a temporary JPEG with the source's own
@@ -14,17 +17,13 @@
  * coefficients: libjpeg does the colour conversion, downsampling and
  * forward DCT exactly as it would for the whole image, and because the
  * crop starts on an MCU boundary its blocks line up with the source's.
- * These patches are made from the header's tables before the source's
- * coefficients are read (anon_jpeg_patches_make, then _apply), so a caller
- * can free its pixels in between: a 24 MP photo then never holds its
- * pixels and its coefficients (72 MB each) at once.
+ * These patches are made from the header's tables before the source is
+ * read again (anon_jpeg_patches_make, then _apply), so a caller can free
+ * its pixels in between.
  *
- * Cost: the whole file is still entropy-decoded and re-encoded (Huffman
- * coding is most of a libjpeg-turbo encode), so this is not cheaper than a
- * full re-encode; measured by scripts/bench-redact on a 12 MP photo with
- * three faces it takes about twice the CPU time (74 vs 38 ms). What it
- * buys is fidelity: no generation loss outside the faces, the source's
- * quality and file size kept. */
+ * Cost (scripts/bench-redact): for a baseline source, one Huffman decode
+ * of the scan plus the coding of the replaced MCUs, a fraction of a full
+ * re-encode; libjpeg's route costs a whole entropy decode and re-encode. */
 #include <stdlib.h>
 #include <string.h>
 
