@@ -475,7 +475,8 @@ static bool patch_mcu(void *ctx, int mx, int my, JBLOCK *blocks)
     int j = m->owner[(size_t)my * (size_t)m->mcus_x + (size_t)mx];
     if (j < 0)
         return false;
-    return anon_jpeg_scan_decode_mcu(m->scans[j], mx - m->p->v[j].mx, my - m->p->v[j].my, blocks);
+    return anon_jpeg_scan_decode_mcu_zigzag(m->scans[j], mx - m->p->v[j].mx,
+                                            my - m->p->v[j].my, blocks);
 }
 
 static void patch_map_free(patch_map *m)

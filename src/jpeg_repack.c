@@ -117,7 +117,17 @@ static inline bool put_symbol(bit_writer *w, const huff_enc *h, int sym, int v, 
     return true;
 }
 
-/* Codes one block (natural order) against the predictor *pred. */
+/* Which of a block's 64 coefficients are not zero, bit k for k. */
+static inline uint64_t nonzero_mask(const JCOEF *blk)
+{
+    uint64_t m = 0;
+    for (int k = 0; k < 64; k++)
+        m |= (uint64_t)(blk[k] != 0) << k;
+    return m;
+}
+
+/* Codes one block (zigzag order) against the predictor *pred, visiting
+ * only its nonzero coefficients. */
 static bool encode_block(bit_writer *w, const huff_enc *dc, const huff_enc *ac, int *pred,
                          const JCOEF *blk)
 {
@@ -126,22 +136,18 @@ static bool encode_block(bit_writer *w, const huff_enc *dc, const huff_enc *ac, 
     int s = category(diff);
     if (s > 11 || !put_symbol(w, dc, s, diff, s))
         return false;
-    int run = 0;
-    for (int k = 1; k < 64; k++) {
-        int v = blk[anon_jpeg_zigzag[k]];
-        if (v == 0) {
-            run++;
-            continue;
-        }
+    int last = 0;
+    for (uint64_t m = nonzero_mask(blk) & ~1ull; m != 0; m &= m - 1) {
+        int k = __builtin_ctzll(m), run = k - last - 1, v = blk[k];
         for (; run > 15; run -= 16)
             if (!put_symbol(w, ac, 0xF0, 0, 0))
                 return false;
         s = category(v);
         if (s > 10 || !put_symbol(w, ac, run << 4 | s, v, s))
             return false;
-        run = 0;
+        last = k;
     }
-    return run == 0 || put_symbol(w, ac, 0x00, 0, 0);
+    return last == 63 || put_symbol(w, ac, 0x00, 0, 0);
 }
 
 /* ---------------------------------------------------------------- the file */
@@ -188,7 +194,7 @@ typedef struct repack {
 static bool encode_mcu(repack *rp, bit_writer *w, int mx, int my, bool is_replaced, int *pred)
 {
     const anon_jpeg_scan_layout *l = rp->l;
-    if (!is_replaced && !anon_jpeg_scan_decode_mcu(rp->s, mx, my, rp->blocks))
+    if (!is_replaced && !anon_jpeg_scan_decode_mcu_zigzag(rp->s, mx, my, rp->blocks))
         return false;
     for (int b = 0; b < l->blocks_in_mcu; b++) {
         int c = l->block_comp[b];

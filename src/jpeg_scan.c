@@ -25,6 +25,15 @@ const uint8_t anon_jpeg_zigzag[64 + 16] = {
     63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 };
 
+/* The identity, with the same guard: for blocks kept in zigzag order. */
+static const uint8_t scan_order[64 + 16] = {
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+    32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+    63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+};
+
 /* Zero bytes after the unstuffed data: more than one MCU can read (10
  * blocks x 64 symbols x 32 bits), so that a corrupt MCU, checked after it
  * is decoded, never reads past the buffer. */
@@ -178,12 +187,13 @@ static inline int br_value(bit_reader *br, int s)
 /* One AC coefficient (or run) of a block at *k; needs at most 27 bits in
  * the reader. Returns 0 to go on, 1 at the end of the block, -1 on an
  * invalid code. */
-static inline int ac_step(bit_reader *br, const huff_dec *ac, JCOEF *blk, int *k)
+static inline int ac_step(bit_reader *br, const huff_dec *ac, const uint8_t *order, JCOEF *blk,
+                          int *k)
 {
     int32_t f = ac->fast_ac[br->acc >> (64 - FAST_BITS)];
     if (f != 0) {
         *k += (f >> 8) & 15;
-        blk[anon_jpeg_zigzag[*k < 64 ? *k : 64]] = (JCOEF)(f >> 16);
+        blk[order[*k < 64 ? *k : 64]] = (JCOEF)(f >> 16);
         br_skip(br, f & 0xFF);
         return ++*k >= 64;
     }
@@ -198,15 +208,16 @@ static inline int ac_step(bit_reader *br, const huff_dec *ac, JCOEF *blk, int *k
         return *k >= 64;
     }
     *k += r;
-    blk[anon_jpeg_zigzag[*k < 64 ? *k : 64]] = (JCOEF)br_value(br, s);
+    blk[order[*k < 64 ? *k : 64]] = (JCOEF)br_value(br, s);
     return ++*k >= 64;
 }
 
-/* Decodes one block into blk (all zero on entry), natural order; pred is
- * the component's DC predictor. False on an invalid code. A refill
- * leaves at least 56 bits: enough for two steps of 27. */
+/* Decodes one block into blk (all zero on entry) in `order` (natural:
+ * anon_jpeg_zigzag, or scan_order); pred is the component's DC predictor.
+ * False on an invalid code. A refill leaves at least 56 bits: enough for
+ * two steps of 27. */
 static inline bool decode_block(bit_reader *br, const huff_dec *dc, const huff_dec *ac,
-                                int *pred, JCOEF *blk)
+                                const uint8_t *order, int *pred, JCOEF *blk)
 {
     br_refill(br);
     int s = huff_decode(dc, br);
@@ -218,7 +229,8 @@ static inline bool decode_block(bit_reader *br, const huff_dec *dc, const huff_d
     int k = 1, rc;
     for (;;) {
         br_refill(br);
-        if ((rc = ac_step(br, ac, blk, &k)) != 0 || (rc = ac_step(br, ac, blk, &k)) != 0)
+        if ((rc = ac_step(br, ac, order, blk, &k)) != 0 ||
+            (rc = ac_step(br, ac, order, blk, &k)) != 0)
             break;
     }
     return rc > 0 && *pred >= -32768 && *pred <= 32767;
@@ -585,7 +597,7 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
             for (int v = 0; r != NULL && v < r->k; v++)
                 for (int u = 0; u < r->k; u++)
                     blk[v * 8 + u] = 0;
-            if (!decode_block(&br, s->dc[c], s->ac[c], &pred[c], blk))
+            if (!decode_block(&br, s->dc[c], s->ac[c], anon_jpeg_zigzag, &pred[c], blk))
                 return false;
             if (r == NULL)
                 continue;
@@ -708,7 +720,9 @@ const anon_jpeg_scan_layout *anon_jpeg_scan_layout_of(const anon_jpeg_scan *s)
     return &s->layout;
 }
 
-bool anon_jpeg_scan_decode_mcu(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks)
+/* Decodes MCU (mx, my) from the index into blocks, in `order`. */
+static bool decode_mcu(const anon_jpeg_scan *s, int mx, int my, const uint8_t *order,
+                       JBLOCK *blocks)
 {
     const anon_jpeg_scan_layout *l = &s->layout;
     if (mx < 0 || my < 0 || mx >= l->mcus_x || (long)my * l->mcus_x + mx >= l->n_mcus)
@@ -722,8 +736,18 @@ bool anon_jpeg_scan_decode_mcu(const anon_jpeg_scan *s, int mx, int my, JBLOCK *
     memset(blocks, 0, (size_t)l->blocks_in_mcu * sizeof *blocks);
     for (int b = 0; b < l->blocks_in_mcu; b++) {
         int c = l->block_comp[b];
-        if (!decode_block(&br, s->dc[c], s->ac[c], &pred[c], blocks[b]))
+        if (!decode_block(&br, s->dc[c], s->ac[c], order, &pred[c], blocks[b]))
             return false;
     }
     return true;
+}
+
+bool anon_jpeg_scan_decode_mcu(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks)
+{
+    return decode_mcu(s, mx, my, anon_jpeg_zigzag, blocks);
+}
+
+bool anon_jpeg_scan_decode_mcu_zigzag(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks)
+{
+    return decode_mcu(s, mx, my, scan_order, blocks);
 }

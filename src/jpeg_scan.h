@@ -60,8 +60,13 @@ int anon_jpeg_scan_mcu_blocks(const anon_jpeg_scan *s);
  * there is broken (cannot happen after a successful open). */
 bool anon_jpeg_scan_decode_mcu(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks);
 
-/* Replacement MCUs for anon_jpeg_scan_write: fills blocks (scan order)
- * and returns true when MCU (mx, my) is replaced. */
+/* The same with each block's coefficients in zigzag order, as they are
+ * coded: what anon_jpeg_scan_write takes. */
+bool anon_jpeg_scan_decode_mcu_zigzag(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks);
+
+/* Replacement MCUs for anon_jpeg_scan_write: fills blocks (scan order,
+ * coefficients in zigzag order) and returns true when MCU (mx, my) is
+ * replaced. */
 typedef bool (*anon_jpeg_mcu_source)(void *ctx, int mx, int my, JBLOCK *blocks);
 
 /* Writes the file: SOI, JFIF, `markers` (whole segments, as

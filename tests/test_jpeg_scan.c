@@ -55,13 +55,22 @@ static int encode_pattern(int w, int h, int restart, bool gray, anon_buffer *out
     return rc;
 }
 
-/* Replaces every third MCU by its own coefficients, decoded again. */
+/* Replaces every third MCU by its own coefficients, decoded again (and
+ * the natural-order decode must agree with the zigzag one). */
 static bool same_mcu_every_third(void *ctx, int mx, int my, JBLOCK *blocks)
 {
     const anon_jpeg_scan *s = ctx;
     if ((mx + my) % 3 != 0)
         return false;
-    return anon_jpeg_scan_decode_mcu(s, mx, my, blocks);
+    JBLOCK natural[10];
+    if (!anon_jpeg_scan_decode_mcu(s, mx, my, natural) ||
+        !anon_jpeg_scan_decode_mcu_zigzag(s, mx, my, blocks))
+        return false;
+    for (int b = 0; b < anon_jpeg_scan_mcu_blocks(s); b++)
+        for (int k = 0; k < 64; k++)
+            if (natural[b][anon_jpeg_zigzag[k]] != blocks[b][k])
+                abort();
+    return true;
 }
 
 /* Replaces the top-left quarter of the MCUs by flat grey. */
