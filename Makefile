@@ -217,7 +217,7 @@ clean:
 # ---------------------------------------------------------------- bench-intake
 # anon-intake against the local stack, beside plain S3 PUTs (scripts/bench-intake).
 # jq reads JSON responses in the intake tests.
-APT_PACKAGES += jq
+APT_PACKAGES += jq time
 .PHONY: bench-intake
 $(BUILD)/intake-load: $(BUILD)/bench/intake_load.o $(BUILD)/libanon.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
