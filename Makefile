@@ -216,7 +216,7 @@ clean:
 
 # ---------------------------------------------------------------- bench-intake
 # anon-intake against the local stack, beside plain S3 PUTs (scripts/bench-intake).
-# jq reads JSON responses in the intake tests.
+# jq reads JSON responses in the intake tests; GNU time measures peak RSS in make bench.
 APT_PACKAGES += jq time
 .PHONY: bench-intake
 $(BUILD)/intake-load: $(BUILD)/bench/intake_load.o $(BUILD)/libanon.a
