@@ -11,6 +11,7 @@
 #include "anonymize.h"
 #include "check.h"
 #include "codec.h"
+#include "jpeg_make.h"
 #include "preset.h"
 
 static const char *model_dir(void)
@@ -170,41 +171,12 @@ static int encode_sampled(int w, int h, int h_samp, int v_samp, enum coding codi
             p[1] = (uint8_t)(y * 5 - x + (x * y) % 37);
             p[2] = (uint8_t)((x ^ y) * 3);
         }
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr jerr;
-    ci.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&ci);
-    unsigned char *buf = NULL;
-    unsigned long size = 0;
-    jpeg_mem_dest(&ci, &buf, &size);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = 3;
-    ci.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 85, TRUE);
-    if (h_samp == 0) {
-        jpeg_set_colorspace(&ci, JCS_GRAYSCALE);
-    } else {
-        ci.comp_info[0].h_samp_factor = h_samp;
-        ci.comp_info[0].v_samp_factor = v_samp;
-    }
-    if (coding == PROGRESSIVE)
-        jpeg_simple_progression(&ci);
-    if (coding == RESTARTS_OPTIMIZED) {
-        ci.restart_interval = 7;
-        ci.optimize_coding = TRUE;
-    }
-    jpeg_start_compress(&ci, TRUE);
-    while (ci.next_scanline < ci.image_height) {
-        JSAMPROW row = img.pixels + (size_t)ci.next_scanline * (size_t)w * 3;
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
+    test_jpeg_coding how = {.quality = 85, .h_samp = h_samp, .v_samp = v_samp,
+                            .progressive = coding == PROGRESSIVE,
+                            .restart = coding == RESTARTS_OPTIMIZED ? 7 : 0,
+                            .optimize = coding == RESTARTS_OPTIMIZED};
+    int rc = test_jpeg_encode(&img, &how, out);
     anon_image_free(&img);
-    int rc = anon_buffer_append(out, buf, size, NULL);
-    free(buf);
     return rc;
 }
 

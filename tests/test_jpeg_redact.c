@@ -3,15 +3,13 @@
  * inside them it shows the anonymized pixels; metadata rules as for
  * anon_encode; unsupported sources fall back to a full re-encode. */
 #include <math.h>
-#include <stdio.h>
-
-#include <jpeglib.h>
 
 #include "blur.h"
 #include "check.h"
 #include "codec.h"
 #include "corpus.h"
 #include "image.h"
+#include "jpeg_make.h"
 
 /* The decoder's fancy chroma upsampling blends each chroma sample with its
  * neighbours, so the pixel row/column right next to a replaced MCU may
@@ -243,31 +241,10 @@ static int encode_photo(int w, int h, int restart, bool optimize, anon_buffer *o
     anon_image img;
     if (make_photo(&img, w, h) < 0)
         return -1;
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr jerr;
-    ci.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&ci);
-    unsigned char *buf = NULL;
-    unsigned long size = 0;
-    jpeg_mem_dest(&ci, &buf, &size);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = 3;
-    ci.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 88, TRUE);
-    ci.restart_interval = (unsigned)restart;
-    ci.optimize_coding = optimize;
-    jpeg_start_compress(&ci, TRUE);
-    while (ci.next_scanline < ci.image_height) {
-        JSAMPROW row = img.pixels + (size_t)ci.next_scanline * (size_t)w * 3;
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
+    test_jpeg_coding how = {.quality = 88, .h_samp = 2, .v_samp = 2, .restart = restart,
+                            .optimize = optimize};
+    int rc = test_jpeg_encode(&img, &how, out);
     anon_image_free(&img);
-    int rc = anon_buffer_append(out, buf, size, NULL);
-    free(buf);
     return rc;
 }
 

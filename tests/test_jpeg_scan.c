@@ -5,53 +5,30 @@
  * ever reading out of bounds (the suite runs under ASan). */
 #include <stdio.h>
 
-#include <jpeglib.h>
-
 #include "check.h"
 #include "codec.h"
 #include "corpus.h"
+#include "jpeg_make.h"
 #include "jpeg_scan.h"
 
 /* A w x h JPEG of a busy pattern from libjpeg, restart marker every
  * `restart` MCUs (0: none), 4:2:0 or gray. */
 static int encode_pattern(int w, int h, int restart, bool gray, anon_buffer *out)
 {
-    uint8_t *rgb = malloc((size_t)w * (size_t)h * 3);
-    if (rgb == NULL)
+    anon_image img;
+    if (anon_image_alloc(&img, w, h, 3, NULL) < 0)
         return -1;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            uint8_t *p = rgb + ((size_t)y * (size_t)w + (size_t)x) * 3;
+            uint8_t *p = img.pixels + ((size_t)y * (size_t)w + (size_t)x) * 3;
             p[0] = (uint8_t)(x * 5 + ((x / 7 + y / 3) % 2) * 120);
             p[1] = (uint8_t)(y * 3 + (x * y) % 31);
             p[2] = (uint8_t)((x ^ y) * 2);
         }
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr jerr;
-    ci.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&ci);
-    unsigned char *buf = NULL;
-    unsigned long size = 0;
-    jpeg_mem_dest(&ci, &buf, &size);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = 3;
-    ci.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 92, TRUE);
-    if (gray)
-        jpeg_set_colorspace(&ci, JCS_GRAYSCALE);
-    ci.restart_interval = (unsigned)restart;
-    jpeg_start_compress(&ci, TRUE);
-    while (ci.next_scanline < ci.image_height) {
-        JSAMPROW row = rgb + (size_t)ci.next_scanline * (size_t)w * 3;
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
-    free(rgb);
-    int rc = anon_buffer_append(out, buf, size, NULL);
-    free(buf);
+    test_jpeg_coding how = {.quality = 92, .h_samp = gray ? 0 : 2, .v_samp = 2,
+                            .restart = restart};
+    int rc = test_jpeg_encode(&img, &how, out);
+    anon_image_free(&img);
     return rc;
 }
 
