@@ -16,6 +16,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 #define DEFAULT_MASK_SCALE 1.3f
 #define BLOCKS_PER_FACE 8
@@ -226,8 +229,12 @@ typedef struct face_work {
     int w, h, gw, gh;   /* region size, block grid size */
     float *grid;        /* gh x gw x 3 block means */
     float *cols;        /* gh x w x 3: grid rows spread along x */
-    float *row;         /* w x 3: one output row */
-    uint8_t *bytes;     /* w x 3: the same as bytes */
+    uint8_t *bytes;     /* w x 3: one anonymized row, as bytes */
+    uint32_t *colsum;   /* w x 4: per-column sums of one block row */
+    float *weight;      /* w: soft-edge weights of one row */
+    float *weight3;     /* w x 3: the same, once per channel */
+    float *uu, *gg;     /* w: per column, the ellipse's x terms (see edge_weights) */
+    float *d, *g;       /* w: square-root scratch */
     float *scratch;     /* 2 * max(w, h) */
     axis_taps tx, ty;
     void *mem;
@@ -240,16 +247,21 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->gw = (f->w + m->block - 1) / m->block;
     f->gh = (f->h + m->block - 1) / m->block;
     size_t w = (size_t)f->w, h = (size_t)f->h, longer = w > h ? w : h;
-    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * w * 3 + w * 3 +
+    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * w * 3 + w * 9 +
                     2 * longer + (w + h) * MAX_TAPS;
-    size_t ints = 2 * (w + h);
+    size_t ints = 2 * (w + h) + w * 4;
     f->mem = malloc(floats * sizeof(float) + ints * sizeof(int) + w * 3);
     if (f->mem == NULL)
         return anon_fail(err, "out of memory for a %dx%d face region", f->w, f->h);
     float *p = f->mem;
     f->grid = p;       p += (size_t)f->gh * (size_t)f->gw * 3;
     f->cols = p;       p += (size_t)f->gh * w * 3;
-    f->row = p;        p += w * 3;
+    f->weight = p;     p += w;
+    f->weight3 = p;    p += w * 3;
+    f->uu = p;         p += w;
+    f->gg = p;         p += w;
+    f->d = p;          p += w;
+    f->g = p;          p += w;
     f->scratch = p;    p += 2 * longer;
     f->tx.weight = p;  p += w * MAX_TAPS;
     f->ty.weight = p;  p += h * MAX_TAPS;
@@ -258,41 +270,57 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->tx.count = q;   q += w;
     f->ty.first = q;   q += h;
     f->ty.count = q;   q += h;
-    f->bytes = (uint8_t *)q;
+    f->colsum = (uint32_t *)q;
+    f->bytes = (uint8_t *)(f->colsum + w * 4);
     return 0;
 }
 
-/* The mean of each block of the region, blocks aligned on its top-left. */
+/* Several clones of the pixel loops, picked at load time for the CPU
+ * (AVX2 / AVX-512 where present), as in the engine's kernels (nn.h). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BLUR_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BLUR_VECTORIZED
+#endif
+
+/* sum[0..n) = the column sums of `rows` rows of n bytes, stride apart. */
+BLUR_VECTORIZED
+static void column_sums(const uint8_t *first, size_t stride, int rows, size_t n,
+                        uint32_t *restrict sum)
+{
+    for (size_t i = 0; i < n; i++)
+        sum[i] = first[i];
+    for (int r = 1; r < rows; r++) {
+        const uint8_t *in = first + (size_t)r * stride;
+        for (size_t i = 0; i < n; i++)
+            sum[i] += in[i];
+    }
+}
+
+/* The mean of each block of the region, blocks aligned on its top-left:
+ * each block row's columns are summed first (whole rows, vectorized), then
+ * each block's columns. Integer sums, so the order does not matter. */
 static void block_means(const anon_image *img, const anon_mask *m, face_work *f)
 {
-    const int block = m->block, ch = img->channels;
-    memset(f->grid, 0, (size_t)f->gh * (size_t)f->gw * 3 * sizeof *f->grid);
-    unsigned *acc = (unsigned *)f->row;    /* gw x 3 sums; row is >= that big */
+    const int block = m->block;
+    const size_t ch = (size_t)img->channels, stride = (size_t)img->width * ch;
     for (int gy = 0; gy < f->gh; gy++) {
         int y0 = gy * block, y1 = y0 + block < f->h ? y0 + block : f->h;
-        memset(acc, 0, (size_t)f->gw * 3 * sizeof *acc);
-        for (int y = y0; y < y1; y++) {
-            const uint8_t *in = img->pixels +
-                                ((size_t)(m->y0 + y) * (size_t)img->width + (size_t)m->x0) * (size_t)ch;
-            for (int gx = 0, x = 0; gx < f->gw; gx++) {
-                int end = x + block < f->w ? x + block : f->w;
-                unsigned s0 = 0, s1 = 0, s2 = 0;
-                for (; x < end; x++, in += ch) {
-                    s0 += in[0];
-                    s1 += in[1];
-                    s2 += in[2];
-                }
-                acc[gx * 3 + 0] += s0;
-                acc[gx * 3 + 1] += s1;
-                acc[gx * 3 + 2] += s2;
+        const uint8_t *first = img->pixels + (size_t)(m->y0 + y0) * stride + (size_t)m->x0 * ch;
+        column_sums(first, stride, y1 - y0, (size_t)f->w * ch, f->colsum);
+        float *out = f->grid + (size_t)gy * (size_t)f->gw * 3;
+        for (int gx = 0, x = 0; gx < f->gw; gx++) {
+            int end = x + block < f->w ? x + block : f->w;
+            float inv = 1.0f / (float)((end - x) * (y1 - y0));
+            uint64_t s0 = 0, s1 = 0, s2 = 0;
+            for (const uint32_t *c = f->colsum + (size_t)x * ch; x < end; x++, c += ch) {
+                s0 += c[0];
+                s1 += c[1];
+                s2 += c[2];
             }
-        }
-        for (int gx = 0; gx < f->gw; gx++) {
-            int bw = (gx + 1) * block < f->w ? block : f->w - gx * block;
-            float inv = 1.0f / (float)(bw * (y1 - y0));
-            for (int c = 0; c < 3; c++)
-                f->grid[((size_t)gy * (size_t)f->gw + (size_t)gx) * 3 + (size_t)c] =
-                    (float)acc[(size_t)gx * 3 + (size_t)c] * inv;
+            out[gx * 3 + 0] = (float)s0 * inv;
+            out[gx * 3 + 1] = (float)s1 * inv;
+            out[gx * 3 + 2] = (float)s2 * inv;
         }
     }
 }
@@ -319,36 +347,48 @@ static void spread_columns(face_work *f)
     }
 }
 
-/* Several clones of the pixel loops, picked at load time for the CPU
- * (AVX2 / AVX-512 where present), as in the engine's kernels (nn.h). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BLUR_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BLUR_VECTORIZED
-#endif
-
-/* acc[0..n) += a * src[0..n); a function of its own so that GCC cannot
- * jam two taps into one scalar loop. */
-BLUR_VECTORIZED __attribute__((noinline))
-static void axpy(float *restrict acc, const float *restrict src, float a, size_t n)
+/* v rounded and clamped to a byte. The clamp is on the truncated integer
+ * (the same result for any v within int range; these are weighted means
+ * of bytes), which vectorizes better than clamping the float. */
+static inline uint8_t to_byte(float v)
 {
-    for (size_t i = 0; i < n; i++)
-        acc[i] += a * src[i];
+    int i = (int)(v + 0.5f);
+    return (uint8_t)(i < 0 ? 0 : i > 255 ? 255 : i);
 }
 
+/* 16 floats: one AVX-512 register, two AVX ones or four SSE ones. */
+typedef float float16 __attribute__((vector_size(64)));
+
 /* out[0..n) = rounded, clamped bytes of the anonymized values
- * sum_k wt[k] * rows[k][0..n), for one output row. */
+ * sum_k wt[k] * rows[k][0..n), for one output row. The sums of 32 values
+ * at a time stay in registers while the taps are added in order, so each
+ * value sees the same operations as with one tap-by-tap pass over the
+ * row. Explicit vectors: the loop vectorizer would jam two taps into one
+ * scalar loop instead. */
 BLUR_VECTORIZED
 static void blend_rows(const float *const *rows, const float *wt, int taps, size_t n,
-                       float *restrict acc, uint8_t *restrict out)
+                       uint8_t *restrict out)
 {
-    memset(acc, 0, n * sizeof *acc);
-    for (int k = 0; k < taps; k++)
-        axpy(acc, rows[k], wt[k], n);
-    for (size_t i = 0; i < n; i++) {
-        float v = acc[i] + 0.5f;
-        v = v < 0 ? 0 : v > 255 ? 255 : v;
-        out[i] = (uint8_t)(int)v;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        float16 s0 = {0}, s1 = {0}, r0, r1;
+        for (int k = 0; k < taps; k++) {
+            memcpy(&r0, rows[k] + i, sizeof r0);
+            memcpy(&r1, rows[k] + i + 16, sizeof r1);
+            s0 += wt[k] * r0;
+            s1 += wt[k] * r1;
+        }
+        float s[32];
+        memcpy(s, &s0, sizeof s0);
+        memcpy(s + 16, &s1, sizeof s1);
+        for (int j = 0; j < 32; j++)
+            out[i + (size_t)j] = to_byte(s[j]);
+    }
+    for (; i < n; i++) {
+        float s = 0;
+        for (int k = 0; k < taps; k++)
+            s += wt[k] * rows[k][i];
+        out[i] = to_byte(s);
     }
 }
 
@@ -366,7 +406,7 @@ static void region_row(face_work *f, int y, int c0, int c1, bool fill)
     int taps = f->ty.count[y];
     for (int k = 0; k < taps; k++)
         rows[k] = f->cols + ((size_t)(f->ty.first[y] + k) * (size_t)f->w + (size_t)c0) * 3;
-    blend_rows(rows, f->ty.weight + (size_t)y * MAX_TAPS, taps, n, f->row + (size_t)c0 * 3, out);
+    blend_rows(rows, f->ty.weight + (size_t)y * MAX_TAPS, taps, n, out);
 }
 
 /* Columns [*lo, *hi) of row y that may have a weight above 0, a few
@@ -391,47 +431,137 @@ static void outer_span(const anon_mask *m, int y, int *lo, int *hi)
     *hi = clampi((int)ceilf(m->cx + half - 0.5f) + 2, *lo, m->x1);
 }
 
-/* Blends columns [from, to) of row iy by the mask's weight: the soft edge. */
-static void blend_span(uint8_t *row, size_t ch, const uint8_t *region, const anon_mask *m,
-                       int iy, int from, int to)
+/* x[0..n) = their square roots, four at a time where SSE is there (the
+ * compiler will not vectorize sqrtf itself, as it may set errno). */
+static inline void sqrt_all(float *x, int n)
 {
-    for (int x = from; x < to; x++) {
-        float a = weight_at_distance(m, distance_outside(m, x, iy));
-        if (a <= 0)
-            continue;
-        const uint8_t *p = region + (size_t)(x - m->x0) * 3;
-        uint8_t *o = row + (size_t)x * ch;
-        for (int c = 0; c < 3; c++)
-            o[c] = (uint8_t)(a * (float)p[c] + (1 - a) * (float)o[c] + 0.5f);
+    int i = 0;
+#ifdef __SSE__
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+#endif
+    for (; i < n; i++)
+        x[i] = sqrtf(x[i]);
+}
+
+/* The ellipse's weights for n columns of one row: distance_outside and
+ * weight_at_distance, operation for operation, with the terms that
+ * depend only on the column (uu, gg) or only on the row (vv, gvv) made
+ * once. d and g are scratch. */
+BLUR_VECTORIZED
+static void ellipse_weights(const float *uu, const float *gg, float vv, float gvv, float feather,
+                            float *restrict d, float *restrict g, float *restrict out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        d[i] = uu[i] + vv;
+        g[i] = gg[i] + gvv;
+    }
+    sqrt_all(d, n);
+    sqrt_all(g, n);
+    for (int i = 0; i < n; i++) {
+        float dist = (d[i] - 1) * d[i] / g[i], w = 1 - dist / feather;
+        out[i] = d[i] <= 1 || dist <= 0 ? 1 : w > 0 ? w : 0;
+    }
+}
+
+/* The per-column terms of distance_outside for an ellipse: u * u and
+ * (u / rx)^2, u the column's normalised offset from the centre. */
+static void column_terms(const anon_mask *m, face_work *f)
+{
+    for (int x = m->x0; x < m->x1; x++) {
+        float dx = (float)x + 0.5f - m->cx, u = dx / m->rx, gu = u / m->rx;
+        f->uu[x - m->x0] = u * u;
+        f->gg[x - m->x0] = gu * gu;
+    }
+}
+
+/* The mask's weights of columns [from, to) of row iy, into f->weight
+ * (indexed from the region's left edge). */
+static void edge_weights(const anon_mask *m, face_work *f, int iy, int from, int to)
+{
+    float *out = f->weight + (from - m->x0);
+    if (m->rectangle) {
+        for (int x = from; x < to; x++)
+            out[x - from] = weight_at_distance(m, distance_outside(m, x, iy));
+        return;
+    }
+    float dy = (float)iy + 0.5f - m->cy, v = dy / m->ry, gv = v / m->ry;
+    ellipse_weights(f->uu + (from - m->x0), f->gg + (from - m->x0), v * v, gv * gv, m->feather,
+                    f->d, f->g, out, to - from);
+}
+
+/* o[0..n) = a * p + (1 - a) * o, rounded: the soft edge's blend, per byte. */
+BLUR_VECTORIZED
+static void blend_bytes(uint8_t *restrict o, const uint8_t *restrict p, const float *restrict a,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        o[i] = (uint8_t)(int)(a[i] * (float)p[i] + (1 - a[i]) * (float)o[i] + 0.5f);
+}
+
+/* Blends columns [from, to) of the image row by their weights in
+ * f->weight, from the anonymized bytes in f->bytes: the soft edge. A
+ * weight of 0 leaves the byte as it was. */
+static void blend_span(uint8_t *row, size_t ch, face_work *f, const anon_mask *m, int from,
+                       int to)
+{
+    if (to <= from)
+        return;
+    const float *a = f->weight + (from - m->x0);
+    const uint8_t *p = f->bytes + (size_t)(from - m->x0) * 3;
+    size_t n = (size_t)(to - from);
+    if (ch == 3) {
+        for (size_t i = 0; i < n; i++)
+            f->weight3[i * 3] = f->weight3[i * 3 + 1] = f->weight3[i * 3 + 2] = a[i];
+        blend_bytes(row + (size_t)from * 3, p, f->weight3, n * 3);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *o = row + ((size_t)from + i) * ch;
+        for (int c = 0; a[i] > 0 && c < 3; c++)
+            o[c] = (uint8_t)(a[i] * (float)p[i * 3 + c] + (1 - a[i]) * (float)o[c] + 0.5f);
     }
 }
 
 /* Writes the anonymized region into the image: copied in the core, blended
- * across the soft edge, nothing where the weight is 0. */
+ * across the soft edge, nothing where the weight is 0. Weights are only
+ * evaluated between the generous outer span and the core. */
 static void write_back(anon_image *img, const anon_mask *m, face_work *f, bool fill)
 {
     const size_t ch = (size_t)img->channels;
+    if (!m->rectangle)
+        column_terms(m, f);
     for (int y = 0; y < f->h; y++) {
-        int iy = m->y0 + y, c0, c1;
+        int iy = m->y0 + y, c0, c1, lo, hi;
         core_span(m, iy, &c0, &c1);
-        /* The row's changed columns: the core plus what the soft edge reaches. */
-        int lo, hi, lo_end = c1 > c0 ? c0 : m->x1;
         outer_span(m, iy, &lo, &hi);
-        while (lo < lo_end && weight_at_distance(m, distance_outside(m, lo, iy)) <= 0)
+        bool core = c1 > c0;
+        /* The soft edge: [lo, left_end) and [right_start, hi). */
+        int left_end = core ? clampi(c0, lo, hi) : hi;
+        int right_start = core ? clampi(c1, left_end, hi) : hi;
+        edge_weights(m, f, iy, lo, left_end);
+        edge_weights(m, f, iy, right_start, hi);
+        /* The row's changed columns: the core plus what the soft edge reaches. */
+        const float *wt = f->weight;
+        while (lo < left_end && wt[lo - m->x0] <= 0)
             lo++;
-        while (hi > (c1 > lo ? c1 : lo) && weight_at_distance(m, distance_outside(m, hi - 1, iy)) <= 0)
+        while (hi > (core ? right_start : lo) && wt[hi - 1 - m->x0] <= 0)
             hi--;
         if (hi <= lo)
             continue;
         region_row(f, y, lo - m->x0, hi - m->x0, fill);
         uint8_t *row = img->pixels + (size_t)iy * (size_t)img->width * ch;
-        blend_span(row, ch, f->bytes, m, iy, lo, c0 < hi ? c0 : hi);
-        const uint8_t *core = f->bytes + (size_t)(c0 - m->x0) * 3;    /* replaced */
-        if (ch == 3 && c1 > c0)
-            memcpy(row + (size_t)c0 * 3, core, (size_t)(c1 - c0) * 3);
-        for (int x = c0; ch != 3 && x < c1; x++)
-            memcpy(row + (size_t)x * ch, core + (size_t)(x - c0) * 3, 3);
-        blend_span(row, ch, f->bytes, m, iy, c1 > lo ? c1 : lo, hi);
+        if (!core) {
+            blend_span(row, ch, f, m, lo, hi);
+            continue;
+        }
+        blend_span(row, ch, f, m, lo, left_end);
+        const uint8_t *src = f->bytes + (size_t)(left_end - m->x0) * 3;    /* replaced */
+        if (ch == 3)
+            memcpy(row + (size_t)left_end * 3, src, (size_t)(right_start - left_end) * 3);
+        for (int x = left_end; ch != 3 && x < right_start; x++)
+            memcpy(row + (size_t)x * ch, src + (size_t)(x - left_end) * 3, 3);
+        blend_span(row, ch, f, m, right_start, hi);
     }
 }
 
