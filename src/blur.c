@@ -193,20 +193,27 @@ static void axis_taps_fill(axis_taps *t, int len, int block, int r, int passes, 
     }
     int nblocks = (len + block - 1) / block, reach = passes * r + 1;
     float *a = scratch, *b = scratch + len;
+    bool previous_inside = false;
     for (int i = 0; i < nblocks; i++) {
         int s = i * block, e = s + block < len ? s + block : len;
         /* The response is 0 beyond `reach` of the block, so a window that
          * wide (edges replicated only where they are the patch's) is exact. */
         int w0 = s - reach > 0 ? s - reach : 0, w1 = e + reach < len ? e + reach : len;
         int n = w1 - w0;
-        for (int x = 0; x < n; x++)
-            a[x] = w0 + x >= s && w0 + x < e ? 1.0f : 0.0f;
-        for (int p = 0; p < passes; p++) {
-            box_pass_1d(a, b, n, r);
-            float *swap = a;
-            a = b;
-            b = swap;
+        /* A full block whose window is not clipped has the same response
+         * as the previous one if that was such a block too: reuse it. */
+        bool inside = w0 == s - reach && w1 == e + reach && e - s == block;
+        if (!(inside && previous_inside)) {
+            for (int x = 0; x < n; x++)
+                a[x] = w0 + x >= s && w0 + x < e ? 1.0f : 0.0f;
+            for (int p = 0; p < passes; p++) {
+                box_pass_1d(a, b, n, r);
+                float *swap = a;
+                a = b;
+                b = swap;
+            }
         }
+        previous_inside = inside;
         for (int x = 0; x < n; x++) {
             int pos = w0 + x;
             if (a[x] <= 1e-6f)
@@ -224,19 +231,32 @@ static void axis_taps_fill(axis_taps *t, int len, int block, int r, int passes, 
     }
 }
 
-/* Everything one face needs, in one allocation. */
+/* Everything one face needs, in one allocation. The per-row buffers have
+ * ROW_PAD spare elements so that the vector loops can run in whole
+ * vectors past the end of a span; those are zeroed once, so that padding
+ * lanes only ever compute with finite numbers. */
+#define ROW_PAD 64
+
+/* n rounded up to a multiple of `to` (a power of 2, at most ROW_PAD). */
+static int round_up(int n, int to)
+{
+    return (n + to - 1) & -to;
+}
+
 typedef struct face_work {
     int w, h, gw, gh;   /* region size, block grid size */
     float *grid;        /* gh x gw x 3 block means */
     float *cols;        /* gh x w x 3: grid rows spread along x */
-    uint8_t *bytes;     /* w x 3: one anonymized row, as bytes */
+    float *scratch;     /* 2 * max(w, h) */
+    axis_taps tx, ty;
     uint32_t *colsum;   /* w x 4: per-column sums of one block row */
+    /* Per row, padded: */
     float *weight;      /* w: soft-edge weights of one row */
     float *weight3;     /* w x 3: the same, once per channel */
     float *uu, *gg;     /* w: per column, the ellipse's x terms (see edge_weights) */
     float *d, *g;       /* w: square-root scratch */
-    float *scratch;     /* 2 * max(w, h) */
-    axis_taps tx, ty;
+    uint8_t *bytes;     /* w x 3: one anonymized row, as bytes */
+    uint8_t *edge;      /* w x 3: image bytes being blended */
     void *mem;
 } face_work;
 
@@ -247,31 +267,36 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->gw = (f->w + m->block - 1) / m->block;
     f->gh = (f->h + m->block - 1) / m->block;
     size_t w = (size_t)f->w, h = (size_t)f->h, longer = w > h ? w : h;
-    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * w * 3 + w * 9 +
-                    2 * longer + (w + h) * MAX_TAPS;
+    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * w * 3 + 2 * longer +
+                    (w + h) * MAX_TAPS;
+    size_t row_floats = w * 8 + 6 * ROW_PAD, row_bytes = 2 * (w * 3 + ROW_PAD);
     size_t ints = 2 * (w + h) + w * 4;
-    f->mem = malloc(floats * sizeof(float) + ints * sizeof(int) + w * 3);
+    f->mem = malloc((floats + row_floats) * sizeof(float) + ints * sizeof(int) + row_bytes);
     if (f->mem == NULL)
         return anon_fail(err, "out of memory for a %dx%d face region", f->w, f->h);
     float *p = f->mem;
     f->grid = p;       p += (size_t)f->gh * (size_t)f->gw * 3;
     f->cols = p;       p += (size_t)f->gh * w * 3;
-    f->weight = p;     p += w;
-    f->weight3 = p;    p += w * 3;
-    f->uu = p;         p += w;
-    f->gg = p;         p += w;
-    f->d = p;          p += w;
-    f->g = p;          p += w;
     f->scratch = p;    p += 2 * longer;
     f->tx.weight = p;  p += w * MAX_TAPS;
     f->ty.weight = p;  p += h * MAX_TAPS;
+    memset(p, 0, row_floats * sizeof *p);
+    f->weight = p;     p += w + ROW_PAD;
+    f->weight3 = p;    p += w * 3 + ROW_PAD;
+    f->uu = p;         p += w + ROW_PAD;
+    f->gg = p;         p += w + ROW_PAD;
+    f->d = p;          p += w + ROW_PAD;
+    f->g = p;          p += w + ROW_PAD;
     int *q = (int *)p;
     f->tx.first = q;   q += w;
     f->tx.count = q;   q += w;
     f->ty.first = q;   q += h;
     f->ty.count = q;   q += h;
     f->colsum = (uint32_t *)q;
-    f->bytes = (uint8_t *)(f->colsum + w * 4);
+    uint8_t *b = (uint8_t *)(f->colsum + w * 4);
+    memset(b, 0, row_bytes);
+    f->bytes = b;      b += w * 3 + ROW_PAD;
+    f->edge = b;
     return 0;
 }
 
@@ -347,17 +372,30 @@ static void spread_columns(face_work *f)
     }
 }
 
-/* v rounded and clamped to a byte. The clamp is on the truncated integer
- * (the same result for any v within int range; these are weighted means
- * of bytes), which vectorizes better than clamping the float. */
+/* v rounded and clamped to a byte. */
 static inline uint8_t to_byte(float v)
 {
-    int i = (int)(v + 0.5f);
-    return (uint8_t)(i < 0 ? 0 : i > 255 ? 255 : i);
+    v += 0.5f;
+    v = v < 0 ? 0 : v > 255 ? 255 : v;
+    return (uint8_t)(int)v;
 }
 
 /* 16 floats: one AVX-512 register, two AVX ones or four SSE ones. */
-typedef float float16 __attribute__((vector_size(64)));
+typedef float f32x16 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+
+/* to_byte for 16 values at once, stored at out. The clamp is applied to
+ * the truncated integers (the same result for values within int range;
+ * these are weighted means of bytes), with shifts rather than compares. */
+static inline void to_bytes16(const f32x16 *v, uint8_t *out)
+{
+    i32x16 i = __builtin_convertvector(*v + 0.5f, i32x16);
+    i &= ~(i >> 31);          /* below 0: 0 */
+    i |= (255 - i) >> 31;     /* above 255: all ones, 255 as a byte */
+    u8x16 b = __builtin_convertvector(i, u8x16);
+    memcpy(out, &b, sizeof b);
+}
 
 /* out[0..n) = rounded, clamped bytes of the anonymized values
  * sum_k wt[k] * rows[k][0..n), for one output row. The sums of 32 values
@@ -371,18 +409,15 @@ static void blend_rows(const float *const *rows, const float *wt, int taps, size
 {
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        float16 s0 = {0}, s1 = {0}, r0, r1;
+        f32x16 s0 = {0}, s1 = {0}, r0, r1;
         for (int k = 0; k < taps; k++) {
             memcpy(&r0, rows[k] + i, sizeof r0);
             memcpy(&r1, rows[k] + i + 16, sizeof r1);
             s0 += wt[k] * r0;
             s1 += wt[k] * r1;
         }
-        float s[32];
-        memcpy(s, &s0, sizeof s0);
-        memcpy(s + 16, &s1, sizeof s1);
-        for (int j = 0; j < 32; j++)
-            out[i + (size_t)j] = to_byte(s[j]);
+        to_bytes16(&s0, out + i);
+        to_bytes16(&s1, out + i + 16);
     }
     for (; i < n; i++) {
         float s = 0;
@@ -431,13 +466,14 @@ static void outer_span(const anon_mask *m, int y, int *lo, int *hi)
     *hi = clampi((int)ceilf(m->cx + half - 0.5f) + 2, *lo, m->x1);
 }
 
-/* x[0..n) = their square roots, four at a time where SSE is there (the
- * compiler will not vectorize sqrtf itself, as it may set errno). */
+/* x[0..n) = their square roots, n a multiple of 4: four at a time where
+ * SSE is there (the compiler will not vectorize sqrtf itself, as it may
+ * set errno). */
 static inline void sqrt_all(float *x, int n)
 {
     int i = 0;
 #ifdef __SSE__
-    for (; i + 4 <= n; i += 4)
+    for (; i < n; i += 4)
         _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
 #endif
     for (; i < n; i++)
@@ -447,7 +483,8 @@ static inline void sqrt_all(float *x, int n)
 /* The ellipse's weights for n columns of one row: distance_outside and
  * weight_at_distance, operation for operation, with the terms that
  * depend only on the column (uu, gg) or only on the row (vv, gvv) made
- * once. d and g are scratch. */
+ * once. n is a multiple of 16, so that no loop has a scalar tail;
+ * d and g are scratch. */
 BLUR_VECTORIZED
 static void ellipse_weights(const float *uu, const float *gg, float vv, float gvv, float feather,
                             float *restrict d, float *restrict g, float *restrict out, int n)
@@ -487,10 +524,11 @@ static void edge_weights(const anon_mask *m, face_work *f, int iy, int from, int
     }
     float dy = (float)iy + 0.5f - m->cy, v = dy / m->ry, gv = v / m->ry;
     ellipse_weights(f->uu + (from - m->x0), f->gg + (from - m->x0), v * v, gv * gv, m->feather,
-                    f->d, f->g, out, to - from);
+                    f->d, f->g, out, round_up(to - from, 16));
 }
 
-/* o[0..n) = a * p + (1 - a) * o, rounded: the soft edge's blend, per byte. */
+/* o[0..n) = a * p + (1 - a) * o, rounded: the soft edge's blend, per
+ * byte. n is a multiple of 64, so that the loop has no scalar tail. */
 BLUR_VECTORIZED
 static void blend_bytes(uint8_t *restrict o, const uint8_t *restrict p, const float *restrict a,
                         size_t n)
@@ -511,9 +549,14 @@ static void blend_span(uint8_t *row, size_t ch, face_work *f, const anon_mask *m
     const uint8_t *p = f->bytes + (size_t)(from - m->x0) * 3;
     size_t n = (size_t)(to - from);
     if (ch == 3) {
+        /* Blended in a copy, in whole vectors (the buffers are padded):
+         * nothing beyond the span is read or written in the image. */
+        size_t bytes = n * 3;
         for (size_t i = 0; i < n; i++)
             f->weight3[i * 3] = f->weight3[i * 3 + 1] = f->weight3[i * 3 + 2] = a[i];
-        blend_bytes(row + (size_t)from * 3, p, f->weight3, n * 3);
+        memcpy(f->edge, row + (size_t)from * 3, bytes);
+        blend_bytes(f->edge, p, f->weight3, (size_t)round_up((int)bytes, 64));
+        memcpy(row + (size_t)from * 3, f->edge, bytes);
         return;
     }
     for (size_t i = 0; i < n; i++) {
