@@ -245,11 +245,13 @@ static int round_up(int n, int to)
 
 typedef struct face_work {
     int w, h, gw, gh;   /* region size, block grid size */
-    float *grid;        /* gh x gw x 3 block means */
+    float *grid;        /* gw x gh x 3 block means, a block column's contiguous */
+    float *column;      /* gh x 3: one column of cols */
     float *cols;        /* gh x w x 3: grid rows spread along x */
     float *scratch;     /* 2 * max(w, h) */
     axis_taps tx, ty;
     uint32_t *colsum;   /* w x 4: per-column sums of one block row */
+    uint16_t *colpart;  /* w x 4: the same over part of the rows */
     /* Per row, padded: */
     float *weight;      /* w: soft-edge weights of one row */
     float *weight3;     /* w x 3: the same, once per channel */
@@ -267,16 +269,19 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->gw = (f->w + m->block - 1) / m->block;
     f->gh = (f->h + m->block - 1) / m->block;
     size_t w = (size_t)f->w, h = (size_t)f->h, longer = w > h ? w : h;
-    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * w * 3 + 2 * longer +
-                    (w + h) * MAX_TAPS;
+    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * 3 + 2 * ROW_PAD +
+                    (size_t)f->gh * w * 3 + 2 * longer + (w + h) * MAX_TAPS;
     size_t row_floats = w * 8 + 6 * ROW_PAD, row_bytes = 2 * (w * 3 + ROW_PAD);
-    size_t ints = 2 * (w + h) + w * 4;
+    size_t ints = 2 * (w + h) + w * 6;
     f->mem = malloc((floats + row_floats) * sizeof(float) + ints * sizeof(int) + row_bytes);
     if (f->mem == NULL)
         return anon_fail(err, "out of memory for a %dx%d face region", f->w, f->h);
     float *p = f->mem;
-    f->grid = p;       p += (size_t)f->gh * (size_t)f->gw * 3;
+    f->grid = p;       p += (size_t)f->gh * (size_t)f->gw * 3 + ROW_PAD;
+    f->column = p;     p += (size_t)f->gh * 3 + ROW_PAD;
     f->cols = p;       p += (size_t)f->gh * w * 3;
+    /* Read in whole vectors past their end (spread_columns). */
+    memset(f->grid + (size_t)f->gh * (size_t)f->gw * 3, 0, ROW_PAD * sizeof *p);
     f->scratch = p;    p += 2 * longer;
     f->tx.weight = p;  p += w * MAX_TAPS;
     f->ty.weight = p;  p += h * MAX_TAPS;
@@ -293,7 +298,8 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->ty.first = q;   q += h;
     f->ty.count = q;   q += h;
     f->colsum = (uint32_t *)q;
-    uint8_t *b = (uint8_t *)(f->colsum + w * 4);
+    f->colpart = (uint16_t *)(f->colsum + w * 4);
+    uint8_t *b = (uint8_t *)(f->colpart + w * 4);
     memset(b, 0, row_bytes);
     f->bytes = b;      b += w * 3 + ROW_PAD;
     f->edge = b;
@@ -308,17 +314,30 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
 #define BLUR_VECTORIZED
 #endif
 
-/* sum[0..n) = the column sums of `rows` rows of n bytes, stride apart. */
+/* Rows a 16-bit sum of bytes can take without overflow. */
+#define ROWS_PER_U16_SUM 257
+
+/* sum[0..n) = the column sums of `rows` rows of n bytes, stride apart:
+ * in 16 bits over up to ROWS_PER_U16_SUM rows at a time (twice the
+ * columns per vector), then widened. part holds n. */
 BLUR_VECTORIZED
 static void column_sums(const uint8_t *first, size_t stride, int rows, size_t n,
-                        uint32_t *restrict sum)
+                        uint16_t *restrict part, uint32_t *restrict sum)
 {
     for (size_t i = 0; i < n; i++)
-        sum[i] = first[i];
-    for (int r = 1; r < rows; r++) {
-        const uint8_t *in = first + (size_t)r * stride;
+        sum[i] = 0;
+    for (int r0 = 0; r0 < rows; r0 += ROWS_PER_U16_SUM) {
+        int r1 = r0 + ROWS_PER_U16_SUM < rows ? r0 + ROWS_PER_U16_SUM : rows;
+        const uint8_t *in = first + (size_t)r0 * stride;
         for (size_t i = 0; i < n; i++)
-            sum[i] += in[i];
+            part[i] = in[i];
+        for (int r = r0 + 1; r < r1; r++) {
+            in = first + (size_t)r * stride;
+            for (size_t i = 0; i < n; i++)
+                part[i] = (uint16_t)(part[i] + in[i]);
+        }
+        for (size_t i = 0; i < n; i++)
+            sum[i] += part[i];
     }
 }
 
@@ -332,9 +351,10 @@ static void block_means(const anon_image *img, const anon_mask *m, face_work *f)
     for (int gy = 0; gy < f->gh; gy++) {
         int y0 = gy * block, y1 = y0 + block < f->h ? y0 + block : f->h;
         const uint8_t *first = img->pixels + (size_t)(m->y0 + y0) * stride + (size_t)m->x0 * ch;
-        column_sums(first, stride, y1 - y0, (size_t)f->w * ch, f->colsum);
-        float *out = f->grid + (size_t)gy * (size_t)f->gw * 3;
-        for (int gx = 0, x = 0; gx < f->gw; gx++) {
+        column_sums(first, stride, y1 - y0, (size_t)f->w * ch, f->colpart, f->colsum);
+        float *out = f->grid + (size_t)gy * 3;
+        const size_t next = (size_t)f->gh * 3;
+        for (int gx = 0, x = 0; gx < f->gw; gx++, out += next) {
             int end = x + block < f->w ? x + block : f->w;
             float inv = 1.0f / (float)((end - x) * (y1 - y0));
             uint64_t s0 = 0, s1 = 0, s2 = 0;
@@ -343,32 +363,44 @@ static void block_means(const anon_image *img, const anon_mask *m, face_work *f)
                 s1 += c[1];
                 s2 += c[2];
             }
-            out[gx * 3 + 0] = (float)s0 * inv;
-            out[gx * 3 + 1] = (float)s1 * inv;
-            out[gx * 3 + 2] = (float)s2 * inv;
+            out[0] = (float)s0 * inv;
+            out[1] = (float)s1 * inv;
+            out[2] = (float)s2 * inv;
         }
     }
 }
 
-/* cols[gy][x] = sum over the blocks reaching column x of weight * grid[gy][block]. */
+/* 16 floats: one AVX-512 register, two AVX ones or four SSE ones. */
+typedef float f32x16 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+
+/* out[0..n) = sum_k wt[k] * src[k * n + 0..n), taps added in order, in
+ * whole vectors of 16 (src and out have room past n). */
+BLUR_VECTORIZED
+static void weighted_sum(const float *src, size_t n, const float *wt, int taps,
+                         float *restrict out)
+{
+    for (size_t j = 0; j < n; j += 16) {
+        f32x16 s = {0}, r;
+        for (int k = 0; k < taps; k++) {
+            memcpy(&r, src + (size_t)k * n + j, sizeof r);
+            s += wt[k] * r;
+        }
+        memcpy(out + j, &s, sizeof s);
+    }
+}
+
+/* cols[gy][x] = sum over the blocks reaching column x of weight *
+ * grid[block][gy]: all block rows of a column at once. */
 static void spread_columns(face_work *f)
 {
-    for (int gy = 0; gy < f->gh; gy++) {
-        const float *g = f->grid + (size_t)gy * (size_t)f->gw * 3;
-        float *out = f->cols + (size_t)gy * (size_t)f->w * 3;
-        for (int x = 0; x < f->w; x++) {
-            const float *wt = f->tx.weight + (size_t)x * MAX_TAPS;
-            const float *src = g + (size_t)f->tx.first[x] * 3;
-            float s0 = 0, s1 = 0, s2 = 0;
-            for (int k = 0; k < f->tx.count[x]; k++, src += 3) {
-                s0 += wt[k] * src[0];
-                s1 += wt[k] * src[1];
-                s2 += wt[k] * src[2];
-            }
-            out[x * 3 + 0] = s0;
-            out[x * 3 + 1] = s1;
-            out[x * 3 + 2] = s2;
-        }
+    const size_t n = (size_t)f->gh * 3, w = (size_t)f->w;
+    for (size_t x = 0; x < w; x++) {
+        weighted_sum(f->grid + (size_t)f->tx.first[x] * n, n, f->tx.weight + x * MAX_TAPS,
+                     f->tx.count[x], f->column);
+        for (size_t gy = 0; gy < (size_t)f->gh; gy++)
+            memcpy(f->cols + (gy * w + x) * 3, f->column + gy * 3, 3 * sizeof *f->column);
     }
 }
 
@@ -379,11 +411,6 @@ static inline uint8_t to_byte(float v)
     v = v < 0 ? 0 : v > 255 ? 255 : v;
     return (uint8_t)(int)v;
 }
-
-/* 16 floats: one AVX-512 register, two AVX ones or four SSE ones. */
-typedef float f32x16 __attribute__((vector_size(64)));
-typedef int32_t i32x16 __attribute__((vector_size(64)));
-typedef uint8_t u8x16 __attribute__((vector_size(16)));
 
 /* to_byte for 16 values at once, stored at out. The clamp is applied to
  * the truncated integers (the same result for values within int range;
