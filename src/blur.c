@@ -160,7 +160,12 @@ static void core_span(const anon_mask *m, int y, int *c0, int *c1)
  * are computed once per axis (a few block-sized 1-D blurs), then every
  * output pixel costs a handful of multiply-adds, and only the pixels that
  * actually change are written. Same result as blurring the pixelated patch
- * in place, at a fraction of the memory traffic. */
+ * in place, at a fraction of the memory traffic.
+ *
+ * The pixel loops run over whole rows in vectors, in clones for the CPU
+ * at hand, without changing the order of any floating-point operation
+ * (ISO C mode: no contraction into fused multiply-adds either), so every
+ * clone writes the same bytes as plain per-pixel loops would. */
 
 /* Per position along one axis: the blocks that reach it, with weights. */
 #define MAX_TAPS 12
@@ -269,7 +274,7 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->gw = (f->w + m->block - 1) / m->block;
     f->gh = (f->h + m->block - 1) / m->block;
     size_t w = (size_t)f->w, h = (size_t)f->h, longer = w > h ? w : h;
-    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * 3 + 2 * ROW_PAD +
+    size_t floats = (size_t)f->gh * (size_t)f->gw * 3 + (size_t)f->gh * 3 + 3 * ROW_PAD +
                     (size_t)f->gh * w * 3 + 2 * longer + (w + h) * MAX_TAPS;
     size_t row_floats = w * 8 + 6 * ROW_PAD, row_bytes = 2 * (w * 3 + ROW_PAD);
     size_t ints = 2 * (w + h) + w * 6;
@@ -278,10 +283,10 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
         return anon_fail(err, "out of memory for a %dx%d face region", f->w, f->h);
     float *p = f->mem;
     f->grid = p;       p += (size_t)f->gh * (size_t)f->gw * 3 + ROW_PAD;
+    memset(p - ROW_PAD, 0, ROW_PAD * sizeof *p);    /* read past the end (spread_columns) */
     f->column = p;     p += (size_t)f->gh * 3 + ROW_PAD;
-    f->cols = p;       p += (size_t)f->gh * w * 3;
-    /* Read in whole vectors past their end (spread_columns). */
-    memset(f->grid + (size_t)f->gh * (size_t)f->gw * 3, 0, ROW_PAD * sizeof *p);
+    f->cols = p;       p += (size_t)f->gh * w * 3 + ROW_PAD;
+    memset(p - ROW_PAD, 0, ROW_PAD * sizeof *p);    /* read past the end (blend_rows) */
     f->scratch = p;    p += 2 * longer;
     f->tx.weight = p;  p += w * MAX_TAPS;
     f->ty.weight = p;  p += h * MAX_TAPS;
@@ -404,17 +409,10 @@ static void spread_columns(face_work *f)
     }
 }
 
-/* v rounded and clamped to a byte. */
-static inline uint8_t to_byte(float v)
-{
-    v += 0.5f;
-    v = v < 0 ? 0 : v > 255 ? 255 : v;
-    return (uint8_t)(int)v;
-}
-
-/* to_byte for 16 values at once, stored at out. The clamp is applied to
- * the truncated integers (the same result for values within int range;
- * these are weighted means of bytes), with shifts rather than compares. */
+/* 16 values rounded and clamped to bytes, stored at out: the same as
+ * (uint8_t)(int)fminf(fmaxf(v + 0.5f, 0), 255) for values within int
+ * range (these are weighted means of bytes), with the clamp on the
+ * truncated integers, by shifts rather than compares. */
 static inline void to_bytes16(const f32x16 *v, uint8_t *out)
 {
     i32x16 i = __builtin_convertvector(*v + 0.5f, i32x16);
@@ -425,17 +423,16 @@ static inline void to_bytes16(const f32x16 *v, uint8_t *out)
 }
 
 /* out[0..n) = rounded, clamped bytes of the anonymized values
- * sum_k wt[k] * rows[k][0..n), for one output row. The sums of 32 values
- * at a time stay in registers while the taps are added in order, so each
- * value sees the same operations as with one tap-by-tap pass over the
- * row. Explicit vectors: the loop vectorizer would jam two taps into one
- * scalar loop instead. */
+ * sum_k wt[k] * rows[k][0..n), for one output row, in whole chunks of 32
+ * (rows and out have room past n). The sums stay in registers while the
+ * taps are added in order, so each value sees the same operations as with
+ * one tap-by-tap pass over the row. Explicit vectors: the loop vectorizer
+ * would jam two taps into one scalar loop instead. */
 BLUR_VECTORIZED
 static void blend_rows(const float *const *rows, const float *wt, int taps, size_t n,
                        uint8_t *restrict out)
 {
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
+    for (size_t i = 0; i < n; i += 32) {
         f32x16 s0 = {0}, s1 = {0}, r0, r1;
         for (int k = 0; k < taps; k++) {
             memcpy(&r0, rows[k] + i, sizeof r0);
@@ -445,12 +442,6 @@ static void blend_rows(const float *const *rows, const float *wt, int taps, size
         }
         to_bytes16(&s0, out + i);
         to_bytes16(&s1, out + i + 16);
-    }
-    for (; i < n; i++) {
-        float s = 0;
-        for (int k = 0; k < taps; k++)
-            s += wt[k] * rows[k][i];
-        out[i] = to_byte(s);
     }
 }
 
@@ -564,6 +555,14 @@ static void blend_bytes(uint8_t *restrict o, const uint8_t *restrict p, const fl
         o[i] = (uint8_t)(int)(a[i] * (float)p[i] + (1 - a[i]) * (float)o[i] + 0.5f);
 }
 
+/* out[3 i + 0..2] = a[i] for i < n, n a multiple of 16: one weight per channel. */
+BLUR_VECTORIZED
+static void triple(const float *restrict a, size_t n, float *restrict out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = a[i];
+}
+
 /* Blends columns [from, to) of the image row by their weights in
  * f->weight, from the anonymized bytes in f->bytes: the soft edge. A
  * weight of 0 leaves the byte as it was. */
@@ -579,8 +578,7 @@ static void blend_span(uint8_t *row, size_t ch, face_work *f, const anon_mask *m
         /* Blended in a copy, in whole vectors (the buffers are padded):
          * nothing beyond the span is read or written in the image. */
         size_t bytes = n * 3;
-        for (size_t i = 0; i < n; i++)
-            f->weight3[i * 3] = f->weight3[i * 3 + 1] = f->weight3[i * 3 + 2] = a[i];
+        triple(a, (size_t)round_up((int)n, 16), f->weight3);
         memcpy(f->edge, row + (size_t)from * 3, bytes);
         blend_bytes(f->edge, p, f->weight3, (size_t)round_up((int)bytes, 64));
         memcpy(row + (size_t)from * 3, f->edge, bytes);
