@@ -242,10 +242,10 @@ static void axis_taps_fill(axis_taps *t, int len, int block, int r, int passes, 
  * lanes only ever compute with finite numbers. */
 #define ROW_PAD 64
 
-/* n rounded up to a multiple of `to` (a power of 2, at most ROW_PAD). */
-static int round_up(int n, int to)
+/* n rounded up to a multiple of `to` (at most ROW_PAD). */
+static size_t round_up(size_t n, size_t to)
 {
-    return (n + to - 1) & -to;
+    return (n + to - 1) / to * to;
 }
 
 typedef struct face_work {
@@ -542,7 +542,7 @@ static void edge_weights(const anon_mask *m, face_work *f, int iy, int from, int
     }
     float dy = (float)iy + 0.5f - m->cy, v = dy / m->ry, gv = v / m->ry;
     ellipse_weights(f->uu + (from - m->x0), f->gg + (from - m->x0), v * v, gv * gv, m->feather,
-                    f->d, f->g, out, round_up(to - from, 16));
+                    f->d, f->g, out, (int)round_up((size_t)(to - from), 16));
 }
 
 /* o[0..n) = a * p + (1 - a) * o, rounded: the soft edge's blend, per
@@ -578,9 +578,9 @@ static void blend_span(uint8_t *row, size_t ch, face_work *f, const anon_mask *m
         /* Blended in a copy, in whole vectors (the buffers are padded):
          * nothing beyond the span is read or written in the image. */
         size_t bytes = n * 3;
-        triple(a, (size_t)round_up((int)n, 16), f->weight3);
+        triple(a, round_up(n, 16), f->weight3);
         memcpy(f->edge, row + (size_t)from * 3, bytes);
-        blend_bytes(f->edge, p, f->weight3, (size_t)round_up((int)bytes, 64));
+        blend_bytes(f->edge, p, f->weight3, round_up(bytes, 64));
         memcpy(row + (size_t)from * 3, f->edge, bytes);
         return;
     }
