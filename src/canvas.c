@@ -156,7 +156,14 @@ int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip
         taps_free(&ty);
         return anon_fail(err, "out of memory");
     }
-    memset(out, 0, 3 * (size_t)n * (size_t)n * sizeof *out);
+    /* Zero what the picture does not cover: the columns right of it and
+     * the rows below it, in each plane. */
+    for (int c = 0; c < 3; c++) {
+        float *plane = out + (size_t)c * (size_t)n * (size_t)n;
+        for (int y = 0; w < n && y < h; y++)
+            memset(plane + (size_t)y * n + w, 0, (size_t)(n - w) * sizeof *out);
+        memset(plane + (size_t)h * n, 0, (size_t)(n - h) * (size_t)n * sizeof *out);
+    }
     /* Bands of canvas rows whose source rows fit in the buffer. */
     for (int y0 = 0, y1; y0 < h; y0 = y1) {
         int s0 = ty.first[y0];
