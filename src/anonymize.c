@@ -183,7 +183,11 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     }
     anon_jpeg_patches *patches = NULL;
     if (rc == 0)
-        rc = anon_jpeg_patches_make(in, in_len, n ? &img : NULL, regions, n, &patches, err);
+        rc = src != NULL
+                 ? anon_jpeg_patches_make_blocks(in, in_len, n ? &img : NULL, regions, n,
+                                                 &patches, err)
+                 : anon_jpeg_patches_make(in, in_len, n ? &img : NULL, regions, n, &patches,
+                                          err);
     anon_image_free(&img);    /* before the coefficients are read */
     free(regions);
     if (rc == 0) {

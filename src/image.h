@@ -131,6 +131,13 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
                            anon_error *err);
 int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
                             bool keep_metadata, anon_buffer *out, anon_error *err);
+/* Patches kept as their quantised blocks rather than as small JPEGs: no
+ * Huffman coding and decoding of the crops, but 3 bytes per pixel of the
+ * regions (at 4:2:0) where a JPEG takes a fraction of one. For
+ * anon_jpeg_source_write only (patches_apply returns 1 for them). */
+int anon_jpeg_patches_make_blocks(const uint8_t *src, size_t len,
+                                  const anon_image *upright_blurred, const anon_rect *regions,
+                                  size_t n, anon_jpeg_patches **out, anon_error *err);
 void anon_jpeg_patches_free(anon_jpeg_patches *p);
 
 /* Decodes only what the block-wise path needs of a JPEG (orientation 1,

@@ -109,8 +109,55 @@ static bool quant_tables_usable(const struct jpeg_decompress_struct *ci)
 
 /* ---------------------------------------------------------------- one region */
 
-/* Encodes the crop [x0,x1) x [y0,y1) of img like the source would be. */
-static void encode_crop(redact_ctx *ctx, const anon_image *img, int x0, int y0, int x1, int y1)
+/* libjpeg's entropy encoder module, as its private jpegint.h declares it
+ * (the same three fields since libjpeg 6b). A crop whose blocks go
+ * straight to the indexed writer swaps in its own encode_mcu, which keeps
+ * the quantised blocks libjpeg made, instead of Huffman-coding them into
+ * a file that would only be decoded again. */
+struct jpeg_entropy_encoder {
+    void (*start_pass)(j_compress_ptr cinfo, boolean gather_statistics);
+    boolean (*encode_mcu)(j_compress_ptr cinfo, JBLOCKROW *MCU_data);
+    void (*finish_pass)(j_compress_ptr cinfo);
+};
+
+/* A crop's blocks as libjpeg makes them: MCU by MCU, each block's
+ * coefficients in zigzag order (what anon_jpeg_scan_write takes). */
+typedef struct crop_blocks {
+    JBLOCK *v;
+    size_t mcus, at;
+    int per_mcu, mcus_x;
+} crop_blocks;
+
+static boolean keep_mcu(j_compress_ptr ci, JBLOCKROW *mcu)
+{
+    crop_blocks *cb = ci->client_data;
+    if (cb->at >= cb->mcus)
+        return TRUE;    /* cannot happen: libjpeg makes exactly mcus */
+    JBLOCK *out = cb->v + cb->at++ * (size_t)cb->per_mcu;
+    for (int b = 0; b < ci->blocks_in_MCU; b++)
+        for (int k = 0; k < DCTSIZE2; k++)
+            out[b][k] = mcu[b][0][anon_jpeg_zigzag[k]];
+    return TRUE;
+}
+
+/* Sets ce up to hand its blocks to cb (after jpeg_start_compress). */
+static void keep_blocks(redact_ctx *ctx, struct jpeg_compress_struct *ce, crop_blocks *cb)
+{
+    cb->per_mcu = ce->blocks_in_MCU;
+    cb->mcus_x = (int)ce->MCUs_per_row;
+    cb->mcus = (size_t)ce->MCUs_per_row * ce->MCU_rows_in_scan;
+    cb->at = 0;
+    cb->v = malloc(cb->mcus * (size_t)cb->per_mcu * sizeof *cb->v);
+    if (cb->v == NULL)
+        fail_with(ctx, "out of memory");
+    ce->client_data = cb;
+    ce->entropy->encode_mcu = keep_mcu;
+}
+
+/* Encodes the crop [x0,x1) x [y0,y1) of img like the source would be:
+ * into ctx->crop as a JPEG, or with blocks (else NULL) into them. */
+static void encode_crop(redact_ctx *ctx, const anon_image *img, int x0, int y0, int x1, int y1,
+                        crop_blocks *blocks)
 {
     struct jpeg_compress_struct *ce = &ctx->crop_enc;
     const struct jpeg_decompress_struct *src = &ctx->src;
@@ -138,6 +185,8 @@ static void encode_crop(redact_ctx *ctx, const anon_image *img, int x0, int y0, 
                sizeof ce->quant_tbl_ptrs[q]->quantval);
     }
     jpeg_start_compress(ce, TRUE);
+    if (blocks != NULL)
+        keep_blocks(ctx, ce, blocks);
     size_t stride = (size_t)img->width * (size_t)img->channels;
     while (ce->next_scanline < ce->image_height) {
         JSAMPROW row = img->pixels + (size_t)(y0 + (int)ce->next_scanline) * stride +
@@ -175,24 +224,27 @@ static void copy_blocks(redact_ctx *ctx, jvirt_barray_ptr *crop_coefs, int mx, i
     }
 }
 
-/* One re-encoded region: a small JPEG of its MCU-aligned crop, to be
- * pasted at MCU column/row mx, my of the source. */
+/* One re-encoded region: a small JPEG of its MCU-aligned crop, or its
+ * blocks, to be pasted at MCU column/row mx, my of the source. */
 typedef struct patch {
     unsigned char *jpeg;
     unsigned long size;
+    crop_blocks blocks;    /* .v NULL for a JPEG patch */
     int mx, my;
 } patch;
 
 struct anon_jpeg_patches {
-    size_t n;
+    size_t n, cap;    /* made, room for (a failed one may hold memory) */
     patch *v;
     int width, height;     /* the image's */
     int components;
     UINT16 quant[MAX_COMPONENTS][DCTSIZE2];    /* the tables the crops used */
 };
 
-/* Encodes the crop covering r (out to whole MCUs) into p. */
-static void make_patch(redact_ctx *ctx, const anon_image *img, const anon_rect *r, patch *p)
+/* Encodes the crop covering r (out to whole MCUs) into p: a JPEG, or
+ * with as_blocks its blocks. */
+static void make_patch(redact_ctx *ctx, const anon_image *img, const anon_rect *r, bool as_blocks,
+                       patch *p)
 {
     int mcu_w = 8 * ctx->src.max_h_samp_factor, mcu_h = 8 * ctx->src.max_v_samp_factor;
     int x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
@@ -209,9 +261,13 @@ static void make_patch(redact_ctx *ctx, const anon_image *img, const anon_rect *
     y1 = (y1 + mcu_h - 1) / mcu_h * mcu_h;
     x1 = x1 > img->width ? img->width : x1;
     y1 = y1 > img->height ? img->height : y1;
-    encode_crop(ctx, img, x0, y0, x1, y1);
-    *p = (patch){ctx->crop, ctx->crop_size, mx, my};
-    ctx->crop = NULL;    /* now the patch's */
+    *p = (patch){.mx = mx, .my = my};
+    encode_crop(ctx, img, x0, y0, x1, y1, as_blocks ? &p->blocks : NULL);
+    if (as_blocks)
+        return;
+    p->jpeg = ctx->crop;    /* now the patch's */
+    p->size = ctx->crop_size;
+    ctx->crop = NULL;
     ctx->crop_size = 0;
 }
 
@@ -247,7 +303,7 @@ static bool open_source(redact_ctx *ctx, const uint8_t *data, size_t len, int wi
 /* Encodes every region's crop with the tables of the source's header. */
 static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
                          const anon_image *img, const anon_rect *regions, size_t n,
-                         anon_jpeg_patches *p)
+                         bool as_blocks, anon_jpeg_patches *p)
 {
     /* No image (no regions): the header gives the size. */
     if (!open_source(ctx, data, len, img ? img->width : -1, img ? img->height : -1) ||
@@ -259,8 +315,8 @@ static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     for (int c = 0; c < p->components; c++)
         memcpy(p->quant[c], anon_jpeg_component_table(&ctx->src, c)->quantval, sizeof p->quant[c]);
     for (size_t i = 0; i < n; i++) {
-        make_patch(ctx, img, &regions[i], &p->v[p->n]);
-        if (p->v[p->n].jpeg != NULL)
+        make_patch(ctx, img, &regions[i], as_blocks, &p->v[p->n]);
+        if (p->v[p->n].jpeg != NULL || p->v[p->n].blocks.v != NULL)
             p->n++;
     }
     return true;
@@ -297,6 +353,9 @@ static bool write_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     struct jpeg_decompress_struct *src = &ctx->src;
     if (!patches_match(p, src))
         return false;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].jpeg == NULL)
+            return false;    /* blocks are for the indexed writer only */
     for (size_t i = 0; i < p->n; i++)
         apply_patch(ctx, &p->v[i]);
 
@@ -346,8 +405,10 @@ void anon_jpeg_patches_free(anon_jpeg_patches *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->cap; i++) {
         free(p->v[i].jpeg);
+        free(p->v[i].blocks.v);
+    }
     free(p->v);
     free(p);
 }
@@ -359,9 +420,9 @@ static bool jpeg_orientation_1(const uint8_t *src, size_t len)
            probe.orientation == 1;
 }
 
-int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
-                           const anon_rect *regions, size_t n, anon_jpeg_patches **out,
-                           anon_error *err)
+static int patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                        const anon_rect *regions, size_t n, bool as_blocks,
+                        anon_jpeg_patches **out, anon_error *err)
 {
     *out = NULL;
     bool have_image = upright_blurred != NULL && upright_blurred->pixels != NULL;
@@ -371,8 +432,10 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
         return 1;
     anon_jpeg_patches *p = calloc(1, sizeof *p);
     redact_ctx *ctx = redact_ctx_new();
-    if (p != NULL)
-        p->v = calloc(n ? n : 1, sizeof *p->v);
+    if (p != NULL) {
+        p->cap = n ? n : 1;
+        p->v = calloc(p->cap, sizeof *p->v);
+    }
     if (p == NULL || p->v == NULL || ctx == NULL) {
         anon_jpeg_patches_free(p);
         free(ctx);
@@ -380,8 +443,8 @@ int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upr
     }
     int rc = 1;
     if (setjmp(ctx->err.jump) == 0)
-        rc = patches_body(ctx, src, len, have_image ? upright_blurred : NULL, regions, n, p)
-                 ? 0 : 1;
+        rc = patches_body(ctx, src, len, have_image ? upright_blurred : NULL, regions, n,
+                          as_blocks, p) ? 0 : 1;
     else
         rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
     redact_ctx_free(ctx);
@@ -410,6 +473,20 @@ static int patches_apply_libjpeg(const uint8_t *src, size_t len, const anon_jpeg
     }
     redact_ctx_free(ctx);
     return rc;
+}
+
+int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
+                           const anon_rect *regions, size_t n, anon_jpeg_patches **out,
+                           anon_error *err)
+{
+    return patches_make(src, len, upright_blurred, regions, n, false, out, err);
+}
+
+int anon_jpeg_patches_make_blocks(const uint8_t *src, size_t len,
+                                  const anon_image *upright_blurred, const anon_rect *regions,
+                                  size_t n, anon_jpeg_patches **out, anon_error *err)
+{
+    return patches_make(src, len, upright_blurred, regions, n, true, out, err);
 }
 
 int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
@@ -475,8 +552,13 @@ static bool patch_mcu(void *ctx, int mx, int my, JBLOCK *blocks)
     int j = m->owner[(size_t)my * (size_t)m->mcus_x + (size_t)mx];
     if (j < 0)
         return false;
-    return anon_jpeg_scan_decode_mcu_zigzag(m->scans[j], mx - m->p->v[j].mx,
-                                            my - m->p->v[j].my, blocks);
+    const patch *pt = &m->p->v[j];
+    if (pt->blocks.v == NULL)
+        return anon_jpeg_scan_decode_mcu_zigzag(m->scans[j], mx - pt->mx, my - pt->my, blocks);
+    size_t at = (size_t)(my - pt->my) * (size_t)pt->blocks.mcus_x + (size_t)(mx - pt->mx);
+    memcpy(blocks, pt->blocks.v + at * (size_t)pt->blocks.per_mcu,
+           (size_t)pt->blocks.per_mcu * sizeof *blocks);
+    return true;
 }
 
 static void patch_map_free(patch_map *m)
@@ -500,13 +582,23 @@ static int patch_map_make(patch_map *m, anon_jpeg_scan *src, const anon_jpeg_pat
         return anon_fail(err, "out of memory");
     memset(m->owner, 0xFF, (size_t)mx_n * (size_t)my_n * sizeof *m->owner);
     for (size_t j = 0; j < p->n; j++) {
-        int rc = anon_jpeg_scan_open(p->v[j].jpeg, p->v[j].size, 1, NULL, &m->scans[j], err);
-        if (rc != 0)
-            return rc;
-        if (anon_jpeg_scan_mcu_blocks(m->scans[j]) != anon_jpeg_scan_mcu_blocks(src))
-            return 1;
-        int x1 = p->v[j].mx + anon_jpeg_scan_mcus_x(m->scans[j]);
-        int y1 = p->v[j].my + anon_jpeg_scan_mcus_y(m->scans[j]);
+        const crop_blocks *cb = &p->v[j].blocks;
+        int w, h;
+        if (cb->v != NULL) {
+            if (cb->per_mcu != anon_jpeg_scan_mcu_blocks(src))
+                return 1;
+            w = cb->mcus_x;
+            h = (int)(cb->mcus / (size_t)cb->mcus_x);
+        } else {
+            int rc = anon_jpeg_scan_open(p->v[j].jpeg, p->v[j].size, 1, NULL, &m->scans[j], err);
+            if (rc != 0)
+                return rc;
+            if (anon_jpeg_scan_mcu_blocks(m->scans[j]) != anon_jpeg_scan_mcu_blocks(src))
+                return 1;
+            w = anon_jpeg_scan_mcus_x(m->scans[j]);
+            h = anon_jpeg_scan_mcus_y(m->scans[j]);
+        }
+        int x1 = p->v[j].mx + w, y1 = p->v[j].my + h;
         for (int my = p->v[j].my; my < y1 && my < my_n; my++)
             for (int mx = p->v[j].mx; mx < x1 && mx < mx_n; mx++)
                 m->owner[(size_t)my * (size_t)mx_n + (size_t)mx] = (int)j;
