@@ -53,6 +53,7 @@ typedef struct nn_layer {
     nn_conv exec;                   /* the convolution as executed */
     nn_kernel kernel;
     int shrunk;
+    int pooled;                     /* lean: runs fused with the [maxpool] after it */
     float *weights, *biases;        /* owned */
     float *output;                  /* in the arena, or a route's source */
     int owner;                      /* the layer whose buffer holds the output */
@@ -566,10 +567,22 @@ static size_t layer_floats(const nn_layer *l)
     return (size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w;
 }
 
+/* The [maxpool] that layer l, a pooled convolution, runs with: the next
+ * layer. */
+static nn_pool pool_after(const nn_layer *l)
+{
+    const nn_layer *p = l + 1;
+    return (nn_pool){p->stride, p->padding, p->out_h, p->out_w};
+}
+
 static size_t work_floats(const nn_layer *l)
 {
     if (l->kind != NN_CONVOLUTIONAL)
         return 0;
+    if (l->pooled) {
+        nn_pool pool = pool_after(l);
+        return nn_direct_pooled_work_size(&l->exec, &pool);
+    }
     switch (l->kernel) {
     case NN_DEPTHWISE:
         return nn_depthwise_work_size(&l->exec);
@@ -607,6 +620,23 @@ static void find_last_reads(anon_net *net)
             mark_read(net, net->layers[j - 1].owner, j);
         for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && k < l->n_inputs; k++)
             mark_read(net, net->layers[l->inputs[k]].owner, j);
+    }
+}
+
+/* Lean networks run a direct convolution and the 2x2 stride-2 [maxpool]
+ * that alone reads it as one step (nn_direct_forward_pooled), so the
+ * convolution's output, the largest tensor of the tiny model, needs no
+ * buffer. Stride-1 pools would compute each row twice: left apart. */
+static void plan_fusions(anon_net *net)
+{
+    for (int i = 0; net->lean && i + 1 < net->n; i++) {
+        nn_layer *l = &net->layers[i];
+        const nn_layer *p = &net->layers[i + 1];
+        l->pooled = l->kind == NN_CONVOLUTIONAL && l->kernel == NN_DIRECT &&
+                    p->kind == NN_MAXPOOL && p->size == 2 && p->stride == 2 &&
+                    l->last_read == i + 1 &&
+                    nn_maxpool_by_rows(l->out_h, l->out_w, p->size, p->stride, p->padding,
+                                       p->out_h, p->out_w);
     }
 }
 
@@ -656,7 +686,8 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
     int n_live = 0, turn = 0;
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
-        if (l->owner == j) {
+        offset[j] = 0;
+        if (l->owner == j && !l->pooled) {
             size_t len = round_up(layer_floats(l));
             offset[j] = place(live, &n_live, len, j, cap, alternate && (turn++ & 1));
             if (offset[j] == SIZE_MAX)
@@ -682,6 +713,7 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
 static int plan_buffers(anon_net *net, anon_error *err)
 {
     find_last_reads(net);
+    plan_fusions(net);
     span *live = malloc((size_t)net->n * sizeof *live);
     size_t *offset = malloc((size_t)net->n * sizeof *offset);
     if (live == NULL || offset == NULL) {
@@ -815,7 +847,10 @@ static int forward(anon_net *net, const float *input, anon_error *err)
     for (int i = 0; i < net->n; i++) {
         nn_layer *l = &net->layers[i];
         const float *in = layer_input(net, i);
-        if (l->kind == NN_CONVOLUTIONAL) {
+        if (l->kind == NN_CONVOLUTIONAL && l->pooled) {
+            nn_pool pool = pool_after(l);
+            nn_direct_forward_pooled(&l->exec, &pool, in, net->layers[++i].output, net->work);
+        } else if (l->kind == NN_CONVOLUTIONAL) {
             run_conv(net, l, in);
         } else if (l->kind == NN_MAXPOOL) {
             nn_maxpool_forward(in, l->c, l->h, l->w, l->size, l->stride, l->padding, l->output,
@@ -832,6 +867,10 @@ static int layer_output(const anon_net *net, int i, anon_tensor *out, anon_error
 {
     if (i < 0 || i >= net->n)
         return anon_fail(err, "layer %d out of range (the network has %d)", i, net->n);
+    if (!is_kept(net, i) && net->layers[i].pooled)
+        return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (it runs "
+                         "fused with the maxpool after it); the anon engine keeps every layer",
+                         i);
     if (!is_kept(net, i))
         return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (layer %d "
                          "reuses its buffer); the anon engine keeps every layer", i,

@@ -44,6 +44,21 @@ int nn_direct_suits(const nn_conv *cv);
 size_t nn_direct_work_size(const nn_conv *cv);
 void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work);
 
+/* A 2x2 [maxpool] over a convolution's output (nn_maxpool_by_rows holds). */
+typedef struct nn_pool {
+    int stride, padding, out_h, out_w;
+} nn_pool;
+
+/* The same convolution followed by that pooling, fused: output rows are
+ * computed a few at a time into `work` and only the pooled rows are stored, so the
+ * full-resolution output is never written or read back (the first layers
+ * of the tiny model: 11 MB per pass). `work` holds
+ * nn_direct_pooled_work_size() floats; out gets the pooled tensor, bit for
+ * bit what nn_direct_forward and nn_maxpool_forward give. */
+size_t nn_direct_pooled_work_size(const nn_conv *cv, const nn_pool *pool);
+void nn_direct_forward_pooled(const nn_conv *cv, const nn_pool *pool, const float *in,
+                              float *out, float *work);
+
 /* Depthwise convolutions (groups == c == out_c), direct loops. */
 size_t nn_depthwise_work_size(const nn_conv *cv);
 void nn_depthwise_forward(const nn_conv *cv, const float *in, float *out, float *work);
@@ -56,6 +71,14 @@ void nn_bias_activate(float *out, int channels, size_t n, size_t stride,
  * outside the image are ignored. */
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
                         int padding, float *out, int out_h, int out_w);
+
+/* 1 if a [maxpool] can run row by row on 2x2 windows that each hold at
+ * least one input pixel; then output row oy is the max of input rows
+ * nn_maxpool_rows() gives, pooled by nn_maxpool_row. */
+int nn_maxpool_by_rows(int h, int w, int size, int stride, int padding, int out_h, int out_w);
+void nn_maxpool_rows(int h, int stride, int padding, int oy, int *top, int *bottom);
+void nn_maxpool_row(const float *r0, const float *r1, int w, int stride, int padding, float *o,
+                    int out_w);
 
 /* dst[j] = src[col0 + j * step] for j < n, zero where that falls outside
  * [0, w): one row of a zero-padded (and for step 2, de-interleaved) copy.

@@ -84,12 +84,32 @@ static void pool_row_edges_2x2(const float *r0, const float *r1, int w, int stri
         pool_rows_2x2(r0 + off, r1 + off, stride, o, lo, hi);
 }
 
+int nn_maxpool_by_rows(int h, int w, int size, int stride, int padding, int out_h, int out_w)
+{
+    return size == 2 && windows_touch_input(h, w, stride, -padding / 2, out_h, out_w);
+}
+
+void nn_maxpool_rows(int h, int stride, int padding, int oy, int *top, int *bottom)
+{
+    int y = oy * stride - padding / 2;
+    *top = clamp(y, h);
+    *bottom = clamp(y + 1, h);
+}
+
+void nn_maxpool_row(const float *r0, const float *r1, int w, int stride, int padding, float *o,
+                    int out_w)
+{
+    int off = -padding / 2, lo, hi;
+    interior(w, 2, stride, off, out_w, &lo, &hi);
+    pool_row_edges_2x2(r0, r1, w, stride, off, o, out_w, lo, hi);
+}
+
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
                         int padding, float *out, int out_h, int out_w)
 {
     int off = -padding / 2, lo, hi;
     interior(w, size, stride, off, out_w, &lo, &hi);
-    int fast = size == 2 && windows_touch_input(h, w, stride, off, out_h, out_w);
+    int fast = nn_maxpool_by_rows(h, w, size, stride, padding, out_h, out_w);
     for (int ch = 0; ch < c; ch++) {
         const float *p = in + (size_t)ch * (size_t)h * (size_t)w;
         float *q = out + (size_t)ch * (size_t)out_h * (size_t)out_w;
@@ -97,9 +117,10 @@ void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stri
             int top = oy * stride + off;
             float *o = q + (size_t)oy * (size_t)out_w;
             if (fast) {
-                pool_row_edges_2x2(p + (size_t)clamp(top, h) * (size_t)w,
-                                   p + (size_t)clamp(top + 1, h) * (size_t)w, w, stride, off, o,
-                                   out_w, lo, hi);
+                int y0, y1;
+                nn_maxpool_rows(h, stride, padding, oy, &y0, &y1);
+                pool_row_edges_2x2(p + (size_t)y0 * (size_t)w, p + (size_t)y1 * (size_t)w, w,
+                                   stride, off, o, out_w, lo, hi);
                 continue;
             }
             for (int x = 0; x < out_w; x++)
