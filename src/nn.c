@@ -54,6 +54,7 @@ typedef struct nn_layer {
     nn_kernel kernel;
     int shrunk;
     int pooled;                     /* lean: runs fused with the [maxpool] after it */
+    int into_next;                  /* lean: depthwise, runs inside the pooled 1x1 after it */
     float *weights, *biases;        /* owned */
     float *output;                  /* in the arena, or a route's source */
     int owner;                      /* the layer whose buffer holds the output */
@@ -575,13 +576,20 @@ static nn_pool pool_after(const nn_layer *l)
     return (nn_pool){p->stride, p->padding, p->out_h, p->out_w};
 }
 
-static size_t work_floats(const nn_layer *l)
+/* The depthwise convolution that runs inside layer i, NULL if none. */
+static const nn_conv *fused_depthwise(const anon_net *net, int i)
 {
+    return i > 0 && net->layers[i - 1].into_next ? &net->layers[i - 1].exec : NULL;
+}
+
+static size_t work_floats(const anon_net *net, int i)
+{
+    const nn_layer *l = &net->layers[i];
     if (l->kind != NN_CONVOLUTIONAL)
         return 0;
     if (l->pooled) {
         nn_pool pool = pool_after(l);
-        return nn_direct_pooled_work_size(&l->exec, &pool);
+        return nn_direct_pooled_work_size(&l->exec, &pool, fused_depthwise(net, i));
     }
     switch (l->kernel) {
     case NN_DEPTHWISE:
@@ -626,7 +634,8 @@ static void find_last_reads(anon_net *net)
 /* Lean networks run a direct convolution and the 2x2 stride-2 [maxpool]
  * that alone reads it as one step (nn_direct_forward_pooled), so the
  * convolution's output, the largest tensor of the tiny model, needs no
- * buffer. Stride-1 pools would compute each row twice: left apart. */
+ * buffer; a depthwise convolution read only by such a 1x1 one runs in the
+ * same step. Stride-1 pools would compute each row twice: left apart. */
 static void plan_fusions(anon_net *net)
 {
     for (int i = 0; net->lean && i + 1 < net->n; i++) {
@@ -637,6 +646,18 @@ static void plan_fusions(anon_net *net)
                     l->last_read == i + 1 &&
                     nn_maxpool_by_rows(l->out_h, l->out_w, p->size, p->stride, p->padding,
                                        p->out_h, p->out_w);
+    }
+    for (int i = 0; i + 1 < net->n; i++) {
+        nn_layer *l = &net->layers[i];
+        const nn_layer *pw = &net->layers[i + 1];
+        l->into_next = l->kind == NN_CONVOLUTIONAL && l->kernel == NN_DEPTHWISE &&
+                       pw->pooled && nn_direct_pointwise(&pw->exec) && l->last_read == i + 1;
+    }
+    /* A fused step reads its input until it writes the pool's output. */
+    for (int i = 1; i < net->n; i++) {
+        const nn_layer *l = &net->layers[i];
+        if (l->into_next || (l->pooled && !net->layers[i - 1].into_next))
+            mark_read(net, net->layers[i - 1].owner, i + (l->into_next ? 2 : 1));
     }
 }
 
@@ -687,7 +708,7 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
         offset[j] = 0;
-        if (l->owner == j && !l->pooled) {
+        if (l->owner == j && !l->pooled && !l->into_next) {
             size_t len = round_up(layer_floats(l));
             offset[j] = place(live, &n_live, len, j, cap, alternate && (turn++ & 1));
             if (offset[j] == SIZE_MAX)
@@ -723,7 +744,7 @@ static int plan_buffers(anon_net *net, anon_error *err)
     }
     size_t work = 0;
     for (int j = 0; j < net->n; j++) {
-        size_t wf = work_floats(&net->layers[j]);
+        size_t wf = work_floats(net, j);
         work = wf > work ? wf : work;
     }
     size_t total = lay_out(net, live, offset, SIZE_MAX / 2, false);
@@ -847,9 +868,12 @@ static int forward(anon_net *net, const float *input, anon_error *err)
     for (int i = 0; i < net->n; i++) {
         nn_layer *l = &net->layers[i];
         const float *in = layer_input(net, i);
-        if (l->kind == NN_CONVOLUTIONAL && l->pooled) {
+        if (l->kind == NN_CONVOLUTIONAL && (l->pooled || l->into_next)) {
+            const nn_conv *dw = l->into_next ? &l->exec : NULL;
+            if (dw)
+                l = &net->layers[++i];
             nn_pool pool = pool_after(l);
-            nn_direct_forward_pooled(&l->exec, &pool, in, net->layers[++i].output, net->work);
+            nn_direct_forward_pooled(&l->exec, &pool, dw, in, net->layers[++i].output, net->work);
         } else if (l->kind == NN_CONVOLUTIONAL) {
             run_conv(net, l, in);
         } else if (l->kind == NN_MAXPOOL) {
@@ -867,9 +891,9 @@ static int layer_output(const anon_net *net, int i, anon_tensor *out, anon_error
 {
     if (i < 0 || i >= net->n)
         return anon_fail(err, "layer %d out of range (the network has %d)", i, net->n);
-    if (!is_kept(net, i) && net->layers[i].pooled)
+    if (!is_kept(net, i) && (net->layers[i].pooled || net->layers[i].into_next))
         return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (it runs "
-                         "fused with the maxpool after it); the anon engine keeps every layer",
+                         "fused with the layers after it); the anon engine keeps every layer",
                          i);
     if (!is_kept(net, i))
         return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (layer %d "

@@ -50,18 +50,26 @@ typedef struct nn_pool {
 } nn_pool;
 
 /* The same convolution followed by that pooling, fused: output rows are
- * computed a few at a time into `work` and only the pooled rows are stored, so the
- * full-resolution output is never written or read back (the first layers
- * of the tiny model: 11 MB per pass). `work` holds
+ * computed a few at a time into `work` and only the pooled rows are
+ * stored, so the full-resolution output is never written or read back (the
+ * first layers of the tiny model: 11 MB per pass). A 1x1 convolution
+ * (nn_direct_pointwise) may also take the depthwise convolution `dw` before
+ * it: then `in` is dw's input and dw's rows are computed as they are
+ * needed, straight into the packed strip (dw NULL: none). `work` holds
  * nn_direct_pooled_work_size() floats; out gets the pooled tensor, bit for
- * bit what nn_direct_forward and nn_maxpool_forward give. */
-size_t nn_direct_pooled_work_size(const nn_conv *cv, const nn_pool *pool);
-void nn_direct_forward_pooled(const nn_conv *cv, const nn_pool *pool, const float *in,
-                              float *out, float *work);
+ * bit what the layers one by one give. */
+int nn_direct_pointwise(const nn_conv *cv);
+size_t nn_direct_pooled_work_size(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw);
+void nn_direct_forward_pooled(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw,
+                              const float *in, float *out, float *work);
 
 /* Depthwise convolutions (groups == c == out_c), direct loops. */
 size_t nn_depthwise_work_size(const nn_conv *cv);
 void nn_depthwise_forward(const nn_conv *cv, const float *in, float *out, float *work);
+/* Output rows [y0, y1) only, channel ch at out + ch * out_stride; the same
+ * values nn_depthwise_forward gives them. */
+void nn_depthwise_rows(const nn_conv *cv, const float *in, int y0, int y1, float *out,
+                       size_t out_stride, float *work);
 
 /* Adds the bias of each of `channels` rows of n values and applies act. */
 void nn_bias_activate(float *out, int channels, size_t n, size_t stride,

@@ -109,25 +109,33 @@ static kernel pick_kernel(void)
  * block of 8 output rows is finished before the next, so the stores run
  * along 8 rows at a time rather than hopping across all of them. */
 
-/* Pixels [x0, x0 + len) of every output channel, channel o at
- * out + o * out_stride; the input rows are packed `pitch` floats apart
- * (pitch >= len rounded up to a block). */
-static void pointwise_strip(const nn_conv *cv, kernel k, const float *in, size_t x0, size_t len,
-                            size_t pitch, float *out, size_t out_stride, float *work)
+/* Copies pixels [x0, x0 + len) of the c input rows into work, `pitch`
+ * floats apart. */
+static void pack_strip(const nn_conv *cv, const float *in, size_t x0, size_t len, size_t pitch,
+                       float *work)
+{
+    size_t n = (size_t)cv->h * (size_t)cv->w;
+    for (int t = 0; t < cv->c; t++)
+        memcpy(work + (size_t)t * pitch, in + (size_t)t * n + x0, len * sizeof *work);
+}
+
+/* Pixels [0, len) of every output channel from the packed strip, channel o
+ * at out + o * out_stride. The packed rows are first zero padded to whole
+ * blocks (what the kernel reads; pitch >= len rounded up to a block). */
+static void pointwise_packed(const nn_conv *cv, kernel k, float *packed, size_t len,
+                             size_t pitch, float *out, size_t out_stride)
 {
     int taps = cv->c;
-    size_t n = (size_t)cv->h * (size_t)cv->w;
-    size_t blocks = (len + BLOCK_MAX - 1) / BLOCK_MAX * BLOCK_MAX;   /* what the kernel reads */
+    size_t blocks = (len + BLOCK_MAX - 1) / BLOCK_MAX * BLOCK_MAX;
     ptrdiff_t toff[MAX_TAPS];
     for (int t = 0; t < taps; t++) {
         toff[t] = (ptrdiff_t)t * (ptrdiff_t)pitch;
-        memcpy(work + (size_t)t * pitch, in + (size_t)t * n + x0, len * sizeof *work);
-        memset(work + (size_t)t * pitch + len, 0, (blocks - len) * sizeof *work);
+        memset(packed + (size_t)t * pitch + len, 0, (blocks - len) * sizeof *packed);
     }
     for (int ob = 0; ob < cv->out_c; ob += OB)
         for (size_t x = 0; x < len; x += (size_t)k.width) {
             int valid = len - x < (size_t)k.width ? (int)(len - x) : k.width;
-            k.run(work + x, toff, taps, cv->weights + (size_t)ob * (size_t)taps, (size_t)taps,
+            k.run(packed + x, toff, taps, cv->weights + (size_t)ob * (size_t)taps, (size_t)taps,
                   cv->biases + ob, cv->out_c - ob, cv->act,
                   out + (size_t)ob * out_stride + x, out_stride, valid);
         }
@@ -137,9 +145,11 @@ static void pointwise(const nn_conv *cv, const float *in, float *out, float *wor
 {
     kernel k = pick_kernel();
     size_t n = (size_t)cv->h * (size_t)cv->w;
-    for (size_t x0 = 0; x0 < n; x0 += STRIP)
-        pointwise_strip(cv, k, in, x0, n - x0 < STRIP ? n - x0 : STRIP, STRIP_PITCH, out + x0,
-                        n, work);
+    for (size_t x0 = 0; x0 < n; x0 += STRIP) {
+        size_t len = n - x0 < STRIP ? n - x0 : STRIP;
+        pack_strip(cv, in, x0, len, STRIP_PITCH, work);
+        pointwise_packed(cv, k, work, len, STRIP_PITCH, out + x0, n);
+    }
 }
 
 /* ---------------------------------------------------------------- k x k */
@@ -287,37 +297,57 @@ static size_t step_pitch(const nn_conv *cv, const nn_pool *pool)
     return (px + BLOCK_MAX - 1) / BLOCK_MAX * BLOCK_MAX + PITCH_SKEW;
 }
 
-size_t nn_direct_pooled_work_size(const nn_conv *cv, const nn_pool *pool)
+int nn_direct_pointwise(const nn_conv *cv)
 {
-    return input_work_size(cv, step_pitch(cv, pool)) +
-           (size_t)cv->out_c * (size_t)step_rows(cv, pool) * (size_t)cv->out_w;
+    return is_pointwise(cv);
 }
 
-void nn_direct_forward_pooled(const nn_conv *cv, const nn_pool *pool, const float *in,
-                              float *out, float *work)
+size_t nn_direct_pooled_work_size(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw)
 {
-    kernel k = pick_kernel();
+    return input_work_size(cv, step_pitch(cv, pool)) +
+           (size_t)cv->out_c * (size_t)step_rows(cv, pool) * (size_t)cv->out_w +
+           (dw ? nn_depthwise_work_size(dw) : 0);
+}
+
+/* Convolution rows [first, last] of every channel into rows, channel o at
+ * rows + o * cs; the input packed, or computed by dw, or as phase planes
+ * (already filled) in work. */
+static void conv_rows(const nn_conv *cv, const nn_conv *dw, kernel k, const float *in,
+                      int first, int last, size_t pitch, float *rows, size_t cs, float *work,
+                      float *dw_work)
+{
+    size_t ow = (size_t)cv->out_w, len = (size_t)(last - first + 1) * ow;
+    if (is_pointwise(cv)) {
+        if (dw)
+            nn_depthwise_rows(dw, in, first, last + 1, work, pitch, dw_work);
+        else
+            pack_strip(cv, in, (size_t)first * ow, len, pitch, work);
+        pointwise_packed(cv, k, work, len, pitch, rows, cs);
+        return;
+    }
     phases ph = phase_size(cv);
     ptrdiff_t toff[MAX_TAPS];
+    phase_taps(cv, ph, toff);
+    for (int y = first; y <= last; y++)
+        convolve_row(cv, k, ph, toff, work, y, rows + (size_t)(y - first) * ow, cs);
+}
+
+void nn_direct_forward_pooled(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw,
+                              const float *in, float *out, float *work)
+{
+    kernel k = pick_kernel();
     size_t pitch = step_pitch(cv, pool), ow = (size_t)cv->out_w;
     size_t pooled = (size_t)pool->out_h * (size_t)pool->out_w;
     size_t cs = (size_t)step_rows(cv, pool) * ow;          /* channel stride of rows */
-    float *rows = work + input_work_size(cv, pitch);
-    if (!is_pointwise(cv)) {
-        phase_taps(cv, ph, toff);
-        fill_phases(cv, in, ph, work);
-    }
+    float *rows = work + input_work_size(cv, pitch), *dw_work = rows + (size_t)cv->out_c * cs;
+    if (!is_pointwise(cv))
+        fill_phases(cv, in, phase_size(cv), work);
     for (int oy0 = 0; oy0 < pool->out_h; oy0 += pooled_step(cv)) {
         int n = pool->out_h - oy0 < pooled_step(cv) ? pool->out_h - oy0 : pooled_step(cv);
         int first, last, y0, y1;
         nn_maxpool_rows(cv->out_h, pool->stride, pool->padding, oy0, &first, &y1);
         nn_maxpool_rows(cv->out_h, pool->stride, pool->padding, oy0 + n - 1, &y0, &last);
-        if (is_pointwise(cv))
-            pointwise_strip(cv, k, in, (size_t)first * ow, (size_t)(last - first + 1) * ow,
-                            pitch, rows, cs, work);
-        else
-            for (int y = first; y <= last; y++)
-                convolve_row(cv, k, ph, toff, work, y, rows + (size_t)(y - first) * ow, cs);
+        conv_rows(cv, dw, k, in, first, last, pitch, rows, cs, work, dw_work);
         for (int oy = oy0; oy < oy0 + n; oy++) {
             nn_maxpool_rows(cv->out_h, pool->stride, pool->padding, oy, &y0, &y1);
             for (int o = 0; o < cv->out_c; o++) {
