@@ -57,17 +57,19 @@
                     acc[o][j] += wv * x[j];                                                   \
             }                                                                                 \
         }                                                                                     \
-        for (int o = 0; o < OB && o < nb; o++)                                                \
-            for (int j = 0; j < XV; j++) {                                                    \
-                NAME##_v v = acc[o][j] + bias[o];                                             \
+        /* acc is only ever indexed by constants, so it stays in registers; a                \
+         * partial block goes through tmp. */                                                 \
+        int whole = nb >= OB && valid >= XV * LANES;                                          \
+        float tmp[OB][XV * LANES];                                                            \
+        _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++)                                  \
+            _Pragma("GCC unroll 4") for (int j = 0; j < XV; j++) {                            \
+                NAME##_v v = acc[o][j] + (o < nb ? bias[o] : 0.0f);                           \
                 ACTIVATE(NAME##_v, NAME##_m, v, act);                                         \
-                float *d = dst + (size_t)o * dst_stride + j * LANES;                          \
-                int n = valid - j * LANES;                                                    \
-                if (n >= LANES)                                                               \
-                    memcpy(d, &v, sizeof v);                                                  \
-                else if (n > 0)                                                               \
-                    memcpy(d, &v, (size_t)n * sizeof(float));                                 \
+                memcpy(whole ? dst + (size_t)o * dst_stride + j * LANES : &tmp[o][j * LANES], \
+                       &v, sizeof v);                                                         \
             }                                                                                 \
+        for (int o = 0; !whole && o < OB && o < nb; o++)                                      \
+            memcpy(dst + (size_t)o * dst_stride, tmp[o], (size_t)valid * sizeof(float));      \
     }
 
 DEFINE_BLOCK(block_avx512, "arch=x86-64-v4", 16, 2)
