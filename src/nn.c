@@ -54,7 +54,7 @@ typedef struct nn_layer {
     nn_kernel kernel;
     int shrunk;
     int pooled;                     /* lean: runs fused with the [maxpool] after it */
-    int into_next;                  /* lean: depthwise, runs inside the pooled 1x1 after it */
+    int into_next;                  /* lean: depthwise, runs inside the 1x1 after it */
     float *weights, *biases;        /* owned */
     float *output;                  /* in the arena, or a route's source */
     int owner;                      /* the layer whose buffer holds the output */
@@ -582,14 +582,22 @@ static const nn_conv *fused_depthwise(const anon_net *net, int i)
     return i > 0 && net->layers[i - 1].into_next ? &net->layers[i - 1].exec : NULL;
 }
 
+/* The last layer of the fused step that starts at layer i (i: none). */
+static int step_end(const anon_net *net, int i)
+{
+    int j = net->layers[i].into_next ? i + 1 : i;
+    return net->layers[j].pooled ? j + 1 : j;
+}
+
 static size_t work_floats(const anon_net *net, int i)
 {
     const nn_layer *l = &net->layers[i];
     if (l->kind != NN_CONVOLUTIONAL)
         return 0;
-    if (l->pooled) {
-        nn_pool pool = pool_after(l);
-        return nn_direct_pooled_work_size(&l->exec, &pool, fused_depthwise(net, i));
+    if (l->pooled || fused_depthwise(net, i)) {
+        nn_pool pool = l->pooled ? pool_after(l) : (nn_pool){0};
+        return nn_direct_fused_work_size(&l->exec, fused_depthwise(net, i),
+                                         l->pooled ? &pool : NULL);
     }
     switch (l->kernel) {
     case NN_DEPTHWISE:
@@ -632,9 +640,9 @@ static void find_last_reads(anon_net *net)
 }
 
 /* Lean networks run a direct convolution and the 2x2 stride-2 [maxpool]
- * that alone reads it as one step (nn_direct_forward_pooled), so the
+ * that alone reads it as one step (nn_direct_forward_fused), so the
  * convolution's output, the largest tensor of the tiny model, needs no
- * buffer; a depthwise convolution read only by such a 1x1 one runs in the
+ * buffer; a depthwise convolution read only by a direct 1x1 one runs in the
  * same step. Stride-1 pools would compute each row twice: left apart. */
 static void plan_fusions(anon_net *net)
 {
@@ -647,18 +655,17 @@ static void plan_fusions(anon_net *net)
                     nn_maxpool_by_rows(l->out_h, l->out_w, p->size, p->stride, p->padding,
                                        p->out_h, p->out_w);
     }
-    for (int i = 0; i + 1 < net->n; i++) {
+    for (int i = 0; net->lean && i + 1 < net->n; i++) {
         nn_layer *l = &net->layers[i];
         const nn_layer *pw = &net->layers[i + 1];
         l->into_next = l->kind == NN_CONVOLUTIONAL && l->kernel == NN_DEPTHWISE &&
-                       pw->pooled && nn_direct_pointwise(&pw->exec) && l->last_read == i + 1;
+                       pw->kind == NN_CONVOLUTIONAL && pw->kernel == NN_DIRECT &&
+                       nn_direct_pointwise(&pw->exec) && l->last_read == i + 1;
     }
-    /* A fused step reads its input until it writes the pool's output. */
-    for (int i = 1; i < net->n; i++) {
-        const nn_layer *l = &net->layers[i];
-        if (l->into_next || (l->pooled && !net->layers[i - 1].into_next))
-            mark_read(net, net->layers[i - 1].owner, i + (l->into_next ? 2 : 1));
-    }
+    /* A fused step reads its input until it writes its output. */
+    for (int i = 1; i < net->n; i++)
+        if (step_end(net, i) > i && !net->layers[i - 1].into_next)
+            mark_read(net, net->layers[i - 1].owner, step_end(net, i));
 }
 
 static int is_kept(const anon_net *net, int i)
@@ -868,12 +875,13 @@ static int forward(anon_net *net, const float *input, anon_error *err)
     for (int i = 0; i < net->n; i++) {
         nn_layer *l = &net->layers[i];
         const float *in = layer_input(net, i);
-        if (l->kind == NN_CONVOLUTIONAL && (l->pooled || l->into_next)) {
+        if (step_end(net, i) > i) {
             const nn_conv *dw = l->into_next ? &l->exec : NULL;
-            if (dw)
-                l = &net->layers[++i];
-            nn_pool pool = pool_after(l);
-            nn_direct_forward_pooled(&l->exec, &pool, dw, in, net->layers[++i].output, net->work);
+            const nn_layer *cv = dw ? l + 1 : l;
+            nn_pool pool = cv->pooled ? pool_after(cv) : (nn_pool){0};
+            i = step_end(net, i);
+            nn_direct_forward_fused(&cv->exec, dw, cv->pooled ? &pool : NULL, in,
+                                    net->layers[i].output, net->work);
         } else if (l->kind == NN_CONVOLUTIONAL) {
             run_conv(net, l, in);
         } else if (l->kind == NN_MAXPOOL) {

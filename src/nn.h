@@ -49,19 +49,20 @@ typedef struct nn_pool {
     int stride, padding, out_h, out_w;
 } nn_pool;
 
-/* The same convolution followed by that pooling, fused: output rows are
- * computed a few at a time into `work` and only the pooled rows are
- * stored, so the full-resolution output is never written or read back (the
- * first layers of the tiny model: 11 MB per pass). A 1x1 convolution
- * (nn_direct_pointwise) may also take the depthwise convolution `dw` before
- * it: then `in` is dw's input and dw's rows are computed as they are
- * needed, straight into the packed strip (dw NULL: none). `work` holds
- * nn_direct_pooled_work_size() floats; out gets the pooled tensor, bit for
- * bit what the layers one by one give. */
+/* The same convolution fused with its neighbours, so that their
+ * full-resolution tensors are never written or read back (the first layers
+ * of the tiny model: 11 MB per pass):
+ *   - with `pool`, followed by that pooling: output rows are computed a few
+ *     at a time into `work` and only the pooled rows are stored;
+ *   - with `dw`, for a 1x1 convolution (nn_direct_pointwise), preceded by
+ *     that depthwise convolution: `in` is dw's input and dw's rows are
+ *     computed as they are needed, straight into the packed strip.
+ * Either may be NULL. `work` holds nn_direct_fused_work_size() floats; out
+ * gets, bit for bit, what the layers one by one give. */
 int nn_direct_pointwise(const nn_conv *cv);
-size_t nn_direct_pooled_work_size(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw);
-void nn_direct_forward_pooled(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw,
-                              const float *in, float *out, float *work);
+size_t nn_direct_fused_work_size(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool);
+void nn_direct_forward_fused(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool,
+                             const float *in, float *out, float *work);
 
 /* Depthwise convolutions (groups == c == out_c), direct loops. */
 size_t nn_depthwise_work_size(const nn_conv *cv);

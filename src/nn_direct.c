@@ -274,7 +274,7 @@ void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *wo
         convolve(cv, in, out, work);
 }
 
-/* ---------------------------------------------------------------- pooled */
+/* ---------------------------------------------------------------- fused */
 
 /* Pooled rows computed per step: enough that a step's convolution rows
  * give the pointwise kernel a few hundred pixels (whole blocks, few
@@ -285,12 +285,15 @@ static int pooled_step(const nn_conv *cv)
     return step > 1 ? step : 1;
 }
 
-/* Convolution rows one step spans, and the packing pitch for them: a
- * block past the pixels, plus a cache line so the packed rows do not
- * all fall into the same cache sets. */
+/* Convolution rows one step spans (without a pool: about a strip), and
+ * the packing pitch for them: a block past the pixels, plus a cache line
+ * so the packed rows do not all fall into the same cache sets. */
 static int step_rows(const nn_conv *cv, const nn_pool *pool)
 {
-    return (pooled_step(cv) - 1) * pool->stride + 2;
+    int rows = STRIP / cv->out_w;
+    if (pool)
+        return (pooled_step(cv) - 1) * pool->stride + 2;
+    return rows > 1 ? rows : 1;
 }
 
 static size_t step_pitch(const nn_conv *cv, const nn_pool *pool)
@@ -304,10 +307,10 @@ int nn_direct_pointwise(const nn_conv *cv)
     return is_pointwise(cv);
 }
 
-size_t nn_direct_pooled_work_size(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw)
+size_t nn_direct_fused_work_size(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool)
 {
-    return input_work_size(cv, step_pitch(cv, pool)) +
-           (size_t)cv->out_c * (size_t)step_rows(cv, pool) * (size_t)cv->out_w +
+    size_t rows = pool ? (size_t)cv->out_c * (size_t)step_rows(cv, pool) * (size_t)cv->out_w : 0;
+    return input_work_size(cv, step_pitch(cv, pool)) + rows +
            (dw ? nn_depthwise_work_size(dw) : 0);
 }
 
@@ -334,16 +337,33 @@ static void conv_rows(const nn_conv *cv, const nn_conv *dw, kernel k, const floa
         convolve_row(cv, k, ph, toff, work, y, rows + (size_t)(y - first) * ow, cs);
 }
 
-void nn_direct_forward_pooled(const nn_conv *cv, const nn_pool *pool, const nn_conv *dw,
-                              const float *in, float *out, float *work)
+/* Without a pool: the rows go straight to out, a strip at a time. */
+static void forward_rows(const nn_conv *cv, const nn_conv *dw, kernel k, const float *in,
+                         float *out, float *work, float *dw_work)
+{
+    int step = step_rows(cv, NULL);
+    size_t pitch = step_pitch(cv, NULL), ow = (size_t)cv->out_w;
+    size_t plane = (size_t)cv->out_h * ow;
+    for (int y = 0; y < cv->out_h; y += step) {
+        int last = cv->out_h - y < step ? cv->out_h - 1 : y + step - 1;
+        conv_rows(cv, dw, k, in, y, last, pitch, out + (size_t)y * ow, plane, work, dw_work);
+    }
+}
+
+void nn_direct_forward_fused(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool,
+                             const float *in, float *out, float *work)
 {
     kernel k = pick_kernel();
     size_t pitch = step_pitch(cv, pool), ow = (size_t)cv->out_w;
-    size_t pooled = (size_t)pool->out_h * (size_t)pool->out_w;
-    size_t cs = (size_t)step_rows(cv, pool) * ow;          /* channel stride of rows */
+    size_t cs = pool ? (size_t)step_rows(cv, pool) * ow : 0;   /* channel stride of rows */
     float *rows = work + input_work_size(cv, pitch), *dw_work = rows + (size_t)cv->out_c * cs;
     if (!is_pointwise(cv))
         fill_phases(cv, in, phase_size(cv), work);
+    if (pool == NULL) {
+        forward_rows(cv, dw, k, in, out, work, dw_work);
+        return;
+    }
+    size_t pooled = (size_t)pool->out_h * (size_t)pool->out_w;
     for (int oy0 = 0; oy0 < pool->out_h; oy0 += pooled_step(cv)) {
         int n = pool->out_h - oy0 < pooled_step(cv) ? pool->out_h - oy0 : pooled_step(cv);
         int first, last, y0, y1;
