@@ -83,11 +83,17 @@ void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stri
 
 /* 1 if a [maxpool] can run row by row on 2x2 windows that each hold at
  * least one input pixel; then output row oy is the max of input rows
- * nn_maxpool_rows() gives, pooled by nn_maxpool_row. */
+ * nn_maxpool_rows() gives, and nn_maxpool_band pools a few output rows
+ * from the input rows held in `in`: channel ch's row y at
+ * in + ch * in_stride + (y - first) * w. */
 int nn_maxpool_by_rows(int h, int w, int size, int stride, int padding, int out_h, int out_w);
 void nn_maxpool_rows(int h, int stride, int padding, int oy, int *top, int *bottom);
-void nn_maxpool_row(const float *r0, const float *r1, int w, int stride, int padding, float *o,
-                    int out_w);
+typedef struct nn_pool_band {
+    const float *in;
+    size_t in_stride;
+    int first, c, h, w, stride, padding, out_h, out_w;
+} nn_pool_band;
+void nn_maxpool_band(const nn_pool_band *b, int oy0, int n, float *out);
 
 /* dst[j] = src[col0 + j * step] for j < n, zero where that falls outside
  * [0, w): one row of a zero-padded (and for step 2, de-interleaved) copy.

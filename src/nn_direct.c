@@ -363,22 +363,14 @@ void nn_direct_forward_fused(const nn_conv *cv, const nn_conv *dw, const nn_pool
         forward_rows(cv, dw, k, in, out, work, dw_work);
         return;
     }
-    size_t pooled = (size_t)pool->out_h * (size_t)pool->out_w;
     for (int oy0 = 0; oy0 < pool->out_h; oy0 += pooled_step(cv)) {
         int n = pool->out_h - oy0 < pooled_step(cv) ? pool->out_h - oy0 : pooled_step(cv);
         int first, last, y0, y1;
         nn_maxpool_rows(cv->out_h, pool->stride, pool->padding, oy0, &first, &y1);
         nn_maxpool_rows(cv->out_h, pool->stride, pool->padding, oy0 + n - 1, &y0, &last);
         conv_rows(cv, dw, k, in, first, last, pitch, rows, cs, work, dw_work);
-        for (int oy = oy0; oy < oy0 + n; oy++) {
-            nn_maxpool_rows(cv->out_h, pool->stride, pool->padding, oy, &y0, &y1);
-            for (int o = 0; o < cv->out_c; o++) {
-                const float *r = rows + (size_t)o * cs;
-                nn_maxpool_row(r + (size_t)(y0 - first) * ow, r + (size_t)(y1 - first) * ow,
-                               cv->out_w, pool->stride, pool->padding,
-                               out + (size_t)o * pooled + (size_t)oy * (size_t)pool->out_w,
-                               pool->out_w);
-            }
-        }
+        nn_pool_band band = {rows, cs, first, cv->out_c, cv->out_h, cv->out_w,
+                             pool->stride, pool->padding, pool->out_h, pool->out_w};
+        nn_maxpool_band(&band, oy0, n, out);
     }
 }

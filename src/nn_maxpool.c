@@ -96,35 +96,39 @@ void nn_maxpool_rows(int h, int stride, int padding, int oy, int *top, int *bott
     *bottom = clamp(y + 1, h);
 }
 
-void nn_maxpool_row(const float *r0, const float *r1, int w, int stride, int padding, float *o,
-                    int out_w)
+void nn_maxpool_band(const nn_pool_band *b, int oy0, int n, float *out)
 {
-    int off = -padding / 2, lo, hi;
-    interior(w, 2, stride, off, out_w, &lo, &hi);
-    pool_row_edges_2x2(r0, r1, w, stride, off, o, out_w, lo, hi);
+    int off = -b->padding / 2, lo, hi;
+    interior(b->w, 2, b->stride, off, b->out_w, &lo, &hi);
+    size_t plane = (size_t)b->out_h * (size_t)b->out_w;
+    for (int ch = 0; ch < b->c; ch++) {
+        const float *p = b->in + (size_t)ch * b->in_stride;
+        for (int oy = oy0; oy < oy0 + n; oy++) {
+            int y0, y1;
+            nn_maxpool_rows(b->h, b->stride, b->padding, oy, &y0, &y1);
+            pool_row_edges_2x2(p + (size_t)(y0 - b->first) * (size_t)b->w,
+                               p + (size_t)(y1 - b->first) * (size_t)b->w, b->w, b->stride, off,
+                               out + (size_t)ch * plane + (size_t)oy * (size_t)b->out_w,
+                               b->out_w, lo, hi);
+        }
+    }
 }
 
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
                         int padding, float *out, int out_h, int out_w)
 {
-    int off = -padding / 2, lo, hi;
-    interior(w, size, stride, off, out_w, &lo, &hi);
-    int fast = nn_maxpool_by_rows(h, w, size, stride, padding, out_h, out_w);
+    if (nn_maxpool_by_rows(h, w, size, stride, padding, out_h, out_w)) {
+        nn_pool_band b = {in, (size_t)h * (size_t)w, 0, c, h, w, stride, padding, out_h, out_w};
+        nn_maxpool_band(&b, 0, out_h, out);
+        return;
+    }
+    int off = -padding / 2;
     for (int ch = 0; ch < c; ch++) {
         const float *p = in + (size_t)ch * (size_t)h * (size_t)w;
         float *q = out + (size_t)ch * (size_t)out_h * (size_t)out_w;
-        for (int oy = 0; oy < out_h; oy++) {
-            int top = oy * stride + off;
-            float *o = q + (size_t)oy * (size_t)out_w;
-            if (fast) {
-                int y0, y1;
-                nn_maxpool_rows(h, stride, padding, oy, &y0, &y1);
-                pool_row_edges_2x2(p + (size_t)y0 * (size_t)w, p + (size_t)y1 * (size_t)w, w,
-                                   stride, off, o, out_w, lo, hi);
-                continue;
-            }
+        for (int oy = 0; oy < out_h; oy++)
             for (int x = 0; x < out_w; x++)
-                o[x] = window_max(p, h, w, top, x * stride + off, size);
-        }
+                q[(size_t)oy * (size_t)out_w + (size_t)x] =
+                    window_max(p, h, w, oy * stride + off, x * stride + off, size);
     }
 }
