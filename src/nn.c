@@ -16,7 +16,10 @@
  * live in one arena allocated at load time, so layer_output is valid for
  * every layer after a forward pass; a [route] of one layer aliases its
  * source. The "anon-lean" variant reuses a buffer once its last reader has
- * run and keeps only the network's outputs (a third of the memory). */
+ * run and keeps only the network's outputs (a third of the memory); it also
+ * runs a direct convolution with the 2x2 pool after it and the depthwise
+ * convolution before it as one step, a few rows at a time
+ * (nn_direct_forward_fused), so their full-size outputs are never stored. */
 #include "nn.h"
 
 #include <cblas.h>

@@ -8,7 +8,9 @@
  * block of 8 output channels x 32 pixels is summed in registers over all
  * taps, reading the input in place, and gets its bias and activation before
  * it is stored once. The block is written with GCC vector types and compiled
- * for AVX-512, AVX2 and baseline x86-64, chosen at run time. */
+ * for AVX-512, AVX2 and baseline x86-64, chosen at run time. The same
+ * blocks also run fused with the layers around them (see
+ * nn_direct_forward_fused in nn.h). */
 #include <string.h>
 
 #include "nn.h"
