@@ -16,7 +16,10 @@
  * live in one arena allocated at load time, so layer_output is valid for
  * every layer after a forward pass; a [route] of one layer aliases its
  * source. The "anon-lean" variant reuses a buffer once its last reader has
- * run and keeps only the network's outputs (a third of the memory). */
+ * run and keeps only the network's outputs (a third of the memory); it also
+ * runs a direct convolution with the 2x2 pool after it and the depthwise
+ * convolution before it as one step, a few rows at a time
+ * (nn_direct_forward_fused), so their full-size outputs are never stored. */
 #include "nn.h"
 
 #include <cblas.h>
@@ -53,6 +56,8 @@ typedef struct nn_layer {
     nn_conv exec;                   /* the convolution as executed */
     nn_kernel kernel;
     int shrunk;
+    int pooled;                     /* lean: runs fused with the [maxpool] after it */
+    int into_next;                  /* lean: depthwise, runs inside the 1x1 after it */
     float *weights, *biases;        /* owned */
     float *output;                  /* in the arena, or a route's source */
     int owner;                      /* the layer whose buffer holds the output */
@@ -566,10 +571,37 @@ static size_t layer_floats(const nn_layer *l)
     return (size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w;
 }
 
-static size_t work_floats(const nn_layer *l)
+/* The [maxpool] that layer l, a pooled convolution, runs with: the next
+ * layer. */
+static nn_pool pool_after(const nn_layer *l)
 {
+    const nn_layer *p = l + 1;
+    return (nn_pool){p->stride, p->padding, p->out_h, p->out_w};
+}
+
+/* The depthwise convolution that runs inside layer i, NULL if none. */
+static const nn_conv *fused_depthwise(const anon_net *net, int i)
+{
+    return i > 0 && net->layers[i - 1].into_next ? &net->layers[i - 1].exec : NULL;
+}
+
+/* The last layer of the fused step that starts at layer i (i: none). */
+static int step_end(const anon_net *net, int i)
+{
+    int j = net->layers[i].into_next ? i + 1 : i;
+    return net->layers[j].pooled ? j + 1 : j;
+}
+
+static size_t work_floats(const anon_net *net, int i)
+{
+    const nn_layer *l = &net->layers[i];
     if (l->kind != NN_CONVOLUTIONAL)
         return 0;
+    if (l->pooled || fused_depthwise(net, i)) {
+        nn_pool pool = l->pooled ? pool_after(l) : (nn_pool){0};
+        return nn_direct_fused_work_size(&l->exec, fused_depthwise(net, i),
+                                         l->pooled ? &pool : NULL);
+    }
     switch (l->kernel) {
     case NN_DEPTHWISE:
         return nn_depthwise_work_size(&l->exec);
@@ -608,6 +640,35 @@ static void find_last_reads(anon_net *net)
         for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && k < l->n_inputs; k++)
             mark_read(net, net->layers[l->inputs[k]].owner, j);
     }
+}
+
+/* Lean networks run a direct convolution and the 2x2 stride-2 [maxpool]
+ * that alone reads it as one step (nn_direct_forward_fused), so the
+ * convolution's output, the largest tensor of the tiny model, needs no
+ * buffer; a depthwise convolution read only by a direct 1x1 one runs in the
+ * same step. Stride-1 pools would compute each row twice: left apart. */
+static void plan_fusions(anon_net *net)
+{
+    for (int i = 0; net->lean && i + 1 < net->n; i++) {
+        nn_layer *l = &net->layers[i];
+        const nn_layer *p = &net->layers[i + 1];
+        l->pooled = l->kind == NN_CONVOLUTIONAL && l->kernel == NN_DIRECT &&
+                    p->kind == NN_MAXPOOL && p->size == 2 && p->stride == 2 &&
+                    l->last_read == i + 1 &&
+                    nn_maxpool_by_rows(l->out_h, l->out_w, p->size, p->stride, p->padding,
+                                       p->out_h, p->out_w);
+    }
+    for (int i = 0; net->lean && i + 1 < net->n; i++) {
+        nn_layer *l = &net->layers[i];
+        const nn_layer *pw = &net->layers[i + 1];
+        l->into_next = l->kind == NN_CONVOLUTIONAL && l->kernel == NN_DEPTHWISE &&
+                       pw->kind == NN_CONVOLUTIONAL && pw->kernel == NN_DIRECT &&
+                       nn_direct_pointwise(&pw->exec) && l->last_read == i + 1;
+    }
+    /* A fused step reads its input until it writes its output. */
+    for (int i = 1; i < net->n; i++)
+        if (step_end(net, i) > i && !net->layers[i - 1].into_next)
+            mark_read(net, net->layers[i - 1].owner, step_end(net, i));
 }
 
 static int is_kept(const anon_net *net, int i)
@@ -656,7 +717,8 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
     int n_live = 0, turn = 0;
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
-        if (l->owner == j) {
+        offset[j] = 0;
+        if (l->owner == j && !l->pooled && !l->into_next) {
             size_t len = round_up(layer_floats(l));
             offset[j] = place(live, &n_live, len, j, cap, alternate && (turn++ & 1));
             if (offset[j] == SIZE_MAX)
@@ -682,6 +744,7 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
 static int plan_buffers(anon_net *net, anon_error *err)
 {
     find_last_reads(net);
+    plan_fusions(net);
     span *live = malloc((size_t)net->n * sizeof *live);
     size_t *offset = malloc((size_t)net->n * sizeof *offset);
     if (live == NULL || offset == NULL) {
@@ -691,7 +754,7 @@ static int plan_buffers(anon_net *net, anon_error *err)
     }
     size_t work = 0;
     for (int j = 0; j < net->n; j++) {
-        size_t wf = work_floats(&net->layers[j]);
+        size_t wf = work_floats(net, j);
         work = wf > work ? wf : work;
     }
     size_t total = lay_out(net, live, offset, SIZE_MAX / 2, false);
@@ -815,7 +878,14 @@ static int forward(anon_net *net, const float *input, anon_error *err)
     for (int i = 0; i < net->n; i++) {
         nn_layer *l = &net->layers[i];
         const float *in = layer_input(net, i);
-        if (l->kind == NN_CONVOLUTIONAL) {
+        if (step_end(net, i) > i) {
+            const nn_conv *dw = l->into_next ? &l->exec : NULL;
+            const nn_layer *cv = dw ? l + 1 : l;
+            nn_pool pool = cv->pooled ? pool_after(cv) : (nn_pool){0};
+            i = step_end(net, i);
+            nn_direct_forward_fused(&cv->exec, dw, cv->pooled ? &pool : NULL, in,
+                                    net->layers[i].output, net->work);
+        } else if (l->kind == NN_CONVOLUTIONAL) {
             run_conv(net, l, in);
         } else if (l->kind == NN_MAXPOOL) {
             nn_maxpool_forward(in, l->c, l->h, l->w, l->size, l->stride, l->padding, l->output,
@@ -832,6 +902,10 @@ static int layer_output(const anon_net *net, int i, anon_tensor *out, anon_error
 {
     if (i < 0 || i >= net->n)
         return anon_fail(err, "layer %d out of range (the network has %d)", i, net->n);
+    if (!is_kept(net, i) && (net->layers[i].pooled || net->layers[i].into_next))
+        return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (it runs "
+                         "fused with the layers after it); the anon engine keeps every layer",
+                         i);
     if (!is_kept(net, i))
         return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (layer %d "
                          "reuses its buffer); the anon engine keeps every layer", i,

@@ -44,9 +44,33 @@ int nn_direct_suits(const nn_conv *cv);
 size_t nn_direct_work_size(const nn_conv *cv);
 void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work);
 
+/* A 2x2 [maxpool] over a convolution's output (nn_maxpool_by_rows holds). */
+typedef struct nn_pool {
+    int stride, padding, out_h, out_w;
+} nn_pool;
+
+/* The same convolution fused with its neighbours, so that their
+ * full-resolution tensors are never written or read back (the first layers
+ * of the tiny model: 11 MB per pass):
+ *   - with `pool`, followed by that pooling: output rows are computed a few
+ *     at a time into `work` and only the pooled rows are stored;
+ *   - with `dw`, for a 1x1 convolution (nn_direct_pointwise), preceded by
+ *     that depthwise convolution: `in` is dw's input and dw's rows are
+ *     computed as they are needed, straight into the packed strip.
+ * Either may be NULL. `work` holds nn_direct_fused_work_size() floats; out
+ * gets, bit for bit, what the layers one by one give. */
+int nn_direct_pointwise(const nn_conv *cv);
+size_t nn_direct_fused_work_size(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool);
+void nn_direct_forward_fused(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool,
+                             const float *in, float *out, float *work);
+
 /* Depthwise convolutions (groups == c == out_c), direct loops. */
 size_t nn_depthwise_work_size(const nn_conv *cv);
 void nn_depthwise_forward(const nn_conv *cv, const float *in, float *out, float *work);
+/* Output rows [y0, y1) only, channel ch at out + ch * out_stride; the same
+ * values nn_depthwise_forward gives them. */
+void nn_depthwise_rows(const nn_conv *cv, const float *in, int y0, int y1, float *out,
+                       size_t out_stride, float *work);
 
 /* Adds the bias of each of `channels` rows of n values and applies act. */
 void nn_bias_activate(float *out, int channels, size_t n, size_t stride,
@@ -56,6 +80,20 @@ void nn_bias_activate(float *out, int channels, size_t n, size_t stride,
  * outside the image are ignored. */
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
                         int padding, float *out, int out_h, int out_w);
+
+/* 1 if a [maxpool] can run row by row on 2x2 windows that each hold at
+ * least one input pixel; then output row oy is the max of input rows
+ * nn_maxpool_rows() gives, and nn_maxpool_band pools a few output rows
+ * from the input rows held in `in`: channel ch's row y at
+ * in + ch * in_stride + (y - first) * w. */
+int nn_maxpool_by_rows(int h, int w, int size, int stride, int padding, int out_h, int out_w);
+void nn_maxpool_rows(int h, int stride, int padding, int oy, int *top, int *bottom);
+typedef struct nn_pool_band {
+    const float *in;
+    size_t in_stride;
+    int first, c, h, w, stride, padding, out_h, out_w;
+} nn_pool_band;
+void nn_maxpool_band(const nn_pool_band *b, int oy0, int n, float *out);
 
 /* dst[j] = src[col0 + j * step] for j < n, zero where that falls outside
  * [0, w): one row of a zero-padded (and for step 2, de-interleaved) copy.

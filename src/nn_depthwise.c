@@ -41,13 +41,15 @@ static inline __attribute__((always_inline)) float activate(float v, nn_activati
     }
 }
 
-/* Fills `rows` x `n` of dst with the channel's pixels at padded columns
- * col0, col0 + step, ... (padding top/left from cv). */
+/* Fills `rows` x `n` of dst with the channel's padded rows row0,
+ * row0 + 1, ..., at padded columns col0, col0 + step, ... (padding
+ * top/left from cv). */
 static inline __attribute__((always_inline)) void
-pad_channel(const nn_conv *cv, const float *in, int rows, int col0, int step, float *dst, int n)
+pad_channel(const nn_conv *cv, const float *in, int row0, int rows, int col0, int step,
+            float *dst, int n)
 {
     for (int y = 0; y < rows; y++) {
-        int iy = y - cv->pad_top;
+        int iy = row0 + y - cv->pad_top;
         float *d = dst + (size_t)y * (size_t)n;
         if (iy < 0 || iy >= cv->h)
             memset(d, 0, (size_t)n * sizeof *d);
@@ -76,18 +78,18 @@ static inline float dw3_edge(const float *r0, const float *r1, const float *r2, 
 
 static inline __attribute__((always_inline)) void
 dw3_s1(const nn_conv *cv, const float *in, const float *zero, const float *restrict k, float b,
-       nn_activation act, float *restrict out)
+       nn_activation act, float *restrict out, int y0, int y1)
 {
     int w = cv->w, ow = cv->out_w, pl = cv->pad_left;
     int lo = pl < ow ? pl : ow, hi = w - 2 + pl < ow ? w - 2 + pl : ow;
     hi = hi > lo ? hi : lo;
-    for (int oy = 0; oy < cv->out_h; oy++) {
+    for (int oy = y0; oy < y1; oy++) {
         const float *r[3];
         for (int ky = 0; ky < 3; ky++) {
             int iy = oy - cv->pad_top + ky;
             r[ky] = iy >= 0 && iy < cv->h ? in + (size_t)iy * (size_t)w : zero;
         }
-        float *o = out + (size_t)oy * (size_t)ow;
+        float *o = out + (size_t)(oy - y0) * (size_t)ow;
         for (int x = 0; x < lo; x++)
             o[x] = activate(dw3_edge(r[0], r[1], r[2], w, x - pl, k) + b, act);
         for (int x = hi; x < ow; x++)
@@ -143,10 +145,10 @@ dw3_s2(const float *restrict e, const float *restrict od, int ew, int ow_odd,
 
 /* Any size and stride, on the padded plane. */
 static void dw_any(const nn_conv *cv, const float *p, int pw, const float *k, float b,
-                   float *out)
+                   float *out, int oh)
 {
     int s = cv->stride, n = cv->size;
-    for (int oy = 0; oy < cv->out_h; oy++)
+    for (int oy = 0; oy < oh; oy++)
         for (int ox = 0; ox < cv->out_w; ox++) {
             float v = 0;
             for (int ky = 0; ky < n; ky++)
@@ -164,16 +166,19 @@ static void dw_any(const nn_conv *cv, const float *p, int pw, const float *k, fl
     case NN_RELU6: CALL(NN_RELU6); break;                                                    \
     }
 
-NN_VECTORIZED static void depthwise_channel(const nn_conv *cv, const float *in, const float *k, float b,
-                              float *out, float *work)
+/* Output rows [y0, y1) of one channel into out (row y0 first); the padded
+ * kernels pad only the input rows those take, from padded row y0 * stride. */
+NN_VECTORIZED static void depthwise_channel(const nn_conv *cv, const float *in, const float *k,
+                                            float b, float *out, float *work, int y0, int y1)
 {
     plane p = padded_size(cv);
+    int s = cv->stride, oh = y1 - y0, rows = (oh - 1) * s + cv->size;
     if (cv->size == 3 && cv->stride == 2) {
         int ew = (p.w + 1) / 2, odd_w = p.w / 2;
-        float *e = work, *od = work + (size_t)p.h * (size_t)ew;
-        pad_channel(cv, in, p.h, 0, 2, e, ew);
-        pad_channel(cv, in, p.h, 1, 2, od, odd_w);
-#define S2(a) dw3_s2(e, od, ew, odd_w, k, b, a, out, cv->out_h, cv->out_w)
+        float *e = work, *od = work + (size_t)rows * (size_t)ew;
+        pad_channel(cv, in, y0 * s, rows, 0, 2, e, ew);
+        pad_channel(cv, in, y0 * s, rows, 1, 2, od, odd_w);
+#define S2(a) dw3_s2(e, od, ew, odd_w, k, b, a, out, oh, cv->out_w)
         FOR_EACH_ACTIVATION(cv->act, S2)
 #undef S2
         return;
@@ -181,27 +186,32 @@ NN_VECTORIZED static void depthwise_channel(const nn_conv *cv, const float *in, 
     if (cv->size == 3 && cv->stride == 1 && cv->w >= IN_PLACE_WIDTH) {
         float *zero = work;   /* a zero row of w floats */
         memset(zero, 0, (size_t)cv->w * sizeof *zero);
-#define IN_PLACE(a) dw3_s1(cv, in, zero, k, b, a, out)
+#define IN_PLACE(a) dw3_s1(cv, in, zero, k, b, a, out, y0, y1)
         FOR_EACH_ACTIVATION(cv->act, IN_PLACE)
 #undef IN_PLACE
         return;
     }
-    pad_channel(cv, in, p.h, 0, 1, work, p.w);
+    pad_channel(cv, in, y0 * s, rows, 0, 1, work, p.w);
     if (cv->size == 3 && cv->stride == 1) {
-#define S1(a) dw3_s1_padded(work, p.w, k, b, a, out, cv->out_h, cv->out_w)
+#define S1(a) dw3_s1_padded(work, p.w, k, b, a, out, oh, cv->out_w)
         FOR_EACH_ACTIVATION(cv->act, S1)
 #undef S1
         return;
     }
-    dw_any(cv, work, p.w, k, b, out);
+    dw_any(cv, work, p.w, k, b, out, oh);
+}
+
+void nn_depthwise_rows(const nn_conv *cv, const float *in, int y0, int y1, float *out,
+                       size_t out_stride, float *work)
+{
+    size_t in_plane = (size_t)cv->h * (size_t)cv->w;
+    size_t taps = (size_t)cv->size * (size_t)cv->size;
+    for (int ch = 0; ch < cv->c; ch++)
+        depthwise_channel(cv, in + (size_t)ch * in_plane, cv->weights + (size_t)ch * taps,
+                          cv->biases[ch], out + (size_t)ch * out_stride, work, y0, y1);
 }
 
 void nn_depthwise_forward(const nn_conv *cv, const float *in, float *out, float *work)
 {
-    size_t in_plane = (size_t)cv->h * (size_t)cv->w;
-    size_t out_plane = (size_t)cv->out_h * (size_t)cv->out_w;
-    size_t taps = (size_t)cv->size * (size_t)cv->size;
-    for (int ch = 0; ch < cv->c; ch++)
-        depthwise_channel(cv, in + (size_t)ch * in_plane, cv->weights + (size_t)ch * taps,
-                          cv->biases[ch], out + (size_t)ch * out_plane, work);
+    nn_depthwise_rows(cv, in, 0, cv->out_h, out, (size_t)cv->out_h * (size_t)cv->out_w, work);
 }

@@ -84,26 +84,51 @@ static void pool_row_edges_2x2(const float *r0, const float *r1, int w, int stri
         pool_rows_2x2(r0 + off, r1 + off, stride, o, lo, hi);
 }
 
+int nn_maxpool_by_rows(int h, int w, int size, int stride, int padding, int out_h, int out_w)
+{
+    return size == 2 && windows_touch_input(h, w, stride, -padding / 2, out_h, out_w);
+}
+
+void nn_maxpool_rows(int h, int stride, int padding, int oy, int *top, int *bottom)
+{
+    int y = oy * stride - padding / 2;
+    *top = clamp(y, h);
+    *bottom = clamp(y + 1, h);
+}
+
+void nn_maxpool_band(const nn_pool_band *b, int oy0, int n, float *out)
+{
+    int off = -b->padding / 2, lo, hi;
+    interior(b->w, 2, b->stride, off, b->out_w, &lo, &hi);
+    size_t plane = (size_t)b->out_h * (size_t)b->out_w;
+    for (int ch = 0; ch < b->c; ch++) {
+        const float *p = b->in + (size_t)ch * b->in_stride;
+        for (int oy = oy0; oy < oy0 + n; oy++) {
+            int y0, y1;
+            nn_maxpool_rows(b->h, b->stride, b->padding, oy, &y0, &y1);
+            pool_row_edges_2x2(p + (size_t)(y0 - b->first) * (size_t)b->w,
+                               p + (size_t)(y1 - b->first) * (size_t)b->w, b->w, b->stride, off,
+                               out + (size_t)ch * plane + (size_t)oy * (size_t)b->out_w,
+                               b->out_w, lo, hi);
+        }
+    }
+}
+
 void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
                         int padding, float *out, int out_h, int out_w)
 {
-    int off = -padding / 2, lo, hi;
-    interior(w, size, stride, off, out_w, &lo, &hi);
-    int fast = size == 2 && windows_touch_input(h, w, stride, off, out_h, out_w);
+    if (nn_maxpool_by_rows(h, w, size, stride, padding, out_h, out_w)) {
+        nn_pool_band b = {in, (size_t)h * (size_t)w, 0, c, h, w, stride, padding, out_h, out_w};
+        nn_maxpool_band(&b, 0, out_h, out);
+        return;
+    }
+    int off = -padding / 2;
     for (int ch = 0; ch < c; ch++) {
         const float *p = in + (size_t)ch * (size_t)h * (size_t)w;
         float *q = out + (size_t)ch * (size_t)out_h * (size_t)out_w;
-        for (int oy = 0; oy < out_h; oy++) {
-            int top = oy * stride + off;
-            float *o = q + (size_t)oy * (size_t)out_w;
-            if (fast) {
-                pool_row_edges_2x2(p + (size_t)clamp(top, h) * (size_t)w,
-                                   p + (size_t)clamp(top + 1, h) * (size_t)w, w, stride, off, o,
-                                   out_w, lo, hi);
-                continue;
-            }
+        for (int oy = 0; oy < out_h; oy++)
             for (int x = 0; x < out_w; x++)
-                o[x] = window_max(p, h, w, top, x * stride + off, size);
-        }
+                q[(size_t)oy * (size_t)out_w + (size_t)x] =
+                    window_max(p, h, w, oy * stride + off, x * stride + off, size);
     }
 }

@@ -344,6 +344,24 @@ static const char wide_cfg[] =
     "[convolutional]\nfilters=128\nsize=1\nstride=1\nactivation=leaky\n"
     "[maxpool]\nsize=2\nstride=1\n";
 
+/* Every fusion of the anon-lean engine: a direct 3x3 convolution with the
+ * pool after it (padding 2: windows from -1), depthwise layers in place,
+ * stride 2 (the 4x4 kernel runs as 3x3) and 5x5 ones run inside the 1x1
+ * layers after them, without and with a pool, on rows wider than a strip. */
+static const char fused_cfg[] =
+    "[net]\nwidth=601\nheight=23\nchannels=3\n"
+    "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[convolutional]\ngroups=8\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+    "[convolutional]\nfilters=12\nsize=1\nstride=1\nactivation=relu\n"
+    "[maxpool]\nsize=2\nstride=2\npadding=2\n"
+    "[convolutional]\ngroups=12\nfilters=12\nsize=4\nstride=2\npadding=1\nactivation=relu\n"
+    "[convolutional]\nfilters=16\nsize=1\nstride=1\nactivation=leaky\n"
+    "[convolutional]\ngroups=16\nfilters=16\nsize=5\nstride=1\npad=1\nactivation=linear\n"
+    "[convolutional]\nfilters=8\nsize=1\nstride=1\nactivation=linear\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+    "[maxpool]\nsize=2\nstride=2\n";
+
 TEST(wide_conv_and_pool_match_darknet)
 {
     rng_state = 5;
@@ -427,7 +445,8 @@ done:
 
 TEST(lean_engine_keeps_outputs_and_saves_memory)
 {
-    static const char *const cfgs[] = {mixed_cfg, wide_cfg, ssd_like_cfg, tiny_like_cfg};
+    static const char *const cfgs[] = {mixed_cfg, wide_cfg, ssd_like_cfg, tiny_like_cfg,
+                                       fused_cfg};
     rng_state = 6;
     for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
         files f;
@@ -440,13 +459,18 @@ TEST(lean_engine_keeps_outputs_and_saves_memory)
         CHECKF(rc == 0, "cfg %zu: %.200s", k, why);
         CHECKF(lean < full, "cfg %zu: lean %zu bytes, full %zu", k, lean, full);
     }
-    char cfg[512], weights[512], why[256] = "";
-    size_t full = 0, lean = 0;
-    snprintf(cfg, sizeof cfg, "%s/ssd.cfg", model_dir());
-    snprintf(weights, sizeof weights, "%s/ssd.weights", model_dir());
-    CHECKF(lean_matches(cfg, weights, &full, &lean, why, sizeof why) == 0, "ssd: %.200s", why);
-    printf("# ssd layer outputs + workspace: %.1f MB kept, %.1f MB lean\n", full / 1048576.0,
-           lean / 1048576.0);
+    /* tiny: its convolutions run fused with the pools after them. */
+    static const char *const models[] = {"tiny", "ssd"};
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+        char cfg[512], weights[512], why[256] = "";
+        size_t full = 0, lean = 0;
+        snprintf(cfg, sizeof cfg, "%s/%s.cfg", model_dir(), models[m]);
+        snprintf(weights, sizeof weights, "%s/%s.weights", model_dir(), models[m]);
+        CHECKF(lean_matches(cfg, weights, &full, &lean, why, sizeof why) == 0, "%s: %.200s",
+               models[m], why);
+        printf("# %s layer outputs + workspace: %.1f MB kept, %.1f MB lean\n", models[m],
+               full / 1048576.0, lean / 1048576.0);
+    }
 }
 
 /* The detector finds exactly the same boxes with anon-lean as with anon. */
