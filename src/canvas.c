@@ -75,19 +75,32 @@ int anon_canvas_extent(int len, double scale, int n)
     return e < 1 ? 1 : e > n ? n : (int)e;
 }
 
-/* The horizontal pass: source rows [s0, s1) of window r into rows. */
+/* The horizontal pass: source rows [s0, s1) of window r into rows;
+ * line is scratch for one source row as floats ((r.w + tx->max) * 3),
+ * converted once rather than at every tap that reads it. */
 static void fill_rows(const anon_image *img, anon_rect r, const taps *tx, int w, bool flip,
-                      int s0, int s1, float *rows)
+                      int s0, int s1, float *line, float *rows)
 {
     const int nc = img->channels;
     for (int y = s0; y < s1; y++) {
         const uint8_t *src = img->pixels + ((size_t)(r.y + y) * img->width + r.x) * nc;
+        if (nc == 3)    /* one run of bytes: the loop vectorizes */
+            for (int i = 0; i < r.w * 3; i++)
+                line[i] = src[i];
+        else
+            for (int x = 0; x < r.w; x++)
+                for (int c = 0; c < 3; c++)
+                    line[x * 3 + c] = src[(size_t)x * nc + c];
+        /* every pixel sums tx->max taps, the ones past its count with weight
+         * 0 over zeros past the row's end: a loop of fixed length */
+        for (int x = r.w * 3; x < (r.w + tx->max) * 3; x++)
+            line[x] = 0;
         float *dst = rows + (size_t)(y - s0) * w * 3;
         for (int x = 0; x < w; x++) {
             const float *wt = tx->weight + (size_t)x * tx->max;
-            const uint8_t *p = src + (size_t)tx->first[x] * nc;
+            const float *p = line + (size_t)tx->first[x] * 3;
             float c0 = 0, c1 = 0, c2 = 0;
-            for (int k = 0; k < tx->count[x]; k++, p += nc) {
+            for (int k = 0; k < tx->max; k++, p += 3) {
                 c0 += wt[k] * p[0];
                 c1 += wt[k] * p[1];
                 c2 += wt[k] * p[2];
@@ -150,7 +163,9 @@ int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip
         return -1;
     }
     int cap = ty.max + BAND_ROWS;
-    float *rows = malloc(((size_t)cap + 1) * (size_t)w * 3 * sizeof *rows);
+    /* cap source rows, one canvas row and one source row of scratch */
+    size_t band = (size_t)cap * (size_t)w * 3, canvas_row = (size_t)w * 3;
+    float *rows = malloc((band + canvas_row + ((size_t)r.w + (size_t)tx.max) * 3) * sizeof *rows);
     if (!rows) {
         taps_free(&tx);
         taps_free(&ty);
@@ -170,8 +185,8 @@ int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip
         for (y1 = y0 + 1; y1 < h && ty.first[y1] + ty.count[y1] - s0 <= cap; y1++)
             ;
         int s1 = ty.first[y1 - 1] + ty.count[y1 - 1];
-        fill_rows(img, r, &tx, w, flip, s0, s1, rows);
-        fill_columns(&ty, w, n, y0, y1, s0, rows, rows + (size_t)cap * (size_t)w * 3, out);
+        fill_rows(img, r, &tx, w, flip, s0, s1, rows + band + canvas_row, rows);
+        fill_columns(&ty, w, n, y0, y1, s0, rows, rows + band, out);
     }
     free(rows);
     taps_free(&tx);

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void openblas_set_num_threads(int num_threads);   /* OpenBLAS, not in every cblas.h */
 
@@ -735,6 +736,19 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
     return total;
 }
 
+/* The arena on 2 MB boundaries, asking for transparent huge pages: a pass
+ * walks megabytes of layer outputs, which in 4 KB pages cost a page fault
+ * each on first use (a no-op where the kernel has them off). */
+static float *arena_alloc(size_t bytes)
+{
+    enum { HUGE = 2 << 20 };
+    size_t rounded = (bytes + HUGE - 1) / HUGE * HUGE;
+    float *p = aligned_alloc(HUGE, rounded);
+    if (p != NULL)
+        madvise(p, rounded, MADV_HUGEPAGE);
+    return p;
+}
+
 /* Offsets of every layer output in one arena. Normally every output keeps
  * its own place, so layer_output works for all layers after a pass; lean
  * networks reuse a buffer once its last reader has run and keep only the
@@ -770,7 +784,7 @@ static int plan_buffers(anon_net *net, anon_error *err)
         total = lay_out(net, live, offset, hi, hi < total);
     }
     free(live);
-    net->arena = aligned_alloc(NN_ALIGN, (total + round_up(work + 1)) * sizeof(float));
+    net->arena = arena_alloc((total + round_up(work + 1)) * sizeof(float));
     if (net->arena == NULL) {
         free(offset);
         return anon_fail(err, "out of memory for the %zu MB of layer outputs",
