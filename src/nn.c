@@ -736,16 +736,18 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
     return total;
 }
 
-/* The arena on 2 MB boundaries, asking for transparent huge pages: a pass
+/* The arena on a 2 MB boundary, asking for transparent huge pages: a pass
  * walks megabytes of layer outputs, which in 4 KB pages cost a page fault
- * each on first use (a no-op where the kernel has them off). */
+ * each on first use (a no-op where the kernel has them off). Only the
+ * whole 2 MB pages inside it are advised, so it takes no more memory. */
 static float *arena_alloc(size_t bytes)
 {
     enum { HUGE = 2 << 20 };
-    size_t rounded = (bytes + HUGE - 1) / HUGE * HUGE;
-    float *p = aligned_alloc(HUGE, rounded);
-    if (p != NULL)
-        madvise(p, rounded, MADV_HUGEPAGE);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE, bytes) != 0)
+        return NULL;
+    if (bytes >= HUGE)
+        madvise(p, bytes / HUGE * HUGE, MADV_HUGEPAGE);
     return p;
 }
 
