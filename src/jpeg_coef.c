@@ -1,10 +1,12 @@
 /* jpeg_coef.c - full-size pixels of a few MCUs from a JPEG's DCT coefficients.
  *
  * Part of the one-decode fast path (anonymize.c, jpeg_redact.c): the
- * source's scan is decoded once and indexed (jpeg_scan.c), which yields
- * the reduced-scale detection image. The blur needs the full-size pixels
- * of the MCUs under the faces; they are made here from those MCUs'
- * coefficients, decoded again from the index, the way libjpeg would:
+ * source is entropy-decoded once (a baseline scan indexed by jpeg_scan.c,
+ * anything else by libjpeg in buffered-image mode, keeping every
+ * coefficient), which yields the reduced-scale detection image. The blur
+ * needs the full-size pixels of the MCUs under the faces; they are made
+ * here from those MCUs' coefficients (anon_jpeg_source_mcus reads them),
+ * the way libjpeg would:
  * its own accurate integer inverse DCT (the method its decompressor
  * chose for a full-size pass, SIMD where the CPU has it, with its
  * multiplier tables and range limit), its "fancy" triangle upsampling of
@@ -18,7 +20,6 @@
 #include <string.h>
 
 #include "jpeg_internal.h"
-#include "jpeg_scan.h"
 
 /* libjpeg's inverse DCT module, as its private jpegint.h declares it (the
  * same two fields since libjpeg 6b): jpeg_start_decompress has put the
@@ -30,6 +31,10 @@ struct jpeg_inverse_dct {
     void (*start_pass)(j_decompress_ptr cinfo);
     idct_method inverse_DCT[MAX_COMPONENTS];
 };
+/* libjpeg-turbo's accurate integer inverse DCT in C (jidctint.c;
+ * exported, declared only in its private jdct.h). */
+void jpeg_idct_islow(j_decompress_ptr cinfo, jpeg_component_info *compptr, JCOEFPTR coef_block,
+                     JSAMPARRAY output_buf, JDIMENSION output_col);
 
 /* One component's samples over a rectangle of its blocks. */
 typedef struct plane {
@@ -47,49 +52,55 @@ typedef struct block_grid {
     int bx0, by0, w, h;
 } block_grid;
 
-/* Decodes the MCUs [mx0, mx1) x [my0, my1) into g (one per component). */
-static bool grid_fill(j_decompress_ptr ci, const anon_jpeg_scan *scan, int mx0, int my0,
-                      int mx1, int my1, block_grid *g)
+/* Reads the MCUs [mx0, mx1) x [my0, my1) into g (one per component):
+ * each MCU holds, component by component, v_samp rows of h_samp blocks. */
+static bool grid_fill(const anon_jpeg_mcu_reader *r, int mx0, int my0, int mx1, int my1,
+                      block_grid *g)
 {
-    int first[4], at = 0;
+    j_decompress_ptr ci = r->ci;
     for (int c = 0; c < ci->num_components; c++) {
-        const jpeg_component_info *comp = ci->cur_comp_info[c];
-        first[c] = at;
-        at += comp->MCU_blocks;
-        g[c].bx0 = mx0 * comp->MCU_width;
-        g[c].by0 = my0 * comp->MCU_height;
-        g[c].w = (mx1 - mx0) * comp->MCU_width;
-        g[c].h = (my1 - my0) * comp->MCU_height;
+        const jpeg_component_info *comp = &ci->comp_info[c];
+        g[c].bx0 = mx0 * comp->h_samp_factor;
+        g[c].by0 = my0 * comp->v_samp_factor;
+        g[c].w = (mx1 - mx0) * comp->h_samp_factor;
+        g[c].h = (my1 - my0) * comp->v_samp_factor;
         g[c].v = malloc((size_t)g[c].w * (size_t)g[c].h * sizeof(JBLOCK));
         if (g[c].v == NULL)
             return false;
     }
-    JBLOCK mcu[10];
+    JBLOCK mcu[D_MAX_BLOCKS_IN_MCU];
     for (int my = my0; my < my1; my++)
         for (int mx = mx0; mx < mx1; mx++) {
-            if (!anon_jpeg_scan_decode_mcu(scan, mx, my, mcu))
+            if (!r->read(r->ctx, mx, my, mcu))
                 return false;
-            for (int b = 0; b < ci->blocks_in_MCU; b++) {
-                int c = ci->MCU_membership[b], in = b - first[c];
-                const jpeg_component_info *comp = ci->cur_comp_info[c];
-                int gx = (mx - mx0) * comp->MCU_width + in % comp->MCU_width;
-                int gy = (my - my0) * comp->MCU_height + in / comp->MCU_width;
-                memcpy(g[c].v[(size_t)gy * (size_t)g[c].w + (size_t)gx], mcu[b], sizeof(JBLOCK));
+            const JBLOCK *b = mcu;
+            for (int c = 0; c < ci->num_components; c++) {
+                const jpeg_component_info *comp = &ci->comp_info[c];
+                for (int v = 0; v < comp->v_samp_factor; v++)
+                    for (int h = 0; h < comp->h_samp_factor; h++, b++) {
+                        int gx = (mx - mx0) * comp->h_samp_factor + h;
+                        int gy = (my - my0) * comp->v_samp_factor + v;
+                        memcpy(g[c].v[(size_t)gy * (size_t)g[c].w + (size_t)gx], *b,
+                               sizeof(JBLOCK));
+                    }
             }
         }
     return true;
 }
 
-/* Inverse DCTs of the blocks [bx0, bx1) x [by0, by1) of component c. */
-static void plane_fill(j_decompress_ptr ci, const block_grid *g, int c, plane *p,
+/* Inverse DCTs of the blocks [bx0, bx1) x [by0, by1) of component c:
+ * with libjpeg's method for a full-size pass where it set one up, else
+ * its C islow (the multiplier tables are the same for a reduced pass). */
+static void plane_fill(const anon_jpeg_mcu_reader *r, const block_grid *g, int c, plane *p,
                        int bx0, int by0, int bx1, int by1)
 {
+    j_decompress_ptr ci = r->ci;
     jpeg_component_info *comp = &ci->comp_info[c];
     p->sx0 = bx0 * DCTSIZE;
     p->sy0 = by0 * DCTSIZE;
     p->w = (bx1 - bx0) * DCTSIZE;
     p->h = (by1 - by0) * DCTSIZE;
-    idct_method idct = ci->idct->inverse_DCT[c];
+    idct_method idct = r->full_size_idct ? ci->idct->inverse_DCT[c] : jpeg_idct_islow;
     for (int by = by0; by < by1; by++) {
         JBLOCK *row = g->v + (size_t)(by - g->by0) * (size_t)g->w - g->bx0;
         JSAMPROW out[DCTSIZE];
@@ -185,8 +196,9 @@ static void ycc_row_to_rgb(const int *ys, const int *cbs, const int *crs, int n,
 }
 
 /* Whether the pixels can be made here (see the header comment). */
-static bool layout_supported(j_decompress_ptr ci)
+static bool layout_supported(const anon_jpeg_mcu_reader *r)
 {
+    j_decompress_ptr ci = r->ci;
     if (ci->data_precision != 8 || ci->sample_range_limit == NULL ||
         !((ci->jpeg_color_space == JCS_YCbCr && ci->num_components == 3) ||
           (ci->jpeg_color_space == JCS_GRAYSCALE && ci->num_components == 1)))
@@ -197,7 +209,8 @@ static bool layout_supported(j_decompress_ptr ci)
         int ry = ci->max_v_samp_factor / comp->v_samp_factor;
         if (rx * comp->h_samp_factor != ci->max_h_samp_factor ||
             ry * comp->v_samp_factor != ci->max_v_samp_factor || rx > 2 || ry > rx ||
-            comp->dct_table == NULL || ci->idct == NULL || ci->idct->inverse_DCT[c] == NULL)
+            comp->dct_table == NULL ||
+            (r->full_size_idct && (ci->idct == NULL || ci->idct->inverse_DCT[c] == NULL)))
             return false;
     }
     return true;
@@ -214,9 +227,10 @@ static void fail_oom(anon_jpeg_errmgr *e, plane *planes, block_grid *grids)
 }
 
 /* Decodes the MCUs [mx0, mx1) x [my0, my1) into img (full size). */
-static void decode_mcus(j_decompress_ptr ci, const anon_jpeg_scan *scan, int mx0, int my0,
-                        int mx1, int my1, anon_image *img, anon_jpeg_errmgr *e)
+static void decode_mcus(const anon_jpeg_mcu_reader *r, int mx0, int my0, int mx1, int my1,
+                        anon_image *img, anon_jpeg_errmgr *e)
 {
+    j_decompress_ptr ci = r->ci;
     plane planes[3] = {{0}};
     block_grid grids[3] = {{0}};
     int nc = ci->num_components;
@@ -224,9 +238,9 @@ static void decode_mcus(j_decompress_ptr ci, const anon_jpeg_scan *scan, int mx0
     bool ring = ci->max_h_samp_factor > 1 || ci->max_v_samp_factor > 1;
     int gx0 = mx0 - ring < 0 ? 0 : mx0 - ring, gy0 = my0 - ring < 0 ? 0 : my0 - ring;
     int gx1 = mx1 + ring, gy1 = my1 + ring;
-    gx1 = gx1 > anon_jpeg_scan_mcus_x(scan) ? anon_jpeg_scan_mcus_x(scan) : gx1;
-    gy1 = gy1 > anon_jpeg_scan_mcus_y(scan) ? anon_jpeg_scan_mcus_y(scan) : gy1;
-    if (!grid_fill(ci, scan, gx0, gy0, gx1, gy1, grids))
+    gx1 = gx1 > r->mcus_x ? r->mcus_x : gx1;
+    gy1 = gy1 > r->mcus_y ? r->mcus_y : gy1;
+    if (!grid_fill(r, gx0, gy0, gx1, gy1, grids))
         fail_oom(e, planes, grids);
     for (int c = 0; c < nc; c++) {
         jpeg_component_info *comp = &ci->comp_info[c];
@@ -249,7 +263,7 @@ static void decode_mcus(j_decompress_ptr ci, const anon_jpeg_scan *scan, int mx0
         p->v = malloc((size_t)(bx1 - bx0) * (size_t)(by1 - by0) * DCTSIZE2);
         if (p->v == NULL)
             fail_oom(e, planes, grids);
-        plane_fill(ci, &grids[c], c, p, bx0, by0, bx1, by1);
+        plane_fill(r, &grids[c], c, p, bx0, by0, bx1, by1);
     }
     for (int c = 0; c < nc; c++) {
         free(grids[c].v);
@@ -285,11 +299,11 @@ int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size
                              anon_image *img, anon_error *err)
 {
     memset(img, 0, sizeof *img);
-    anon_jpeg_errmgr *e;
-    anon_jpeg_scan *scan = anon_jpeg_source_scan(s);
-    j_decompress_ptr ci = anon_jpeg_scan_cinfo(scan, &e);
-    if (anon_jpeg_scan_start_idct(scan) != 0 || !layout_supported(ci))
+    anon_jpeg_mcu_reader r;
+    if (anon_jpeg_source_mcus(s, &r) != 0 || !layout_supported(&r))
         return 1;
+    j_decompress_ptr ci = r.ci;
+    anon_jpeg_errmgr *e = r.err;
     int width = (int)ci->image_width, height = (int)ci->image_height;
     /* Full size, but only the decoded MCUs are ever touched: the pages of
      * the rest are never faulted in. */
@@ -303,7 +317,7 @@ int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size
     for (size_t i = 0; i < n; i++) {
         anon_rect c;
         if (anon_jpeg_mcu_cover(&regions[i], mcu_w, mcu_h, width, height, &c))
-            decode_mcus(ci, scan, c.x / mcu_w, c.y / mcu_h, (c.x + c.w + mcu_w - 1) / mcu_w,
+            decode_mcus(&r, c.x / mcu_w, c.y / mcu_h, (c.x + c.w + mcu_w - 1) / mcu_w,
                         (c.y + c.h + mcu_h - 1) / mcu_h, img, e);
     }
     return 0;

@@ -55,7 +55,20 @@ bool anon_jpeg_mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, in
  * latched when its scan started, which a later DQT may have replaced. */
 const JQUANT_TBL *anon_jpeg_component_table(const struct jpeg_decompress_struct *ci, int c);
 
-/* The indexed scan behind an anon_jpeg_source (image.h, jpeg_scan.h). */
-struct anon_jpeg_scan *anon_jpeg_source_scan(anon_jpeg_source *s);
+/* What jpeg_coef.c needs of an anon_jpeg_source (image.h): the
+ * decompressor with libjpeg's inverse DCT set up (for full size when
+ * full_size_idct, else for a reduced pass, whose multiplier tables
+ * jpeg_idct_islow can still use), the MCUs across and down, and a reader
+ * of any MCU's blocks (in an interleaved scan's order, coefficients in
+ * natural order). Returns 1 when the source cannot give pixels. */
+typedef struct anon_jpeg_mcu_reader {
+    j_decompress_ptr ci;
+    anon_jpeg_errmgr *err;
+    int mcus_x, mcus_y;
+    bool (*read)(void *ctx, int mx, int my, JBLOCK *blocks);
+    void *ctx;
+    bool full_size_idct;
+} anon_jpeg_mcu_reader;
+int anon_jpeg_source_mcus(anon_jpeg_source *s, anon_jpeg_mcu_reader *r);
 
 #endif

@@ -36,6 +36,7 @@ typedef struct redact_ctx {
     anon_image_info info;            /* warnings while reading the source */
     struct jpeg_decompress_struct src;
     jvirt_barray_ptr *src_coefs;
+    bool decoded;                    /* a reduced output pass ran (buffered mode) */
     struct jpeg_compress_struct dst;
     unsigned char *out;
     unsigned long out_size;
@@ -322,11 +323,47 @@ static bool patches_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     return true;
 }
 
-/* Reads the source's coefficients: false when damaged or unusable. */
-static bool read_body(redact_ctx *ctx, const uint8_t *data, size_t len, int width, int height)
+/* Decodes the source at 1/scale_denom into small in libjpeg's
+ * buffered-image mode, which keeps every coefficient it decodes: for the
+ * files jpeg_scan.c does not take (progressive ones, say), one entropy
+ * decode still serves the detection image, the face regions and the
+ * block-wise output (libjpeg.txt: jpeg_read_coefficients after the last
+ * jpeg_finish_output). */
+static void decode_keeping_coefs(redact_ctx *ctx, int scale_denom, anon_image *small)
+{
+    struct jpeg_decompress_struct *src = &ctx->src;
+    src->buffered_image = TRUE;
+    src->out_color_space = JCS_RGB;
+    src->scale_num = 1;
+    src->scale_denom = (unsigned)scale_denom;
+    jpeg_start_decompress(src);
+    int r;
+    do    /* a memory source never suspends: it ends in a (faked) EOI */
+        r = jpeg_consume_input(src);
+    while (r != JPEG_REACHED_EOI && r != JPEG_SUSPENDED);
+    anon_error aerr;
+    if (anon_image_alloc(small, (int)src->output_width, (int)src->output_height, 3, &aerr) < 0)
+        fail_with(ctx, aerr.msg);
+    jpeg_start_output(src, src->input_scan_number);
+    size_t stride = (size_t)small->width * 3;
+    while (src->output_scanline < src->output_height) {
+        JSAMPROW row = small->pixels + src->output_scanline * stride;
+        if (jpeg_read_scanlines(src, &row, 1) != 1)
+            fail_with(ctx, "JPEG data ends early");
+    }
+    jpeg_finish_output(src);
+    ctx->decoded = true;
+}
+
+/* Reads the source's coefficients (with small, after its reduced decode):
+ * false when damaged or unusable. */
+static bool read_body(redact_ctx *ctx, const uint8_t *data, size_t len, int width, int height,
+                      int scale_denom, anon_image *small)
 {
     if (!open_source(ctx, data, len, width, height))
         return false;
+    if (small != NULL)
+        decode_keeping_coefs(ctx, scale_denom, small);
     ctx->src_coefs = jpeg_read_coefficients(&ctx->src);
     /* damaged: what libjpeg recovers is the better source */
     return ctx->src_coefs != NULL && ctx->info.warnings == 0 && quant_tables_usable(&ctx->src);
@@ -346,6 +383,36 @@ static bool patches_match(const anon_jpeg_patches *p, j_decompress_ptr ci)
     return true;
 }
 
+/* Pastes a patch kept as blocks (zigzag order, MCU by MCU) over the
+ * source's coefficient arrays. */
+static void paste_blocks(redact_ctx *ctx, const patch *pt)
+{
+    struct jpeg_decompress_struct *src = &ctx->src;
+    const crop_blocks *cb = &pt->blocks;
+    int rows = (int)(cb->mcus / (size_t)cb->mcus_x);
+    for (int r = 0; r < rows; r++)
+        for (int x = 0; x < cb->mcus_x; x++) {
+            const JBLOCK *in = cb->v + ((size_t)r * (size_t)cb->mcus_x + (size_t)x) * (size_t)cb->per_mcu;
+            for (int c = 0; c < src->num_components; c++) {
+                jpeg_component_info *comp = &src->comp_info[c];
+                for (int v = 0; v < comp->v_samp_factor; v++) {
+                    JDIMENSION by = (JDIMENSION)((pt->my + r) * comp->v_samp_factor + v);
+                    JBLOCKARRAY row = by < comp->height_in_blocks
+                        ? src->mem->access_virt_barray((j_common_ptr)src, ctx->src_coefs[c], by,
+                                                       1, TRUE)
+                        : NULL;
+                    for (int h = 0; h < comp->h_samp_factor; h++, in++) {
+                        JDIMENSION bx = (JDIMENSION)((pt->mx + x) * comp->h_samp_factor + h);
+                        if (row == NULL || bx >= comp->width_in_blocks)
+                            continue;
+                        for (int k = 0; k < DCTSIZE2; k++)
+                            row[0][bx][anon_jpeg_zigzag[k]] = (*in)[k];
+                    }
+                }
+            }
+        }
+}
+
 /* Pastes the patches over the coefficients read and writes the file. */
 static bool write_body(redact_ctx *ctx, const uint8_t *data, size_t len,
                        const anon_jpeg_patches *p, bool keep_metadata)
@@ -354,10 +421,10 @@ static bool write_body(redact_ctx *ctx, const uint8_t *data, size_t len,
     if (!patches_match(p, src))
         return false;
     for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].jpeg == NULL)
-            return false;    /* blocks are for the indexed writer only */
-    for (size_t i = 0; i < p->n; i++)
-        apply_patch(ctx, &p->v[i]);
+        if (p->v[i].jpeg != NULL)
+            apply_patch(ctx, &p->v[i]);
+        else
+            paste_blocks(ctx, &p->v[i]);
 
     struct jpeg_compress_struct *dst = &ctx->dst;
     jpeg_create_compress(dst);
@@ -465,7 +532,7 @@ static int patches_apply_libjpeg(const uint8_t *src, size_t len, const anon_jpeg
         return anon_fail(err, "out of memory");
     int rc = 1;
     if (setjmp(ctx->err.jump) == 0) {
-        if (read_body(ctx, src, len, p->width, p->height) &&
+        if (read_body(ctx, src, len, p->width, p->height, 1, NULL) &&
             write_body(ctx, src, len, p, keep_metadata))
             rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
     } else {
@@ -500,42 +567,121 @@ int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patc
     return rc == 1 ? patches_apply_libjpeg(src, len, p, keep_metadata, out, err) : rc;
 }
 
-/* ---------------------------------------------------------------- the source, indexed once */
+/* ---------------------------------------------------------------- the source, decoded once */
 
+/* A baseline source is indexed (jpeg_scan.c); any other libjpeg keeps
+ * every coefficient of (buffered-image mode). */
 struct anon_jpeg_source {
     anon_jpeg_scan *scan;
+    redact_ctx *ctx;
 };
+
+/* The libjpeg backend: 1 when damaged or not for the block-wise path. */
+static int source_read_libjpeg(const uint8_t *src, size_t len, int width, int height,
+                               int scale_denom, anon_image *small, redact_ctx **out,
+                               anon_error *err)
+{
+    redact_ctx *ctx = redact_ctx_new();
+    if (ctx == NULL)
+        return anon_fail(err, "out of memory");
+    int rc = 1;
+    if (setjmp(ctx->err.jump) == 0)
+        rc = read_body(ctx, src, len, width, height, scale_denom, small) ? 0 : 1;
+    else
+        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+    if (rc != 0) {
+        redact_ctx_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
 
 int anon_jpeg_source_read(const uint8_t *src, size_t len, int width, int height,
                           int scale_denom, anon_image *small, anon_jpeg_source **out,
                           anon_error *err)
 {
     *out = NULL;
-    anon_jpeg_scan *scan;
-    int rc = anon_jpeg_scan_open(src, len, scale_denom, small, &scan, err);
-    if (rc != 0)
-        return rc;
-    anon_jpeg_errmgr *e;
-    j_decompress_ptr ci = anon_jpeg_scan_cinfo(scan, &e);
+    if (small != NULL)
+        memset(small, 0, sizeof *small);
     anon_jpeg_source *s = calloc(1, sizeof *s);
-    if (s == NULL || (width >= 0 && ((int)ci->image_width != width ||
-                                     (int)ci->image_height != height))) {
-        rc = s == NULL ? anon_fail(err, "out of memory")
-                       : anon_fail(err, "anonymized image does not match the source's size");
+    if (s == NULL)
+        return anon_fail(err, "out of memory");
+    int rc = anon_jpeg_scan_open(src, len, scale_denom, small, &s->scan, err);
+    if (rc == 1 && anon_jpeg_redact_supported(src, len))
+        rc = source_read_libjpeg(src, len, width, height, scale_denom, small, &s->ctx, err);
+    if (rc == 0 && s->scan != NULL) {
+        anon_jpeg_errmgr *e;
+        j_decompress_ptr ci = anon_jpeg_scan_cinfo(s->scan, &e);
+        if (width >= 0 && ((int)ci->image_width != width || (int)ci->image_height != height))
+            rc = anon_fail(err, "anonymized image does not match the source's size");
+    }
+    if (rc != 0) {
         if (small != NULL)
             anon_image_free(small);
-        anon_jpeg_scan_free(scan);
-        free(s);
+        anon_jpeg_source_free(s);
         return rc;
     }
-    s->scan = scan;
     *out = s;
     return 0;
 }
 
-anon_jpeg_scan *anon_jpeg_source_scan(anon_jpeg_source *s)
+/* Blocks of MCU (mx, my) from libjpeg's coefficient arrays, in the order
+ * an interleaved scan would hold them; natural order. */
+static bool libjpeg_mcu(void *arg, int mx, int my, JBLOCK *blocks)
 {
-    return s->scan;
+    redact_ctx *ctx = arg;
+    struct jpeg_decompress_struct *src = &ctx->src;
+    for (int c = 0; c < src->num_components; c++) {
+        jpeg_component_info *comp = &src->comp_info[c];
+        for (int v = 0; v < comp->v_samp_factor; v++) {
+            JDIMENSION by = (JDIMENSION)(my * comp->v_samp_factor + v);
+            JBLOCKARRAY row = by < comp->height_in_blocks
+                ? src->mem->access_virt_barray((j_common_ptr)src, ctx->src_coefs[c], by, 1, FALSE)
+                : NULL;
+            for (int h = 0; h < comp->h_samp_factor; h++, blocks++) {
+                JDIMENSION bx = (JDIMENSION)(mx * comp->h_samp_factor + h);
+                if (row != NULL && bx < comp->width_in_blocks)
+                    memcpy(*blocks, row[0][bx], sizeof *blocks);
+                else
+                    memset(*blocks, 0, sizeof *blocks);
+            }
+        }
+    }
+    return true;
+}
+
+static bool scan_mcu(void *arg, int mx, int my, JBLOCK *blocks)
+{
+    return anon_jpeg_scan_decode_mcu(arg, mx, my, blocks);
+}
+
+int anon_jpeg_source_mcus(anon_jpeg_source *s, anon_jpeg_mcu_reader *r)
+{
+    memset(r, 0, sizeof *r);
+    if (s->scan != NULL) {
+        if (anon_jpeg_scan_start_idct(s->scan) != 0)
+            return 1;
+        r->ci = anon_jpeg_scan_cinfo(s->scan, &r->err);
+        r->mcus_x = anon_jpeg_scan_mcus_x(s->scan);
+        r->mcus_y = anon_jpeg_scan_mcus_y(s->scan);
+        r->read = scan_mcu;
+        r->ctx = s->scan;
+        r->full_size_idct = true;
+        return 0;
+    }
+    if (!s->ctx->decoded)
+        return 1;    /* no output pass: libjpeg's IDCT tables are not set up */
+    j_decompress_ptr ci = &s->ctx->src;
+    r->ci = ci;
+    r->err = &s->ctx->err;
+    r->mcus_x = (int)((ci->image_width + (unsigned)ci->max_h_samp_factor * DCTSIZE - 1) /
+                      ((unsigned)ci->max_h_samp_factor * DCTSIZE));
+    r->mcus_y = (int)((ci->image_height + (unsigned)ci->max_v_samp_factor * DCTSIZE - 1) /
+                      ((unsigned)ci->max_v_samp_factor * DCTSIZE));
+    r->read = libjpeg_mcu;
+    r->ctx = s->ctx;
+    return 0;
 }
 
 /* The patches, indexed: which one replaces each MCU of the source. */
@@ -610,6 +756,17 @@ int anon_jpeg_source_write(anon_jpeg_source *s, const uint8_t *src, size_t len,
                            const anon_jpeg_patches *p, bool keep_metadata, anon_buffer *out,
                            anon_error *err)
 {
+    if (s->scan == NULL) {
+        redact_ctx *ctx = s->ctx;
+        int rc = 1;
+        if (setjmp(ctx->err.jump) == 0) {
+            if (write_body(ctx, src, len, p, keep_metadata))
+                rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
+        } else {
+            rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+        }
+        return rc;
+    }
     anon_jpeg_errmgr *e;
     if (!patches_match(p, anon_jpeg_scan_cinfo(s->scan, &e)))
         return 1;
@@ -630,6 +787,8 @@ void anon_jpeg_source_free(anon_jpeg_source *s)
     if (s == NULL)
         return;
     anon_jpeg_scan_free(s->scan);
+    if (s->ctx != NULL)
+        redact_ctx_free(s->ctx);
     free(s);
 }
 
