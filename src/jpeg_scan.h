@@ -82,8 +82,9 @@ int anon_jpeg_scan_write(const anon_jpeg_scan *s, anon_jpeg_mcu_source replaced,
 /* Natural-order index of the k-th coefficient in zigzag (scan) order. */
 extern const uint8_t anon_jpeg_zigzag[64 + 16];
 
-/* The scan's data without byte stuffing and markers, with 8 zero bytes
- * after its end so that a reader may load 8 bytes anywhere before it. */
+/* The scan's data without byte stuffing and markers, followed by zero
+ * bytes (more than one MCU can read), so that a reader may load 8 bytes
+ * anywhere in it and a damaged MCU is caught after it is decoded. */
 typedef struct anon_jpeg_bits {
     uint8_t *data;
     size_t len;    /* bytes of data */
