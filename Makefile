@@ -164,6 +164,10 @@ $(ASAN)/tests/%: $(ASAN)/tests/%.o $(ASAN)/libanon.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(DARKNET_LIBS) $(LDLIBS)
 
 $(ASAN)/tests/%.o: CPPFLAGS += -Itests
+# The test objects are made through the pattern chain above; kept, so that
+# make neither rebuilds them nor prints their removal after the suite's
+# closing line.
+.SECONDARY: $(TEST_SRC:tests/%.c=$(ASAN)/tests/%.o)
 
 # ---------------------------------------------------------------- test
 test-build: deps models $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN)
