@@ -76,7 +76,7 @@ int anon_canvas_extent(int len, double scale, int n)
 }
 
 /* The horizontal pass: source rows [s0, s1) of window r into rows;
- * line is scratch for one source row as floats ((r.w + tx->max) * 3),
+ * line is scratch for one source row as floats (r.w * 3),
  * converted once rather than at every tap that reads it. */
 static void fill_rows(const anon_image *img, anon_rect r, const taps *tx, int w, bool flip,
                       int s0, int s1, float *line, float *rows)
@@ -91,16 +91,12 @@ static void fill_rows(const anon_image *img, anon_rect r, const taps *tx, int w,
             for (int x = 0; x < r.w; x++)
                 for (int c = 0; c < 3; c++)
                     line[x * 3 + c] = src[(size_t)x * nc + c];
-        /* every pixel sums tx->max taps, the ones past its count with weight
-         * 0 over zeros past the row's end: a loop of fixed length */
-        for (int x = r.w * 3; x < (r.w + tx->max) * 3; x++)
-            line[x] = 0;
         float *dst = rows + (size_t)(y - s0) * w * 3;
         for (int x = 0; x < w; x++) {
             const float *wt = tx->weight + (size_t)x * tx->max;
             const float *p = line + (size_t)tx->first[x] * 3;
             float c0 = 0, c1 = 0, c2 = 0;
-            for (int k = 0; k < tx->max; k++, p += 3) {
+            for (int k = 0; k < tx->count[x]; k++, p += 3) {
                 c0 += wt[k] * p[0];
                 c1 += wt[k] * p[1];
                 c2 += wt[k] * p[2];
@@ -165,7 +161,7 @@ int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip
     int cap = ty.max + BAND_ROWS;
     /* cap source rows, one canvas row and one source row of scratch */
     size_t band = (size_t)cap * (size_t)w * 3, canvas_row = (size_t)w * 3;
-    float *rows = malloc((band + canvas_row + ((size_t)r.w + (size_t)tx.max) * 3) * sizeof *rows);
+    float *rows = malloc((band + canvas_row + (size_t)r.w * 3) * sizeof *rows);
     if (!rows) {
         taps_free(&tx);
         taps_free(&ty);

@@ -383,34 +383,49 @@ static bool patches_match(const anon_jpeg_patches *p, j_decompress_ptr ci)
     return true;
 }
 
+/* Copies the blocks of MCU (mx, my) between buf (an interleaved scan's
+ * order; coefficient k at buf position k, or with zigzag at its zigzag
+ * position) and the source's coefficient arrays: into the arrays with
+ * to_arrays, else out of them. Blocks past a component's edge are
+ * skipped, or read as zeros. */
+static void mcu_transfer(redact_ctx *ctx, int mx, int my, JBLOCK *buf, bool zigzag,
+                         bool to_arrays)
+{
+    struct jpeg_decompress_struct *src = &ctx->src;
+    for (int c = 0; c < src->num_components; c++) {
+        jpeg_component_info *comp = &src->comp_info[c];
+        for (int v = 0; v < comp->v_samp_factor; v++) {
+            JDIMENSION by = (JDIMENSION)(my * comp->v_samp_factor + v);
+            JBLOCKARRAY row = by < comp->height_in_blocks
+                ? src->mem->access_virt_barray((j_common_ptr)src, ctx->src_coefs[c], by, 1,
+                                               to_arrays)
+                : NULL;
+            for (int h = 0; h < comp->h_samp_factor; h++, buf++) {
+                JDIMENSION bx = (JDIMENSION)(mx * comp->h_samp_factor + h);
+                JCOEF *arr = row != NULL && bx < comp->width_in_blocks ? row[0][bx] : NULL;
+                if (arr == NULL && !to_arrays)
+                    memset(*buf, 0, sizeof *buf);
+                for (int k = 0; arr != NULL && k < DCTSIZE2; k++) {
+                    int at = zigzag ? anon_jpeg_zigzag[k] : k;
+                    if (to_arrays)
+                        arr[at] = (*buf)[k];
+                    else
+                        (*buf)[k] = arr[at];
+                }
+            }
+        }
+    }
+}
+
 /* Pastes a patch kept as blocks (zigzag order, MCU by MCU) over the
  * source's coefficient arrays. */
 static void paste_blocks(redact_ctx *ctx, const patch *pt)
 {
-    struct jpeg_decompress_struct *src = &ctx->src;
     const crop_blocks *cb = &pt->blocks;
-    int rows = (int)(cb->mcus / (size_t)cb->mcus_x);
-    for (int r = 0; r < rows; r++)
-        for (int x = 0; x < cb->mcus_x; x++) {
-            const JBLOCK *in = cb->v + ((size_t)r * (size_t)cb->mcus_x + (size_t)x) * (size_t)cb->per_mcu;
-            for (int c = 0; c < src->num_components; c++) {
-                jpeg_component_info *comp = &src->comp_info[c];
-                for (int v = 0; v < comp->v_samp_factor; v++) {
-                    JDIMENSION by = (JDIMENSION)((pt->my + r) * comp->v_samp_factor + v);
-                    JBLOCKARRAY row = by < comp->height_in_blocks
-                        ? src->mem->access_virt_barray((j_common_ptr)src, ctx->src_coefs[c], by,
-                                                       1, TRUE)
-                        : NULL;
-                    for (int h = 0; h < comp->h_samp_factor; h++, in++) {
-                        JDIMENSION bx = (JDIMENSION)((pt->mx + x) * comp->h_samp_factor + h);
-                        if (row == NULL || bx >= comp->width_in_blocks)
-                            continue;
-                        for (int k = 0; k < DCTSIZE2; k++)
-                            row[0][bx][anon_jpeg_zigzag[k]] = (*in)[k];
-                    }
-                }
-            }
-        }
+    for (size_t i = 0; i < cb->mcus; i++)
+        mcu_transfer(ctx, pt->mx + (int)(i % (size_t)cb->mcus_x),
+                     pt->my + (int)(i / (size_t)cb->mcus_x), cb->v + i * (size_t)cb->per_mcu,
+                     true, true);
 }
 
 /* Pastes the patches over the coefficients read and writes the file. */
@@ -522,26 +537,6 @@ static int patches_make(const uint8_t *src, size_t len, const anon_image *uprigh
     return rc;
 }
 
-/* libjpeg's way, for what jpeg_scan.c does not take (progressive,
- * arithmetic, several scans): all coefficients read, patched, written. */
-static int patches_apply_libjpeg(const uint8_t *src, size_t len, const anon_jpeg_patches *p,
-                                 bool keep_metadata, anon_buffer *out, anon_error *err)
-{
-    redact_ctx *ctx = redact_ctx_new();
-    if (ctx == NULL)
-        return anon_fail(err, "out of memory");
-    int rc = 1;
-    if (setjmp(ctx->err.jump) == 0) {
-        if (read_body(ctx, src, len, p->width, p->height, 1, NULL) &&
-            write_body(ctx, src, len, p, keep_metadata))
-            rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
-    } else {
-        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
-    }
-    redact_ctx_free(ctx);
-    return rc;
-}
-
 int anon_jpeg_patches_make(const uint8_t *src, size_t len, const anon_image *upright_blurred,
                            const anon_rect *regions, size_t n, anon_jpeg_patches **out,
                            anon_error *err)
@@ -564,7 +559,7 @@ int anon_jpeg_patches_apply(const uint8_t *src, size_t len, const anon_jpeg_patc
     if (rc == 0)
         rc = anon_jpeg_source_write(s, src, len, p, keep_metadata, out, err);
     anon_jpeg_source_free(s);
-    return rc == 1 ? patches_apply_libjpeg(src, len, p, keep_metadata, out, err) : rc;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- the source, decoded once */
@@ -630,24 +625,7 @@ int anon_jpeg_source_read(const uint8_t *src, size_t len, int width, int height,
  * an interleaved scan would hold them; natural order. */
 static bool libjpeg_mcu(void *arg, int mx, int my, JBLOCK *blocks)
 {
-    redact_ctx *ctx = arg;
-    struct jpeg_decompress_struct *src = &ctx->src;
-    for (int c = 0; c < src->num_components; c++) {
-        jpeg_component_info *comp = &src->comp_info[c];
-        for (int v = 0; v < comp->v_samp_factor; v++) {
-            JDIMENSION by = (JDIMENSION)(my * comp->v_samp_factor + v);
-            JBLOCKARRAY row = by < comp->height_in_blocks
-                ? src->mem->access_virt_barray((j_common_ptr)src, ctx->src_coefs[c], by, 1, FALSE)
-                : NULL;
-            for (int h = 0; h < comp->h_samp_factor; h++, blocks++) {
-                JDIMENSION bx = (JDIMENSION)(mx * comp->h_samp_factor + h);
-                if (row != NULL && bx < comp->width_in_blocks)
-                    memcpy(*blocks, row[0][bx], sizeof *blocks);
-                else
-                    memset(*blocks, 0, sizeof *blocks);
-            }
-        }
-    }
+    mcu_transfer(arg, mx, my, blocks, false, false);
     return true;
 }
 
@@ -752,34 +730,57 @@ static int patch_map_make(patch_map *m, anon_jpeg_scan *src, const anon_jpeg_pat
     return 0;
 }
 
+/* libjpeg's way: the patches pasted over all the coefficients, all
+ * written again. */
+static int write_libjpeg(redact_ctx *ctx, const uint8_t *src, size_t len,
+                         const anon_jpeg_patches *p, bool keep_metadata, anon_buffer *out,
+                         anon_error *err)
+{
+    int rc = 1;
+    if (setjmp(ctx->err.jump) == 0) {
+        if (write_body(ctx, src, len, p, keep_metadata))
+            rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
+    } else {
+        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+    }
+    return rc;
+}
+
+/* The indexed way; 1 when a replacement needs a code the source's
+ * Huffman tables lack (or does not fit the source). */
+static int write_indexed(anon_jpeg_scan *scan, const uint8_t *src, size_t len,
+                      const anon_jpeg_patches *p, bool keep_metadata, anon_buffer *out,
+                      anon_error *err)
+{
+    anon_jpeg_errmgr *e;
+    if (!patches_match(p, anon_jpeg_scan_cinfo(scan, &e)))
+        return 1;
+    anon_buffer markers = ANON_BUFFER_INIT;
+    patch_map m;
+    int rc = patch_map_make(&m, scan, p, err);
+    if (rc == 0)
+        rc = anon_jpeg_source_segments(src, len, keep_metadata, &markers, err);
+    if (rc == 0)
+        rc = anon_jpeg_scan_write(scan, patch_mcu, &m, &markers, out, err);
+    patch_map_free(&m);
+    anon_buffer_free(&markers);
+    return rc;
+}
+
 int anon_jpeg_source_write(anon_jpeg_source *s, const uint8_t *src, size_t len,
                            const anon_jpeg_patches *p, bool keep_metadata, anon_buffer *out,
                            anon_error *err)
 {
-    if (s->scan == NULL) {
-        redact_ctx *ctx = s->ctx;
-        int rc = 1;
-        if (setjmp(ctx->err.jump) == 0) {
-            if (write_body(ctx, src, len, p, keep_metadata))
-                rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
-        } else {
-            rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
-        }
-        return rc;
+    if (s->scan != NULL) {
+        int rc = write_indexed(s->scan, src, len, p, keep_metadata, out, err);
+        if (rc != 1)
+            return rc;
+        /* libjpeg codes with standard tables: read its way after all */
+        rc = source_read_libjpeg(src, len, p->width, p->height, 1, NULL, &s->ctx, err);
+        if (rc != 0)
+            return rc;
     }
-    anon_jpeg_errmgr *e;
-    if (!patches_match(p, anon_jpeg_scan_cinfo(s->scan, &e)))
-        return 1;
-    anon_buffer markers = ANON_BUFFER_INIT;
-    patch_map m;
-    int rc = patch_map_make(&m, s->scan, p, err);
-    if (rc == 0)
-        rc = anon_jpeg_source_segments(src, len, keep_metadata, &markers, err);
-    if (rc == 0)
-        rc = anon_jpeg_scan_write(s->scan, patch_mcu, &m, &markers, out, err);
-    patch_map_free(&m);
-    anon_buffer_free(&markers);
-    return rc;
+    return write_libjpeg(s->ctx, src, len, p, keep_metadata, out, err);
 }
 
 void anon_jpeg_source_free(anon_jpeg_source *s)

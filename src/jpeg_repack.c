@@ -222,16 +222,15 @@ static bool encode_mcu(repack *rp, bit_writer *w, int mx, int my, bool is_replac
  * symbols of 27 bits, every byte stuffed, and a restart marker. */
 #define MCU_ROOM (2 * 10 * 64 * 27 / 8 + 16)
 
-/* The scan, MCU by MCU; false with *rc set on failure. */
-static bool write_scan(repack *rp, anon_buffer *out, anon_error *err, int *rc)
+/* The scan, MCU by MCU: 0, 1 (a code the tables lack) or -1. */
+static int write_scan(repack *rp, anon_buffer *out, anon_error *err)
 {
     const anon_jpeg_scan_layout *l = rp->l;
     int per = l->restart_interval > 0 ? l->restart_interval : l->n_mcus;
     bit_writer w = {0};
     int pred[4] = {0};
-    *rc = -1;
     if (anon_buffer_reserve(out, l->bits->len + l->bits->len / 8 + MCU_ROOM, err) < 0)
-        return false;
+        return -1;
     w.out = out->data;    /* the pending bits stay in w.acc */
     w.at = out->len;
     /* counters, not divisions, for the position of MCU i */
@@ -240,7 +239,7 @@ static bool write_scan(repack *rp, anon_buffer *out, anon_error *err, int *rc)
         if (out->cap - w.at < MCU_ROOM) {
             out->len = w.at;
             if (anon_buffer_reserve(out, MCU_ROOM, err) < 0)
-                return false;
+                return -1;
             w.out = out->data;
         }
         if (left == 0) {
@@ -266,8 +265,7 @@ static bool write_scan(repack *rp, anon_buffer *out, anon_error *err, int *rc)
                 for (int c = 0; c < l->comps; c++)
                     pred[c] = src_pred[l->comps + c];
         } else if (!encode_mcu(rp, &w, mx, my, is_replaced, pred)) {
-            *rc = 1;
-            return false;
+            return 1;
         }
         if (++mx == l->mcus_x) {
             mx = 0;
@@ -276,8 +274,7 @@ static bool write_scan(repack *rp, anon_buffer *out, anon_error *err, int *rc)
     }
     flush_bits(&w);
     out->len = w.at;
-    *rc = 0;
-    return true;
+    return 0;
 }
 
 int anon_jpeg_scan_write(const anon_jpeg_scan *s, anon_jpeg_mcu_source replaced, void *ctx,
@@ -290,15 +287,12 @@ int anon_jpeg_scan_write(const anon_jpeg_scan *s, anon_jpeg_mcu_source replaced,
         huff_enc_build(l->dc[c], &rp.dc[c]);
         huff_enc_build(l->ac[c], &rp.ac[c]);
     }
-    int rc = 0;
-    if (anon_buffer_append(out, file_start, sizeof file_start, err) < 0 ||
-        (markers != NULL && anon_buffer_append(out, markers->data, markers->len, err) < 0) ||
-        append_tables(out, l->src, l->header_end, err) < 0)
-        rc = -1;
-    else if (!write_scan(&rp, out, err, &rc))
-        ;
-    else if (anon_buffer_append(out, "\xFF\xD9", 2, err) < 0)
-        rc = -1;
+    int rc = -1;
+    if (anon_buffer_append(out, file_start, sizeof file_start, err) == 0 &&
+        (markers == NULL || anon_buffer_append(out, markers->data, markers->len, err) == 0) &&
+        append_tables(out, l->src, l->header_end, err) == 0 &&
+        (rc = write_scan(&rp, out, err)) == 0)
+        rc = anon_buffer_append(out, "\xFF\xD9", 2, err);
     if (rc != 0)
         out->len = was;
     return rc;

@@ -348,10 +348,6 @@ static void reduced_block(reduced *r, int c, int bx, int by, const JCOEF *blk)
     int k = r->k;
     uint8_t *out = r->plane[c] + (size_t)by * (size_t)k * (size_t)r->stride[c] + (size_t)bx * (size_t)k;
     const float *q = r->q[c];
-    if (k == 1) {
-        *out = clamp_u8f((float)blk[0] * q[0] / 8.f + 128.f);
-        return;
-    }
     float rowsum[8][8];    /* [v][x]: frequencies v of row, transformed along x */
     for (int v = 0; v < k; v++)
         for (int x = 0; x < k; x++) {
@@ -523,20 +519,6 @@ static bool layout_init(anon_jpeg_scan *s, const uint8_t *src, size_t data_at)
 
 /* ---------------------------------------------------------------- indexing */
 
-/* The block coordinates of block b of MCU (mx, my) in its component. */
-static void block_xy(j_decompress_ptr ci, int b, int mx, int my, int *c, int *bx, int *by)
-{
-    int comp = ci->MCU_membership[b];
-    const jpeg_component_info *cp = ci->cur_comp_info[comp];
-    int first = 0;
-    for (int i = 0; i < comp; i++)
-        first += ci->cur_comp_info[i]->MCU_blocks;
-    int in = b - first;
-    *c = comp;
-    *bx = mx * cp->MCU_width + in % cp->MCU_width;
-    *by = my * cp->MCU_height + in / cp->MCU_width;
-}
-
 /* Interval i's data: bits [start, limit). */
 static uint64_t interval_start(const anon_jpeg_scan *s, int i)
 {
@@ -564,16 +546,17 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
         return false;
     bit_reader br = {0};
     /* Where each block of an MCU goes, for r: MCU width in blocks, column
-     * in it, MCU height, row, the component's width and height in blocks. */
-    int place[10][6];
-    for (int b = 0; b < l->blocks_in_mcu; b++) {
-        int c;
-        block_xy(ci, b, 0, 0, &c, &place[b][1], &place[b][3]);
+     * in it, MCU height, row, the component's width and height in blocks
+     * (an MCU holds each component's MCU_height rows of MCU_width blocks). */
+    int place[D_MAX_BLOCKS_IN_MCU][6], at_b = 0;
+    for (int c = 0; c < l->comps; c++) {
         const jpeg_component_info *cp = ci->cur_comp_info[c];
-        place[b][0] = cp->MCU_width;
-        place[b][2] = cp->MCU_height;
-        place[b][4] = (int)cp->width_in_blocks;
-        place[b][5] = (int)cp->height_in_blocks;
+        for (int v = 0; v < cp->MCU_height; v++)
+            for (int h = 0; h < cp->MCU_width; h++, at_b++) {
+                int *at = place[at_b];
+                at[0] = cp->MCU_width, at[1] = h, at[2] = cp->MCU_height, at[3] = v;
+                at[4] = (int)cp->width_in_blocks, at[5] = (int)cp->height_in_blocks;
+            }
     }
     int pred[4] = {0};
     uint64_t limit = 0;
@@ -620,8 +603,10 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
 
 /* ---------------------------------------------------------------- API */
 
-static void scan_free_parts(anon_jpeg_scan *s)
+void anon_jpeg_scan_free(anon_jpeg_scan *s)
 {
+    if (s == NULL)
+        return;
     if (s->ci_made)
         jpeg_destroy_decompress(&s->ci);
     free(s->bits.data);
@@ -629,13 +614,6 @@ static void scan_free_parts(anon_jpeg_scan *s)
     free(s->mcu_pos);
     free(s->mcu_pred);
     free(s->interval_end);
-}
-
-void anon_jpeg_scan_free(anon_jpeg_scan *s)
-{
-    if (s == NULL)
-        return;
-    scan_free_parts(s);
     free(s);
 }
 
@@ -651,8 +629,6 @@ static int scan_open_body(anon_jpeg_scan *s, const uint8_t *src, size_t len, int
             return anon_fail(err, "out of memory");
         return 1;
     }
-    if (s->bits.len > (SIZE_MAX >> 4))
-        return 1;
     reduced r = {0};
     bool ok = small == NULL || reduced_init(&r, &s->ci, denom);
     ok = ok && index_scan(s, small ? &r : NULL);

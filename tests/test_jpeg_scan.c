@@ -12,8 +12,9 @@
 #include "jpeg_scan.h"
 
 /* A w x h JPEG of a busy pattern from libjpeg, restart marker every
- * `restart` MCUs (0: none), 4:2:0 or gray. */
-static int encode_pattern(int w, int h, int restart, bool gray, anon_buffer *out)
+ * `restart` MCUs (0: none), 4:2:0 or gray, Huffman tables standard or
+ * made for the image. */
+static int encode_coded(int w, int h, int restart, bool gray, bool optimize, anon_buffer *out)
 {
     anon_image img;
     if (anon_image_alloc(&img, w, h, 3, NULL) < 0)
@@ -26,10 +27,15 @@ static int encode_pattern(int w, int h, int restart, bool gray, anon_buffer *out
             p[2] = (uint8_t)((x ^ y) * 2);
         }
     test_jpeg_coding how = {.quality = 92, .h_samp = gray ? 0 : 2, .v_samp = 2,
-                            .restart = restart};
+                            .restart = restart, .optimize = optimize};
     int rc = test_jpeg_encode(&img, &how, out);
     anon_image_free(&img);
     return rc;
+}
+
+static int encode_pattern(int w, int h, int restart, bool gray, anon_buffer *out)
+{
+    return encode_coded(w, h, restart, gray, false, out);
 }
 
 /* Replaces every third MCU by its own coefficients, decoded again (and
@@ -128,6 +134,37 @@ TEST(replaced_mcus_decode_as_replaced)
     anon_buffer_free(&out);
 }
 
+/* Replaces MCU (1, 1) by a block whose DC jumps to 1000 (DC differences
+ * of size category 10 or 11), which the pattern never has. */
+static bool dc_jump(void *ctx, int mx, int my, JBLOCK *blocks)
+{
+    const anon_jpeg_scan *s = ctx;
+    if (mx != 1 || my != 1)
+        return false;
+    memset(blocks, 0, (size_t)anon_jpeg_scan_mcu_blocks(s) * sizeof *blocks);
+    blocks[0][0] = 1000;
+    return true;
+}
+
+TEST(a_code_the_tables_lack_is_reported)
+{
+    /* Tables made for the image lack it: the writer says 1 (the caller
+     * then writes libjpeg's way) and leaves out as it was; the standard
+     * tables have every code. */
+    for (int optimize = 1; optimize >= 0; optimize--) {
+        anon_buffer src = ANON_BUFFER_INIT, out = ANON_BUFFER_INIT;
+        CHECK(encode_coded(203, 157, 0, false, optimize, &src) == 0);
+        anon_jpeg_scan *s;
+        CHECK(anon_jpeg_scan_open(src.data, src.len, 1, NULL, &s, NULL) == 0);
+        int rc = anon_jpeg_scan_write(s, dc_jump, s, NULL, &out, NULL);
+        CHECKF(rc == (optimize ? 1 : 0), "optimize %d: rc %d", optimize, rc);
+        CHECK(optimize ? out.len == 0 : out.len > 0);
+        anon_jpeg_scan_free(s);
+        anon_buffer_free(&src);
+        anon_buffer_free(&out);
+    }
+}
+
 TEST(cut_data_is_not_taken)
 {
     anon_buffer src = ANON_BUFFER_INIT;
@@ -207,6 +244,7 @@ TEST(other_codings_are_not_taken)
 RUN_TESTS("jpeg_scan",
           CASE(recoding_an_mcu_gives_the_encoders_bits),
           CASE(replaced_mcus_decode_as_replaced),
+          CASE(a_code_the_tables_lack_is_reported),
           CASE(cut_data_is_not_taken),
           CASE(damaged_data_never_reads_astray),
           CASE(other_codings_are_not_taken))
