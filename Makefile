@@ -16,18 +16,29 @@ ASAN  := build/asan
 CACHE := .cache
 
 DARKNET_DIR := /usr/lib/darknet
-CPPFLAGS := -Isrc -isystem $(DARKNET_DIR)/include -isystem /usr/include/libxml2 -isystem /usr/include/postgresql -D_GNU_SOURCE
+# Libraries come through pkg-config (their headers as system headers, so
+# -Werror judges only the project's code); libdarknet ships no .pc file.
+PKGS := libcurl libpq libpng zlib libmicrohttpd jansson nettle libxml-2.0 \
+	librabbitmq libjpeg openblas
+# Asked once, when first used: on a fresh machine `deps` installs
+# pkg-config and the -dev packages before anything is compiled.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(patsubst -I%,-isystem %,$$(filter-out \
+	-I/usr/include/$$(shell $$(CC) -print-multiarch),$$(shell pkg-config --cflags $$(PKGS)))))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS)))$(PKG_LIBS)
+CPPFLAGS = -Isrc -isystem $(DARKNET_DIR)/include $(PKG_CFLAGS) -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 CFLAGS   := -std=c17 -O2 -g $(WARN)
 ASAN_CFLAGS := -std=c17 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN)
-# libdarknet is dlopen()ed by src/engine_darknet.c when the darknet engine
+# libdarknet is dlopen()ed by src/engine/engine_darknet.c when the darknet engine
 # is used; only the tests that call it directly link it (DARKNET_LIBS).
 DARKNET_LIBS := -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet
-LDLIBS := -ldl -lopenblas \
-	-ljpeg -lpng -lz -lcurl -lrabbitmq -lpq -lmicrohttpd -ljansson -lnettle -lxml2 -lpthread -lm
+LDLIBS = -ldl $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC    := $(wildcard src/*.c)
+# src/ is a set of packages, one folder each, layered: a package uses only
+# those before it in SRC_PACKAGES (tests/test_layers.sh checks it).
+SRC_PACKAGES := base image codec engine detect redact service intake
+LIB_SRC    := $(foreach p,$(SRC_PACKAGES),$(wildcard src/$(p)/*.c))
 CLI_COMMON := $(wildcard cli/cli_*.c)
 CTL_SRC    := cli/anonctl.c $(wildcard cli/cmd_*.c) $(CLI_COMMON)
 INTAKE_SRC := $(wildcard cli/anon_intake.c)
@@ -41,9 +52,9 @@ CLI_COMMON_OBJ      := $(CLI_COMMON:%.c=$(BUILD)/%.o)
 ASAN_CLI_COMMON_OBJ := $(CLI_COMMON:%.c=$(ASAN)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(ASAN)/tests/%)
 
-# SQL migrations (src/migrations/NNN_name.sql) are embedded into the library
+# SQL migrations (src/service/migrations/NNN_name.sql) are embedded into the library
 # as a generated C file, so that the binaries need no files beside them.
-MIGRATIONS   := $(sort $(wildcard src/migrations/*.sql))
+MIGRATIONS   := $(sort $(wildcard src/service/migrations/*.sql))
 LIB_OBJ      += $(BUILD)/gen/migrations.o
 ASAN_LIB_OBJ += $(ASAN)/gen/migrations.o
 
@@ -119,13 +130,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The anon engine's kernels (src/nn_*.c) need the loop vectorizer at full
-# strength and fused multiply-adds (ISO C mode turns contraction off).
-$(BUILD)/src/nn_%.o: CFLAGS += -O3 -ffp-contract=fast
-$(ASAN)/src/nn_%.o: ASAN_CFLAGS += -ffp-contract=fast
-# The blur and the canvas resampler are pixel loops too.
-$(BUILD)/src/blur.o $(BUILD)/src/canvas.o: CFLAGS += -O3
-$(BUILD)/src/jpeg_coef.o $(BUILD)/src/jpeg_scan.o $(BUILD)/src/jpeg_repack.o: CFLAGS += -O3
+# Flags per package. The engine's kernels need the loop vectorizer at full
+# strength and fused multiply-adds (ISO C mode turns contraction off); the
+# codecs, the canvas resampler and the blur are pixel loops (-O3 alone
+# changes no floating-point result).
+$(BUILD)/src/engine/%.o: CFLAGS += -O3 -ffp-contract=fast
+$(ASAN)/src/engine/%.o: ASAN_CFLAGS += -ffp-contract=fast
+$(BUILD)/src/codec/%.o $(BUILD)/src/detect/%.o $(BUILD)/src/redact/%.o: CFLAGS += -O3
 
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)

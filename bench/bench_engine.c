@@ -19,8 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
-#include "nn.h"
+#include "engine/engine.h"
+#include "engine/nn.h"
 
 static double now_ms(void)
 {

@@ -17,12 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buffer.h"
-#include "clock.h"
-#include "detect.h"
-#include "image.h"
-#include "preset.h"
-#include "record_json.h"
+#include "base/buffer.h"
+#include "base/clock.h"
+#include "detect/detect.h"
+#include "image/image.h"
+#include "detect/preset.h"
+#include "service/record_json.h"
 
 static int usage(void)
 {

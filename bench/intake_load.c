@@ -21,9 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "buffer.h"
-#include "config.h"
-#include "s3.h"
+#include "base/buffer.h"
+#include "base/config.h"
+#include "service/s3.h"
 
 typedef struct {
     CURL *curl;

@@ -1,7 +1,7 @@
 /* anon_intake.c - the anon-intake server binary.
  *
  * Reads the ANON_* settings (flags override), starts the HTTP server of
- * src/intake.c, writes its JSON log lines to stdout, and on SIGTERM or
+ * src/intake/intake.c, writes its JSON log lines to stdout, and on SIGTERM or
  * SIGINT stops the way Kubernetes expects: no new connections, in-flight
  * requests finish within ANON_SHUTDOWN_GRACE seconds, exit 0. */
 #include <getopt.h>
@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
-#include "intake.h"
+#include "base/config.h"
+#include "intake/intake.h"
 
 #ifndef ANON_VERSION
 #define ANON_VERSION "0.1.0"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "base/config.h"
 
 #ifndef ANON_VERSION
 #define ANON_VERSION "0.1.0"

@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "base/config.h"
 
 /* Exit codes shared by all commands (Kubernetes Jobs key on them). */
 enum {

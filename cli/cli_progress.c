@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "base/clock.h"
 
 double cli_now(void)
 {

@@ -7,10 +7,10 @@
 #ifndef ANON_CLI_SERVICES_H
 #define ANON_CLI_SERVICES_H
 
-#include "config.h"
-#include "db.h"
-#include "queue.h"
-#include "s3.h"
+#include "base/config.h"
+#include "service/db.h"
+#include "service/queue.h"
+#include "service/s3.h"
 
 enum { NEED_DB = 1, NEED_QUEUE = 2, NEED_S3 = 4 };
 

@@ -12,13 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "anonymize.h"
+#include "redact/anonymize.h"
 #include "cli.h"
 #include "cli_files.h"
 #include "cli_progress.h"
-#include "engine.h"
-#include "preset.h"
-#include "record_json.h"
+#include "engine/engine.h"
+#include "detect/preset.h"
+#include "service/record_json.h"
 
 extern const struct anonctl_cmd cmd_blur;
 

@@ -1,7 +1,7 @@
 /* cmd_drain.c - `anonctl drain`: the worker that Indexed Job pods run.
  *
  * Opens the services and one detector, then hands over to the library's
- * drain loop (src/worker.c) and prints one JSON log line per job. SIGTERM
+ * drain loop (src/service/worker.c) and prints one JSON log line per job. SIGTERM
  * (the Kubernetes termination signal) lets the job in hand finish and
  * exits; anything not acked is redelivered to another worker. */
 #include <getopt.h>
@@ -14,9 +14,9 @@
 
 #include "cli.h"
 #include "cli_services.h"
-#include "engine.h"
-#include "preset.h"
-#include "worker.h"
+#include "engine/engine.h"
+#include "detect/preset.h"
+#include "service/worker.h"
 
 extern const struct anonctl_cmd cmd_drain;
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "db.h"
+#include "service/db.h"
 
 static void list_migrations(void)
 {

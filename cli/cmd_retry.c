@@ -1,14 +1,14 @@
 /* cmd_retry.c - `anonctl retry`: the repair pass the CronJob runs.
  *
  * Republishes failed and stuck images and dead letters, rejects those over
- * the attempt limit (src/retry.c), and prints what it did. */
+ * the attempt limit (src/service/retry.c), and prints what it did. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 
 #include "cli.h"
 #include "cli_services.h"
-#include "retry.h"
+#include "service/retry.h"
 
 extern const struct anonctl_cmd cmd_retry;
 

@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "cli_services.h"
-#include "record_json.h"
+#include "service/record_json.h"
 
 extern const struct anonctl_cmd cmd_status;
 

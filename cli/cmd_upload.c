@@ -1,7 +1,7 @@
 /* cmd_upload.c - `anonctl upload`: send images to anon-intake in parallel.
  *
  * Files and directories (walked recursively) are sent by --jobs worker
- * threads, each with its own keep-alive connection (src/intake_client.c).
+ * threads, each with its own keep-alive connection (src/service/intake_client.c).
  * Files the intake already has come back 200 and count as skipped, so an
  * interrupted upload is simply run again. On a terminal a progress line
  * shows files, bytes, rate and ETA; --json prints one JSON document. */
@@ -21,8 +21,8 @@
 #include "cli.h"
 #include "cli_files.h"
 #include "cli_progress.h"
-#include "intake.h"
-#include "intake_client.h"
+#include "intake/intake.h"
+#include "service/intake_client.h"
 
 extern const struct anonctl_cmd cmd_upload;
 

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "blur.h"
-#include "image.h"
+#include "redact/blur.h"
+#include "image/image.h"
 
 #define W 4000
 #define H 3000

@@ -81,7 +81,7 @@ function readPpm(file) {
 
 // Weights of an area-averaging (or, when enlarging, bilinear) resize along
 // one axis: for each destination index, the source indices and weights.
-// Mirrors resize_weights() in src/preprocess.c.
+// Mirrors resize_weights() in src/detect/canvas.c.
 function resizeWeights(src, dst) {
   const f = src / dst;
   const taps = [];

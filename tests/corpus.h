@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buffer.h"
-#include "image.h"
+#include "base/buffer.h"
+#include "image/image.h"
 
 /* The upright test pattern every "pattern" file shows (make-bad-inputs.c). */
 #define PATTERN_W 96

@@ -10,8 +10,8 @@
 
 #include <jpeglib.h>
 
-#include "buffer.h"
-#include "image.h"
+#include "base/buffer.h"
+#include "image/image.h"
 
 typedef struct test_jpeg_coding {
     int quality;

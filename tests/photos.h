@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detect.h"
-#include "image.h"
+#include "detect/detect.h"
+#include "image/image.h"
 
 #define DEMO_PHOTOS 6
 

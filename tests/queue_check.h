@@ -2,7 +2,7 @@
 #ifndef ANON_QUEUE_CHECK_H
 #define ANON_QUEUE_CHECK_H
 
-#include "queue.h"
+#include "service/queue.h"
 
 /* Consumes and acks until no message comes for timeout_ms, setting
  * seen[id] for every valid job with 1 <= id <= max_id (duplicates are

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "queue.h"
+#include "service/queue.h"
 #include "queue_check.h"
 
 static char stack_env[512];

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "db.h"
+#include "service/db.h"
 
 static char camera[64];
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "queue.h"
+#include "service/queue.h"
 #include "queue_check.h"
 
 static char base_name[64];

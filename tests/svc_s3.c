@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "config.h"
-#include "s3.h"
-#include "sha256.h"
+#include "base/config.h"
+#include "service/s3.h"
+#include "base/sha256.h"
 
 static char prefix[64];
 

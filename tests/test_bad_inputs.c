@@ -1,10 +1,10 @@
 /* test_bad_inputs.c - every file of the generated corpus through the
  * decoder: the right picture or a clear one-line error, never a crash
  * (this runs under ASan/UBSan). One result line per file. */
-#include "blur.h"
+#include "redact/blur.h"
 #include "check.h"
 #include "corpus.h"
-#include "image.h"
+#include "image/image.h"
 
 /* Pattern files: JPEG chroma subsampling and CMYK rounding stay well
  * within this; a wrong colour conversion or orientation is off by ~255. */
@@ -43,7 +43,7 @@ TEST(corpus_file)
     anon_decode_options opt = {DEFAULT_MAX_PIXELS, 1};
     anon_image img;
     anon_image_info info;
-    anon_error err = {""};
+    anon_error err = {0};
     int rc = anon_decode(b.data, b.len, &opt, &img, &info, &err);
     if (current->expect == EXPECT_FAILS) {
         if (rc == 0)

@@ -3,10 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buffer.h"
+#include "base/buffer.h"
 #include "check.h"
-#include "config.h"
-#include "error.h"
+#include "base/config.h"
+#include "base/error.h"
 
 TEST(fail_formats_and_returns_minus_one)
 {

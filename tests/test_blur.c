@@ -3,7 +3,7 @@
  * noise (the hardest case to hide) and a drawn face-like ellipse. */
 #include <math.h>
 
-#include "blur.h"
+#include "redact/blur.h"
 #include "check.h"
 
 static int make_noise(anon_image *img, int w, int h, int channels, uint32_t seed)

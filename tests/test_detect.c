@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "canvas.h"
+#include "detect/canvas.h"
 #include "check.h"
-#include "detect.h"
-#include "engine.h"
-#include "face_models.h"
+#include "detect/detect.h"
+#include "engine/engine.h"
+#include "detect/face_models.h"
 #include "photos.h"
-#include "tiles.h"
+#include "detect/tiles.h"
 
 static const char *model_dir(void)
 {

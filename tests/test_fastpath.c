@@ -8,11 +8,11 @@
 
 #include <jpeglib.h>
 
-#include "anonymize.h"
+#include "redact/anonymize.h"
 #include "check.h"
-#include "codec.h"
+#include "codec/codec.h"
 #include "jpeg_make.h"
-#include "preset.h"
+#include "detect/preset.h"
 
 static const char *model_dir(void)
 {

@@ -4,10 +4,10 @@
 #include <math.h>
 
 #include "check.h"
-#include "codec.h"
+#include "codec/codec.h"
 #include "corpus.h"
-#include "image.h"
-#include "metadata.h"
+#include "image/image.h"
+#include "image/metadata.h"
 
 /* ---------------------------------------------------------------- helpers */
 

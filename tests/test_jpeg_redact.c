@@ -4,11 +4,11 @@
  * anon_encode; unsupported sources fall back to a full re-encode. */
 #include <math.h>
 
-#include "blur.h"
+#include "redact/blur.h"
 #include "check.h"
-#include "codec.h"
+#include "codec/codec.h"
 #include "corpus.h"
-#include "image.h"
+#include "image/image.h"
 #include "jpeg_make.h"
 
 /* The decoder's fancy chroma upsampling blends each chroma sample with its

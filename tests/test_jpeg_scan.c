@@ -6,10 +6,10 @@
 #include <stdio.h>
 
 #include "check.h"
-#include "codec.h"
+#include "codec/codec.h"
 #include "corpus.h"
 #include "jpeg_make.h"
-#include "jpeg_scan.h"
+#include "codec/jpeg_scan.h"
 
 /* A w x h JPEG of a busy pattern from libjpeg, restart marker every
  * `restart` MCUs (0: none), 4:2:0 or gray, Huffman tables standard or

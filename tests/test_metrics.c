@@ -1,6 +1,6 @@
 /* test_metrics.c - the Prometheus registry behind /metrics. */
 #include "check.h"
-#include "metrics.h"
+#include "base/metrics.h"
 
 static int contains(const anon_buffer *b, const char *text)
 {

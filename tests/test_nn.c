@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "detect.h"
-#include "engine.h"
-#include "nn.h"
+#include "detect/detect.h"
+#include "engine/engine.h"
+#include "engine/nn.h"
 #include "photos.h"
 
 #define TOLERANCE 1e-4
@@ -496,7 +496,7 @@ TEST(lean_detector_finds_the_same_faces)
     CHECKF(demo_photo(1, &img) == 0, "no demo photo in %s (make oracle)", oracle_dir());
     for (int m = 0; m < 2; m++) {
         anon_boxes a = {0}, b = {0};
-        anon_error err = {""};
+        anon_error err = {0};
         int rc = detect_with("anon", (anon_model_kind)m, &img, &a, &err) |
                  detect_with("anon-lean", (anon_model_kind)m, &img, &b, &err);
         int same = rc == 0 && a.n == b.n && a.n > 0 &&
@@ -575,7 +575,7 @@ TEST(real_4x4_kernel_is_kept)
 static int load_bad(const char *cfg_text, size_t floats, char *msg, size_t len)
 {
     files f;
-    anon_error err = {{0}};
+    anon_error err = {0};
     if (make_dir(&f) < 0 || write_text(f.cfg, cfg_text) < 0)
         return -1;
     FILE *fp = fopen(f.weights, "wb");

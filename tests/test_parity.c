@@ -16,11 +16,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "canvas.h"
+#include "detect/canvas.h"
 #include "check.h"
-#include "detect.h"
-#include "engine.h"
-#include "face_models.h"
+#include "detect/detect.h"
+#include "engine/engine.h"
+#include "detect/face_models.h"
 #include "photos.h"
 
 #define ORACLE_MIN_SCORE 0.2f   /* scripts/face-api-oracle.mjs MIN_SCORE */
@@ -75,7 +75,7 @@ static anon_net *load_model(const char *name, anon_error *err)
 TEST(tiny_raw_output_matches)
 {
     const anon_engine *e = anon_engine_find("darknet");
-    anon_error err = {""};
+    anon_error err = {0};
     anon_net *net = load_model("tiny", &err);
     CHECKF(net != NULL, "%.200s", err.msg);
     double max_diff = 0;
@@ -111,7 +111,7 @@ TEST(tiny_raw_output_matches)
 TEST(ssd_raw_output_matches)
 {
     const anon_engine *e = anon_engine_find("darknet");
-    anon_error err = {""};
+    anon_error err = {0};
     char weights[512];
     snprintf(weights, sizeof weights, "%s/ssd.weights", model_dir());
     float *priors = NULL;
@@ -193,7 +193,7 @@ static int detect_all(anon_model_kind kind, photo_result **res, char *why, size_
     if (!results_state[0] && !results_state[1])
         atexit(free_results);
     results_state[kind] = -1;
-    anon_error err = {""};
+    anon_error err = {0};
     anon_detector_config cfg = {.model = kind, .model_dir = model_dir()};
     anon_detector *d = anon_detector_open(&cfg, &err);
     if (!d)

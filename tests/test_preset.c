@@ -1,7 +1,7 @@
 /* test_preset.c - the named detection presets and the pipeline's default. */
-#include "anonymize.h"
+#include "redact/anonymize.h"
 #include "check.h"
-#include "preset.h"
+#include "detect/preset.h"
 
 TEST(names_parse_and_print)
 {

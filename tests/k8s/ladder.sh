@@ -13,7 +13,7 @@ K8S_NODE=$ROOT/tests/k8s
 BROKEN=$ROOT/testdata/k8s-broken
 VERSION=$(sed -n 's/^#define ANON_VERSION "\(.*\)"/\1/p' "$ROOT/cli/anonctl.c")
 KNOWN_ENV=$TMP/known-env
-grep -o '"ANON_[A-Z0-9_]*"' "$ROOT/src/config.c" | tr -d '"' >"$KNOWN_ENV"
+grep -o '"ANON_[A-Z0-9_]*"' "$ROOT/src/base/config.c" | tr -d '"' >"$KNOWN_ENV"
 EXTERNAL_SECRETS=(--external-secret anon-app --external-secret anon-services)
 
 kctl() { "$ROOT/scripts/kubectl" "$@"; }

@@ -242,7 +242,7 @@ function anonContainers() {
             Object.keys({ ...(o.data ?? {}), ...(o.stringData ?? {}) }).forEach((k) => names.add([o, k]));
         for (const { workload: o, c } of anon) (c.env ?? []).forEach((e) => names.add([o, e.name]));
         for (const [o, k] of names)
-            if (k.startsWith("ANON_") && !knownEnv.includes(k)) report.error(o, `${k} is not a setting the programs know (src/config.c)`);
+            if (k.startsWith("ANON_") && !knownEnv.includes(k)) report.error(o, `${k} is not a setting the programs know (src/base/config.c)`);
     }
 
     for (const { workload: o, jobSpec, c } of anon) {

@@ -1,0 +1,316 @@
+/* png.c - PNG header probe, decode and encode through libpng.
+ *
+ * Part of the codec layer behind image.h. Every PNG flavour (1-16 bit,
+ * gray, gray+alpha, palette with or without tRNS, RGB, RGBA, Adam7
+ * interlaced) decodes to 8-bit RGB or RGBA; 16-bit samples are scaled
+ * (rounded), not truncated. Decompression bombs are stopped before
+ * inflating: the caller's pixel limit is checked on the IHDR (image.c),
+ * libpng's own user limits cap the sides, and ancillary chunks that only
+ * carry metadata are skipped unread so their compressed text cannot
+ * balloon. Output is 8-bit RGB/RGBA with no ancillary chunk except the
+ * source's RGB colour profile (iCCP) and the kept EXIF subset (eXIf) when
+ * asked. A truncated PNG fails: unlike a JPEG
+ * it has no recovered image to offer. */
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "codec/codec.h"
+#include "image/metadata.h"
+
+#define PNG_SIG_LEN 8
+/* Ancillary chunk payloads libpng may allocate; larger ones are dropped. */
+#define PNG_CHUNK_MALLOC_MAX (8u << 20)
+#define PNG_CHUNK_CACHE_MAX 128
+/* zlib level for output: 3 is about 3x faster than 6 for ~5% larger files. */
+#define PNG_WRITE_LEVEL 3
+
+/* ---------------------------------------------------------------- chunks */
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int anon_png_chunk_next(const uint8_t *buf, size_t len, size_t *pos,
+                        anon_png_chunk *chunk)
+{
+    size_t p = *pos < PNG_SIG_LEN ? PNG_SIG_LEN : *pos;
+    if (p >= len)
+        return 0;
+    if (len - p < 12)
+        return -1;
+    uint32_t n = be32(buf + p);
+    if (n > 0x7FFFFFFFu || n > len - p - 12)
+        return -1;
+    memcpy(chunk->type, buf + p + 4, 4);
+    chunk->type[4] = '\0';
+    chunk->data = buf + p + 8;
+    chunk->len = n;
+    *pos = p + 12 + n;
+    return strcmp(chunk->type, "IEND") == 0 ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- probe */
+
+static bool valid_depth(int color_type, int depth)
+{
+    switch (color_type) {
+    case 0:  return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
+    case 3:  return depth == 1 || depth == 2 || depth == 4 || depth == 8;
+    case 2: case 4: case 6: return depth == 8 || depth == 16;
+    default: return false;
+    }
+}
+
+int anon_png_probe(const uint8_t *data, size_t len, anon_image_info *info,
+                   anon_error *err)
+{
+    static const int components[] = {1, 0, 3, 1, 2, 0, 4};
+    size_t pos = 0;
+    anon_png_chunk c;
+    if (anon_png_chunk_next(data, len, &pos, &c) != 1 || strcmp(c.type, "IHDR") != 0 ||
+        c.len != 13)
+        return anon_fail(err, "PNG has no valid IHDR header");
+    if (crc32(crc32(0, c.data - 4, 4), c.data, 13) != be32(c.data + 13))
+        return anon_fail(err, "PNG header is corrupt (IHDR checksum mismatch)");
+    uint32_t w = be32(c.data), h = be32(c.data + 4);
+    int depth = c.data[8], color_type = c.data[9];
+    if (w == 0 || h == 0 || w > 0x7FFFFFFFu || h > 0x7FFFFFFFu)
+        return anon_fail(err, "PNG header has invalid size %ux%u", w, h);
+    if (!valid_depth(color_type, depth))
+        return anon_fail(err, "PNG header has invalid colour type %d / bit depth %d",
+                         color_type, depth);
+    info->width = (int)w;
+    info->height = (int)h;
+    info->components = components[color_type];
+    info->has_alpha = color_type == 4 || color_type == 6;
+    info->progressive = c.data[12] == 1;
+    /* Only the chunks before the image data: that is where eXIf and tRNS
+     * belong, and it keeps the probe cheap. */
+    while (anon_png_chunk_next(data, len, &pos, &c) == 1 && strcmp(c.type, "IDAT") != 0) {
+        if (strcmp(c.type, "tRNS") == 0)
+            info->has_alpha = true;
+        else if (strcmp(c.type, "eXIf") == 0)
+            info->orientation = anon_exif_orientation(c.data, c.len);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+typedef struct png_io {
+    const uint8_t *data;
+    size_t len, pos;
+    anon_buffer *out;
+    char why[256];
+    anon_image_info *info;
+} png_io;
+
+static void on_png_error(png_structp png, png_const_charp msg)
+{
+    png_io *io = png_get_error_ptr(png);
+    snprintf(io->why, sizeof io->why, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void on_png_warning(png_structp png, png_const_charp msg)
+{
+    png_io *io = png_get_error_ptr(png);
+    if (io->info != NULL)
+        anon_info_warn(io->info, msg);
+}
+
+static void read_from_memory(png_structp png, png_bytep dst, size_t n)
+{
+    png_io *io = png_get_io_ptr(png);
+    if (n > io->len - io->pos)
+        png_error(png, "truncated PNG data");
+    memcpy(dst, io->data + io->pos, n);
+    io->pos += n;
+}
+
+/* Chunks that carry only metadata: never read, so never inflated. */
+static void skip_metadata_chunks(png_structp png)
+{
+    static const png_byte skipped[] = "tEXt\0zTXt\0iTXt\0eXIf\0iCCP\0sPLT\0tIME\0";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped,
+                                (int)(sizeof skipped / 5));
+}
+
+/* Asks libpng for 8-bit RGB or RGBA whatever the file holds. */
+static void request_rgb8(png_structp png, png_infop pi)
+{
+    int color_type = png_get_color_type(png, pi);
+    int depth = png_get_bit_depth(png, pi);
+    if (depth == 16)
+        png_set_scale_16(png);
+    if (color_type == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, pi, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
+        png_set_gray_to_rgb(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, pi);
+}
+
+typedef struct png_decode_ctx {
+    png_io io;
+    png_structp png;
+    png_infop pi;
+    anon_image img;
+    png_bytep *rows;
+    bool rows_done;
+} png_decode_ctx;
+
+static void decode_body(png_decode_ctx *ctx)
+{
+    png_structp png = ctx->png;
+    png_set_read_fn(png, &ctx->io, read_from_memory);
+    png_set_user_limits(png, ANON_MAX_DIMENSION, ANON_MAX_DIMENSION);
+    png_set_chunk_cache_max(png, PNG_CHUNK_CACHE_MAX);
+    png_set_chunk_malloc_max(png, PNG_CHUNK_MALLOC_MAX);
+    skip_metadata_chunks(png);
+    png_read_info(png, ctx->pi);
+    request_rgb8(png, ctx->pi);
+    int channels = png_get_channels(png, ctx->pi);
+    int w = (int)png_get_image_width(png, ctx->pi), h = (int)png_get_image_height(png, ctx->pi);
+    anon_error aerr;
+    if ((channels != 3 && channels != 4) || png_get_bit_depth(png, ctx->pi) != 8)
+        png_error(png, "unexpected pixel layout after conversion");
+    if (anon_image_alloc(&ctx->img, w, h, channels, &aerr) < 0)
+        png_error(png, aerr.msg);
+    if ((ctx->rows = malloc(sizeof *ctx->rows * (size_t)h)) == NULL)
+        png_error(png, "out of memory");
+    for (int y = 0; y < h; y++)
+        ctx->rows[y] = ctx->img.pixels + (size_t)y * (size_t)w * (size_t)channels;
+    png_read_image(png, ctx->rows);
+    ctx->rows_done = true;
+    png_read_end(png, NULL);
+}
+
+int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,
+                    anon_image_info *info, anon_error *err)
+{
+    png_decode_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return anon_fail(err, "out of memory");
+    ctx->io = (png_io){data, len, 0, NULL, "", info};
+    ctx->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx->io, on_png_error,
+                                      on_png_warning);
+    ctx->pi = ctx->png ? png_create_info_struct(ctx->png) : NULL;
+    if (ctx->pi == NULL) {
+        png_destroy_read_struct(&ctx->png, NULL, NULL);
+        free(ctx);
+        return anon_fail(err, "out of memory");
+    }
+    int rc = 0;
+    if (setjmp(png_jmpbuf(ctx->png)) == 0) {
+        decode_body(ctx);
+        *img = ctx->img;
+    } else if (ctx->rows_done) {
+        /* All pixels arrived; only the trailer is damaged. */
+        if (info != NULL)
+            anon_info_warn(info, ctx->io.why);
+        *img = ctx->img;
+    } else {
+        anon_image_free(&ctx->img);
+        rc = anon_fail(err, "PNG: %s", ctx->io.why);
+    }
+    png_destroy_read_struct(&ctx->png, &ctx->pi, NULL);
+    free(ctx->rows);
+    free(ctx);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- encode */
+
+static void write_to_buffer(png_structp png, png_bytep src, size_t n)
+{
+    png_io *io = png_get_io_ptr(png);
+    anon_error aerr;
+    if (anon_buffer_append(io->out, src, n, &aerr) < 0)
+        png_error(png, aerr.msg);
+}
+
+static void flush_nothing(png_structp png)
+{
+    (void)png;
+}
+
+typedef struct png_encode_ctx {
+    png_io io;
+    png_structp png;
+    png_infop pi;
+    anon_buffer exif, icc;
+    png_bytep *rows;
+} png_encode_ctx;
+
+static void encode_body(png_encode_ctx *ctx, const anon_image *img,
+                        const anon_encode_options *o)
+{
+    png_structp png = ctx->png;
+    png_set_write_fn(png, &ctx->io, write_to_buffer, flush_nothing);
+    png_set_benign_errors(png, 1);    /* a profile libpng dislikes is dropped, not fatal */
+    png_set_compression_level(png, PNG_WRITE_LEVEL);
+    png_set_IHDR(png, ctx->pi, (png_uint_32)img->width, (png_uint_32)img->height, 8,
+                 img->channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    const uint8_t *tiff;
+    size_t tiff_len;
+    anon_error aerr;
+    if (o->source != NULL && anon_find_icc_rgb(o->source, o->source_len, &ctx->icc, &aerr) == 0 &&
+        ctx->icc.len > 0)
+        png_set_iCCP(png, ctx->pi, "ICC profile", PNG_COMPRESSION_TYPE_BASE, ctx->icc.data,
+                     (png_uint_32)ctx->icc.len);
+    if (o->keep_metadata && o->source != NULL &&
+        anon_find_exif(o->source, o->source_len, &tiff, &tiff_len)) {
+        if (anon_exif_build_kept(tiff, tiff_len, &ctx->exif, &aerr) < 0)
+            png_error(png, aerr.msg);
+        if (ctx->exif.len > 0)
+            png_set_eXIf_1(png, ctx->pi, (png_uint_32)ctx->exif.len, ctx->exif.data);
+    }
+    if ((ctx->rows = malloc(sizeof *ctx->rows * (size_t)img->height)) == NULL)
+        png_error(png, "out of memory");
+    for (int y = 0; y < img->height; y++)
+        ctx->rows[y] = img->pixels + (size_t)y * (size_t)img->width * (size_t)img->channels;
+    png_write_info(png, ctx->pi);
+    png_write_image(png, ctx->rows);
+    /* No info here: libpng 1.6.39 would write eXIf a second time. */
+    png_write_end(png, NULL);
+}
+
+int anon_png_encode(const anon_image *img, const anon_encode_options *o,
+                    anon_buffer *out, anon_error *err)
+{
+    png_encode_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return anon_fail(err, "out of memory");
+    size_t start = out->len;
+    ctx->io = (png_io){NULL, 0, 0, out, "", NULL};
+    ctx->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx->io, on_png_error,
+                                       on_png_warning);
+    ctx->pi = ctx->png ? png_create_info_struct(ctx->png) : NULL;
+    if (ctx->pi == NULL) {
+        png_destroy_write_struct(&ctx->png, NULL);
+        free(ctx);
+        return anon_fail(err, "out of memory");
+    }
+    int rc = 0;
+    if (setjmp(png_jmpbuf(ctx->png)) == 0) {
+        encode_body(ctx, img, o);
+    } else {
+        out->len = start;    /* no partial image left in the caller's buffer */
+        rc = anon_fail(err, "PNG encode: %s", ctx->io.why);
+    }
+    png_destroy_write_struct(&ctx->png, &ctx->pi);
+    anon_buffer_free(&ctx->exif);
+    anon_buffer_free(&ctx->icc);
+    free(ctx->rows);
+    free(ctx);
+    return rc;
+}

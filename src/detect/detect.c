@@ -1,0 +1,379 @@
+/* detect.c - finds faces: the detector behind detect.h.
+ *
+ * Opens the converted model (ssd or tiny .cfg + .weights from the model
+ * directory) on the chosen engine, then for each photo runs one or more
+ * passes, each an N x N canvas through the network (canvas.c), decoded by
+ * the model's decoder (ssd.c, tiny.c), suppressed (nms.c) and mapped back
+ * to photo pixels:
+ *   - the whole photo, its longer side scaled to N (face-api's own pass);
+ *   - per extra scale r, the windows covering the photo enlarged so its
+ *     longer side is r * N (tiles.c);
+ *   - optionally a tiles_x x tiles_y grid of overlapping tiles, each at
+ *     native resolution or shrunk to fit N;
+ *   - optionally a pyramid of N x N windows covering the photo at a fixed
+ *     zoom (canvas pixels per photo pixel) and at its halves, so the
+ *     smallest face found is the same on photos of any size;
+ *   - each of those mirrored too when `flip` is set.
+ * Boxes of all passes are merged by NMS. A detector owns its network and
+ * buffers, so it is used by one thread at a time. */
+#include "detect/detect.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detect/canvas.h"
+#include "engine/engine.h"
+#include "detect/face_models.h"
+#include "detect/tiles.h"
+
+struct anon_detector {
+    anon_model_kind kind;
+    const anon_engine *engine;
+    anon_net *net;
+    int n;              /* square input size */
+    float *input;       /* 3 planes of n * n */
+    float *priors;      /* SSD only */
+    int n_priors;
+    anon_boxes pass;    /* scratch: one pass's boxes */
+};
+
+int anon_boxes_push(anon_boxes *b, anon_box box, anon_error *err)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        anon_box *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return anon_fail(err, "out of memory");
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = box;
+    return 0;
+}
+
+void anon_boxes_free(anon_boxes *b)
+{
+    free(b->v);
+    b->v = NULL;
+    b->n = b->cap = 0;
+}
+
+bool anon_detect_single_pass(const anon_detect_options *o)
+{
+    return o->n_scales == 0 && !(o->tiles_x > 0 && o->tiles_y > 0) && !(o->zoom > 0);
+}
+
+void anon_detect_options_default(anon_detect_options *o, anon_model_kind model)
+{
+    *o = (anon_detect_options){
+        .thresh = 0.5f,
+        .nms_iou = model == ANON_MODEL_TINY ? 0.4f : 0.5f,
+        .tile_overlap = 0.2f,
+        .edge_margin = 2,
+    };
+}
+
+static const char *model_name(anon_model_kind kind)
+{
+    return kind == ANON_MODEL_TINY ? "tiny" : "ssd";
+}
+
+static int file_exists(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* The model directory: the configured one, else the installed models next
+ * to the binary (PREFIX/share/anon/models), else .cache/models. */
+static int find_model_dir(const char *configured, const char *name, char *dir,
+                          size_t size, anon_error *err)
+{
+    char probe[PATH_MAX + 64];
+    if (configured && configured[0]) {
+        snprintf(dir, size, "%s", configured);
+        return 0;
+    }
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(probe, sizeof probe, "%s/../share/anon/models/%s.cfg", exe, name);
+            int k = snprintf(dir, size, "%s/../share/anon/models", exe);
+            if (file_exists(probe) && k > 0 && (size_t)k < size)
+                return 0;
+        }
+    }
+    snprintf(probe, sizeof probe, ".cache/models/%s.cfg", name);
+    if (file_exists(probe)) {
+        snprintf(dir, size, ".cache/models");
+        return 0;
+    }
+    return anon_fail(err, "no %s model found: set ANON_MODEL_DIR (make models builds .cache/models)",
+                     name);
+}
+
+static int open_network(anon_detector *d, const anon_detector_config *cfg, anon_error *err)
+{
+    const char *name = model_name(d->kind);
+    char dir[PATH_MAX], cfg_path[PATH_MAX + 32], weights_path[PATH_MAX + 32];
+    if (find_model_dir(cfg->model_dir, name, dir, sizeof dir, err))
+        return -1;
+    snprintf(cfg_path, sizeof cfg_path, "%s/%s.cfg", dir, name);
+    snprintf(weights_path, sizeof weights_path, "%s/%s.weights", dir, name);
+    d->net = d->engine->load(cfg_path, weights_path, cfg->threads, err);
+    if (!d->net)
+        return -1;
+    int c, h, w;
+    d->engine->input_shape(d->net, &c, &h, &w);
+    if (c != 3 || h != w || h < 32 || h > 4096)
+        return anon_fail(err, "%s: input %dx%dx%d, expected a square RGB input", cfg_path, w, h, c);
+    d->n = h;
+    if (d->kind == ANON_MODEL_SSD) {
+        if (anon_ssd_priors_load(weights_path, &d->priors, &d->n_priors, err) ||
+            anon_ssd_check(d->engine, d->net, d->n_priors, err))
+            return -1;
+    }
+    d->input = malloc((size_t)3 * d->n * d->n * sizeof *d->input);
+    if (!d->input)
+        return anon_fail(err, "out of memory");
+    return 0;
+}
+
+anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *err)
+{
+    if (!cfg || (cfg->model != ANON_MODEL_SSD && cfg->model != ANON_MODEL_TINY)) {
+        anon_fail(err, "unknown face model");
+        return NULL;
+    }
+    const char *engine = cfg->engine && cfg->engine[0] ? cfg->engine : anon_engine_default();
+    anon_detector *d = calloc(1, sizeof *d);
+    if (!d) {
+        anon_fail(err, "out of memory");
+        return NULL;
+    }
+    d->kind = cfg->model;
+    d->engine = anon_engine_find(engine);
+    if (!d->engine) {
+        anon_fail(err, "unknown inference engine \"%s\"", engine);
+        anon_detector_close(d);
+        return NULL;
+    }
+    if (open_network(d, cfg, err)) {
+        anon_detector_close(d);
+        return NULL;
+    }
+    return d;
+}
+
+void anon_detector_close(anon_detector *d)
+{
+    if (!d)
+        return;
+    if (d->net)
+        d->engine->free(d->net);
+    free(d->input);
+    free(d->priors);
+    anon_boxes_free(&d->pass);
+    free(d);
+}
+
+static void normalize_input(const anon_input_norm *norm, float *planes, size_t plane)
+{
+    for (int c = 0; c < 3; c++) {
+        float *p = planes + (size_t)c * plane;
+        for (size_t i = 0; i < plane; i++)
+            p[i] = p[i] * norm->mul[c] + norm->add[c];
+    }
+}
+
+/* Runs the network on the canvas in d->input and leaves the decoded,
+ * suppressed boxes (canvas-relative) in d->pass. */
+static int run_canvas(anon_detector *d, const anon_detect_options *opt, anon_error *err)
+{
+    d->pass.n = 0;
+    normalize_input(d->kind == ANON_MODEL_SSD ? &anon_ssd_norm : &anon_tiny_norm,
+                    d->input, (size_t)d->n * d->n);
+    if (d->engine->forward(d->net, d->input, err))
+        return -1;
+    if (d->kind == ANON_MODEL_SSD) {
+        if (anon_ssd_decode(d->engine, d->net, d->priors, d->n_priors, opt->thresh,
+                            &d->pass, err))
+            return -1;
+    } else {
+        anon_tensor t;
+        if (d->engine->layer_output(d->net, d->engine->n_layers(d->net) - 1, &t, err) ||
+            anon_tiny_decode(&t, opt->thresh, &d->pass, err))
+            return -1;
+    }
+    anon_nms(&d->pass, opt->nms_iou);
+    return 0;
+}
+
+/* One pass over rectangle r of the photo at `scale` canvas pixels per photo
+ * pixel; appends its boxes, in photo pixels and clipped, to out. */
+static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double scale,
+                    bool flip, const anon_detect_options *opt, anon_boxes *out,
+                    anon_error *err)
+{
+    int cw, ch;
+    if (anon_canvas_fill(img, r, scale, flip, d->n, d->input, &cw, &ch, err) ||
+        run_canvas(d, opt, err))
+        return -1;
+    /* canvas-relative -> canvas pixels -> photo pixels, per axis like face-api */
+    float sx = (float)d->n * r.w / cw, sy = (float)d->n * r.h / ch;
+    float margin = opt->edge_margin / (float)scale;
+    anon_span along_x = {r.x, r.w}, along_y = {r.y, r.h};
+    for (size_t i = 0; i < d->pass.n; i++) {
+        const anon_box *b = &d->pass.v[i];
+        float x = b->x * sx, w = b->w * sx;
+        if (flip)
+            x = r.w - x - w;
+        float x0 = r.x + x, y0 = r.y + b->y * sy;
+        float x1 = x0 + w, y1 = y0 + b->h * sy;
+        if (margin > 0 && (anon_span_cuts(along_x, img->width, x0, x1, margin) ||
+                           anon_span_cuts(along_y, img->height, y0, y1, margin)))
+            continue;
+        if (x0 < 0) x0 = 0;
+        if (y0 < 0) y0 = 0;
+        if (x1 > img->width) x1 = (float)img->width;
+        if (y1 > img->height) y1 = (float)img->height;
+        if (!(x1 > x0 && y1 > y0))
+            continue;
+        anon_box box = {.x = x0, .y = y0, .w = x1 - x0, .h = y1 - y0, .score = b->score};
+        if ((box.w > box.h ? box.w : box.h) < (float)opt->min_face)
+            continue;
+        if (anon_boxes_push(out, box, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* Passes over the grid of rectangles xs x ys of the photo, at `scale`, or
+ * when scale is 0 each at native resolution (shrunk only to fit the input). */
+static int run_grid(anon_detector *d, const anon_image *img, const anon_span *xs, int nx,
+                    const anon_span *ys, int ny, double scale, bool flip,
+                    const anon_detect_options *opt, anon_boxes *out, int *passes,
+                    anon_error *err)
+{
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) {
+            anon_rect r = {xs[i].start, ys[j].start, xs[i].len, ys[j].len};
+            int longer = r.w > r.h ? r.w : r.h;
+            double s = scale > 0 ? scale : longer > d->n ? (double)d->n / longer : 1.0;
+            if (run_pass(d, img, r, s, flip, opt, out, err))
+                return -1;
+            ++*passes;
+        }
+    return 0;
+}
+
+/* Passes over the N x N windows covering the photo at `scale` canvas pixels
+ * per photo pixel. */
+static int run_windows(anon_detector *d, const anon_image *img, double scale, bool flip,
+                       const anon_detect_options *opt, anon_boxes *out, int *passes,
+                       anon_error *err)
+{
+    int window = (int)(d->n / scale);
+    anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
+    int nx = anon_window_spans(img->width, window, opt->tile_overlap, xs);
+    int ny = anon_window_spans(img->height, window, opt->tile_overlap, ys);
+    return run_grid(d, img, xs, nx, ys, ny, scale, flip, opt, out, passes, err);
+}
+
+/* Passes over the windows covering the photo enlarged by `ratio`. */
+static int run_scale(anon_detector *d, const anon_image *img, float ratio, bool flip,
+                     const anon_detect_options *opt, anon_boxes *out, int *passes,
+                     anon_error *err)
+{
+    int longer = img->width > img->height ? img->width : img->height;
+    return run_windows(d, img, ratio * d->n / longer, flip, opt, out, passes, err);
+}
+
+/* Passes over the tiles_x x tiles_y grid of overlapping tiles. */
+static int run_tiles(anon_detector *d, const anon_image *img, bool flip,
+                     const anon_detect_options *opt, anon_boxes *out, int *passes,
+                     anon_error *err)
+{
+    anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
+    int nx = anon_tile_spans(img->width, opt->tiles_x, opt->tile_overlap, xs);
+    int ny = anon_tile_spans(img->height, opt->tiles_y, opt->tile_overlap, ys);
+    return run_grid(d, img, xs, nx, ys, ny, 0, flip, opt, out, passes, err);
+}
+
+/* Passes of the zoom pyramid from `zoom` down (see run_all). */
+static int pyramid_passes(int width, int height, int n, double zoom, float overlap)
+{
+    int longer = width > height ? width : height, count = 0;
+    anon_span spans[ANON_MAX_SPANS];
+    for (; zoom > 0 && zoom * longer > n; zoom /= 2) {
+        int window = (int)(n / zoom);
+        count += anon_window_spans(width, window, overlap, spans) *
+                 anon_window_spans(height, window, overlap, spans);
+    }
+    return count;
+}
+
+/* The pyramid's finest zoom: opt->zoom, lowered in steps of 5 % until the
+ * pyramid fits in opt->max_passes (large photos), so a preset's time per
+ * photo stays bounded. */
+static double pyramid_zoom(int width, int height, int n, const anon_detect_options *opt)
+{
+    double zoom = opt->zoom;
+    while (opt->max_passes > 0 && zoom > 0 &&
+           pyramid_passes(width, height, n, zoom, opt->tile_overlap) > opt->max_passes)
+        zoom *= 0.95;
+    return zoom;
+}
+
+static int run_all(anon_detector *d, const anon_image *img, bool flip,
+                   const anon_detect_options *opt, anon_boxes *out, int *passes,
+                   anon_error *err)
+{
+    anon_rect whole = {0, 0, img->width, img->height};
+    int longer = img->width > img->height ? img->width : img->height;
+    if (run_pass(d, img, whole, (double)d->n / longer, flip, opt, out, err))
+        return -1;
+    ++*passes;
+    for (int i = 0; i < opt->n_scales; i++)
+        if (opt->scales[i] > 0 &&
+            run_scale(d, img, opt->scales[i], flip, opt, out, passes, err))
+            return -1;
+    if (opt->tiles_x > 0 && opt->tiles_y > 0 &&
+        run_tiles(d, img, flip, opt, out, passes, err))
+        return -1;
+    /* the zoom pyramid, down to what the whole-photo pass already shows */
+    double finest = pyramid_zoom(img->width, img->height, d->n, opt);
+    for (double zoom = finest; zoom > 0 && zoom * longer > d->n; zoom /= 2)
+        if (run_windows(d, img, zoom, flip, opt, out, passes, err))
+            return -1;
+    return 0;
+}
+
+int anon_detect(anon_detector *d, const anon_image *img, const anon_detect_options *opt,
+                anon_boxes *out, anon_error *err)
+{
+    if (!d || !img || !opt || !out)
+        return anon_fail(err, "detect: missing argument");
+    if (!img->pixels || img->width <= 0 || img->height <= 0 ||
+        (img->channels != 3 && img->channels != 4))
+        return anon_fail(err, "detect: not an RGB(A) image");
+    if (opt->n_scales < 0 || (opt->n_scales > 0 && !opt->scales))
+        return anon_fail(err, "detect: bad scales");
+    anon_boxes found = {0};
+    int passes = 0;
+    int rc = run_all(d, img, false, opt, &found, &passes, err);
+    if (rc == 0 && opt->flip)
+        rc = run_all(d, img, true, opt, &found, &passes, err);
+    if (rc == 0 && passes > 1)
+        anon_nms(&found, opt->nms_iou);
+    for (size_t i = 0; rc == 0 && i < found.n; i++)
+        rc = anon_boxes_push(out, found.v[i], err);
+    anon_boxes_free(&found);
+    return rc;
+}

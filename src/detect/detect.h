@@ -1,0 +1,101 @@
+/* detect.h - find faces: the detector interface.
+ *
+ * Callers see only boxes in the image's own pixel coordinates. Behind the
+ * interface: the converted face-api models (SSD MobileNetV1 by default, or
+ * TinyFaceDetector), the inference engine that runs them, multi-scale and
+ * tiled passes, the flip pass and the final NMS. A detector is not thread
+ * safe: use one per thread. */
+#ifndef ANON_DETECT_H
+#define ANON_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "image/image.h"
+
+typedef struct anon_box {
+    float x, y, w, h;   /* top-left corner and size, in image pixels */
+    float score;
+} anon_box;
+
+typedef struct anon_boxes {
+    anon_box *v;
+    size_t n;
+    size_t cap;
+} anon_boxes;
+
+int anon_boxes_push(anon_boxes *b, anon_box box, anon_error *err);
+void anon_boxes_free(anon_boxes *b);
+
+typedef enum { ANON_MODEL_SSD = 0, ANON_MODEL_TINY } anon_model_kind;
+
+typedef struct anon_detector_config {
+    anon_model_kind model;
+    const char *model_dir;     /* holds ssd.cfg/.weights and tiny.cfg/.weights */
+    const char *engine;        /* "darknet" (reference) or the project engine */
+    int threads;
+} anon_detector_config;
+
+/* Passes: always the whole photo, its longer side scaled to the model input
+ * N (face-api's own pass). Extra passes find smaller faces:
+ *   tiles  a tiles_x x tiles_y grid of tiles overlapping by tile_overlap,
+ *          each at native resolution (shrunk only if larger than N);
+ *   scales for each ratio r, the photo enlarged so its longer side is r * N,
+ *          covered by N x N windows overlapping by tile_overlap (r = 2 on a
+ *          1920 px photo and SSD: 1024 px, 3 windows across);
+ *   zoom   a pyramid: the photo scaled by `zoom` (canvas pixels per photo
+ *          pixel: 1 = native resolution, 0.5 = halved), then by zoom / 2,
+ *          zoom / 4, ... while that is still larger than the whole-photo
+ *          pass's scale, each level covered by N x N windows overlapping
+ *          by tile_overlap. Unlike tiles and scales it sees the same
+ *          smallest face (about 25 / zoom px for SSD) on photos of any
+ *          size, and every face small enough to fit a window overlap
+ *          (0.2 * N canvas px) at some level is seen whole there; the cost
+ *          grows with the photo's area (about 4/3 of the finest level),
+ *          unless max_passes caps it by lowering the zoom on large photos;
+ *   flip   every pass above again on the mirrored photo.
+ * Each pass is thresholded and suppressed at nms_iou on its own; the boxes
+ * of several passes are merged by one more NMS at nms_iou. */
+typedef struct anon_detect_options {
+    float thresh;         /* minimum score (boxes must score above it) */
+    float nms_iou;        /* IoU above which boxes merge */
+    int tiles_x, tiles_y; /* extra pass over tiles at native resolution; 0 = off */
+    float tile_overlap;   /* fraction of a tile shared with its neighbour (0..0.9) */
+    const float *scales;  /* extra passes at these ratios of the input size */
+    int n_scales;
+    float zoom;           /* finest level of the window pyramid; 0 = off */
+    int max_passes;       /* lower the zoom until its pyramid fits in this many
+                             passes (bounds the time on large photos); 0 = no cap */
+    bool flip;            /* also run on the mirrored image */
+    int min_face;         /* drop boxes whose longer side is below this, pixels */
+    float edge_margin;    /* drop boxes of a tile or window that come within this
+                             many input (canvas) pixels of one of its inner edges:
+                             faces cut by the tile (see tiles.h); 0 keeps them */
+} anon_detect_options;
+
+typedef struct anon_detector anon_detector;
+
+anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *err);
+void anon_detector_close(anon_detector *d);
+
+/* True when o asks for one pass over the whole photo only (no tiles, extra
+ * scales or zoom pyramid): such a pass needs no more than the model's input
+ * resolution, so the caller may decode the photo smaller. */
+bool anon_detect_single_pass(const anon_detect_options *o);
+
+/* Fills defaults for the detector's model: one pass, threshold 0.5, NMS IoU
+ * 0.5 (SSD) or 0.4 (tiny), tile_overlap 0.2 and edge_margin 2 for when tiles
+ * or scales are turned on. (The anonymize pipeline starts from a preset
+ * instead: preset.h.) */
+void anon_detect_options_default(anon_detect_options *o, anon_model_kind model);
+
+/* Appends the faces found in img to out. */
+int anon_detect(anon_detector *d, const anon_image *img,
+                const anon_detect_options *opt, anon_boxes *out, anon_error *err);
+
+/* Non-maximum suppression in place, highest score first. */
+void anon_nms(anon_boxes *b, float iou);
+float anon_iou(const anon_box *a, const anon_box *b);
+
+#endif

@@ -1,0 +1,47 @@
+/* tiny.c - decoding of the TinyFaceDetector's output (face-api
+ * TinyYolov2Base.ts extractBoxes, anchors and meanRgb from
+ * tinyFaceDetector/const.ts): a YOLOv2 grid of S x S cells, 5 anchors each,
+ * channels anchor * 5 + (x, y, w, h, score); sigmoid on x, y and score,
+ * exp on w and h times the anchor, all in cell units. */
+#include "detect/face_models.h"
+
+#include <math.h>
+
+static const float anchors[ANON_TINY_ANCHORS][2] = {
+    {1.603231f, 2.094468f}, {6.041143f, 7.080126f}, {2.882459f, 3.518061f},
+    {4.266906f, 5.178857f}, {9.041765f, 10.66308f},
+};
+
+const anon_input_norm anon_tiny_norm = {
+    .mul = {1 / 255.0f, 1 / 255.0f, 1 / 255.0f},
+    .add = {-117.001f / 255, -114.697f / 255, -97.404f / 255},
+};
+
+static float sigmoid(float x) { return 1 / (1 + expf(-x)); }
+
+int anon_tiny_decode(const anon_tensor *t, float thresh, anon_boxes *out, anon_error *err)
+{
+    if (t->c != ANON_TINY_ANCHORS * 5 || t->h <= 0 || t->w <= 0)
+        return anon_fail(err, "tiny model: output is %dx%dx%d, expected 25 channels",
+                         t->c, t->h, t->w);
+    size_t plane = (size_t)t->h * t->w;
+    for (int row = 0; row < t->h; row++) {
+        for (int col = 0; col < t->w; col++) {
+            const float *cell = t->data + (size_t)row * t->w + col;
+            for (int a = 0; a < ANON_TINY_ANCHORS; a++) {
+                const float *v = cell + (size_t)(a * 5) * plane;
+                float score = sigmoid(v[4 * plane]);
+                if (!(score > thresh))
+                    continue;
+                float cx = (col + sigmoid(v[0])) / t->w;
+                float cy = (row + sigmoid(v[plane])) / t->h;
+                float w = expf(v[2 * plane]) * anchors[a][0] / t->w;
+                float h = expf(v[3 * plane]) * anchors[a][1] / t->h;
+                anon_box b = {.x = cx - w / 2, .y = cy - h / 2, .w = w, .h = h, .score = score};
+                if (anon_boxes_push(out, b, err))
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}

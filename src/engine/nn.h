@@ -1,0 +1,131 @@
+/* nn.h - the "anon" inference engine: internals shared by nn.c (cfg parsing,
+ * weights, plan, forward loop) and the kernels in nn_*.c.
+ *
+ * The engine runs exactly the Darknet layer subset the converted face
+ * models use ([net], [convolutional], [maxpool], [route]) on CHW planar
+ * float tensors, batch 1. Callers outside the engine use engine.h; the few
+ * functions below that take an anon_net are for tests and benchmarks. */
+#ifndef ANON_NN_H
+#define ANON_NN_H
+
+#include <stddef.h>
+
+#include "engine/engine.h"
+
+/* Hot loops are compiled for AVX-512, AVX2 and baseline x86-64 and picked
+ * at load time (GCC function multiversioning), so one binary runs
+ * everywhere and vectorizes as wide as the CPU allows. */
+#define NN_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+typedef enum nn_activation { NN_LINEAR, NN_LEAKY, NN_RELU, NN_RELU6 } nn_activation;
+
+/* One convolution as it is executed (after load-time rewrites such as the
+ * 4x4 zero-padded stride-2 kernel turned back into its 3x3 original).
+ * Input pixels outside the image read as zero; the output size comes from
+ * the cfg, so bottom/right padding is whatever the size implies. */
+typedef struct nn_conv {
+    int c, h, w;                  /* input */
+    int out_c, out_h, out_w;
+    int size, stride, pad_top, pad_left, groups;
+    nn_activation act;
+    const float *weights;         /* OIHW: [out_c][c / groups][size][size] */
+    const float *biases;          /* [out_c] */
+} nn_conv;
+
+/* Dense and grouped convolutions (GEMM, im2col). `work` holds
+ * nn_conv_work_size() floats. */
+size_t nn_conv_work_size(const nn_conv *cv);
+void nn_conv_forward(const nn_conv *cv, const float *in, float *out, float *work);
+
+/* Direct convolutions for kernels with few taps per output (groups 1, see
+ * nn_direct_suits): the RGB input layer, 1x1 layers over few channels. The
+ * weights must hold a multiple of 8 filters (zero padded). */
+int nn_direct_suits(const nn_conv *cv);
+size_t nn_direct_work_size(const nn_conv *cv);
+void nn_direct_forward(const nn_conv *cv, const float *in, float *out, float *work);
+
+/* A 2x2 [maxpool] over a convolution's output (nn_maxpool_by_rows holds). */
+typedef struct nn_pool {
+    int stride, padding, out_h, out_w;
+} nn_pool;
+
+/* The same convolution fused with its neighbours, so that their
+ * full-resolution tensors are never written or read back (the first layers
+ * of the tiny model: 11 MB per pass):
+ *   - with `pool`, followed by that pooling: output rows are computed a few
+ *     at a time into `work` and only the pooled rows are stored;
+ *   - with `dw`, for a 1x1 convolution (nn_direct_pointwise), preceded by
+ *     that depthwise convolution: `in` is dw's input and dw's rows are
+ *     computed as they are needed, straight into the packed strip.
+ * Either may be NULL. `work` holds nn_direct_fused_work_size() floats; out
+ * gets, bit for bit, what the layers one by one give. */
+int nn_direct_pointwise(const nn_conv *cv);
+size_t nn_direct_fused_work_size(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool);
+void nn_direct_forward_fused(const nn_conv *cv, const nn_conv *dw, const nn_pool *pool,
+                             const float *in, float *out, float *work);
+
+/* Depthwise convolutions (groups == c == out_c), direct loops. */
+size_t nn_depthwise_work_size(const nn_conv *cv);
+void nn_depthwise_forward(const nn_conv *cv, const float *in, float *out, float *work);
+/* Output rows [y0, y1) only, channel ch at out + ch * out_stride; the same
+ * values nn_depthwise_forward gives them. */
+void nn_depthwise_rows(const nn_conv *cv, const float *in, int y0, int y1, float *out,
+                       size_t out_stride, float *work);
+
+/* Adds the bias of each of `channels` rows of n values and applies act. */
+void nn_bias_activate(float *out, int channels, size_t n, size_t stride,
+                      const float *biases, nn_activation act);
+
+/* Darknet max pooling: window `size`, `stride`, offset -padding/2; pixels
+ * outside the image are ignored. */
+void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stride,
+                        int padding, float *out, int out_h, int out_w);
+
+/* 1 if a [maxpool] can run row by row on 2x2 windows that each hold at
+ * least one input pixel; then output row oy is the max of input rows
+ * nn_maxpool_rows() gives, and nn_maxpool_band pools a few output rows
+ * from the input rows held in `in`: channel ch's row y at
+ * in + ch * in_stride + (y - first) * w. */
+int nn_maxpool_by_rows(int h, int w, int size, int stride, int padding, int out_h, int out_w);
+void nn_maxpool_rows(int h, int stride, int padding, int oy, int *top, int *bottom);
+typedef struct nn_pool_band {
+    const float *in;
+    size_t in_stride;
+    int first, c, h, w, stride, padding, out_h, out_w;
+} nn_pool_band;
+void nn_maxpool_band(const nn_pool_band *b, int oy0, int n, float *out);
+
+/* dst[j] = src[col0 + j * step] for j < n, zero where that falls outside
+ * [0, w): one row of a zero-padded (and for step 2, de-interleaved) copy.
+ * The bounds are worked out once so the copy is a plain loop the compiler
+ * vectorizes; inline it where step is a constant. */
+static inline __attribute__((always_inline)) void
+nn_gather_row(const float *restrict src, int w, int col0, int step, float *restrict dst, int n)
+{
+    int lo = col0 < 0 ? (-col0 + step - 1) / step : 0;
+    int hi = w - 1 - col0 >= 0 ? (w - 1 - col0) / step + 1 : 0;
+    hi = hi < n ? hi : n;
+    lo = lo < hi ? lo : hi;
+    for (int j = 0; j < lo; j++)
+        dst[j] = 0.0f;
+    for (int j = lo; j < hi; j++)
+        dst[j] = src[col0 + j * step];
+    for (int j = hi; j < n; j++)
+        dst[j] = 0.0f;
+}
+
+/* For tests and benchmarks. */
+const anon_engine *nn_engine(void);
+extern const anon_engine anon_engine_anon_lean;
+/* Bytes of layer outputs and workspace allocated at load. */
+size_t nn_arena_bytes(const anon_net *net);
+/* Floating-point operations of one pass counted from the cfg (2 x the
+ * multiply-adds of every convolution as written), so that every engine
+ * running the same cfg is measured against the same count. */
+double nn_flops(const anon_net *net);
+/* 1 if layer i is a convolution the cfg marks `#anon: relu6`. */
+int nn_layer_relu6(const anon_net *net, int i);
+/* 1 if layer i's 4x4 stride-2 kernel runs as its 3x3 original. */
+int nn_layer_shrunk(const anon_net *net, int i);
+
+#endif

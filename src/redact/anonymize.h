@@ -1,0 +1,50 @@
+/* anonymize.h - one image in, one anonymized image out.
+ *
+ * The single pipeline that both `anonctl blur` and the `drain` worker call:
+ * probe (size limits) -> decode (upright) -> detect -> blur -> encode
+ * without metadata. Bytes in, bytes out, no files and no services, so the
+ * same code runs on a laptop and in a Kubernetes Job. */
+#ifndef ANON_ANONYMIZE_H
+#define ANON_ANONYMIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redact/blur.h"
+#include "base/buffer.h"
+#include "detect/detect.h"
+#include "base/error.h"
+#include "image/image.h"
+
+typedef struct anon_process_options {
+    anon_detect_options detect;
+    anon_blur_options blur;
+    long max_pixels;       /* refuse larger images before decoding */
+    bool keep_metadata;    /* keep harmless tags; never GPS or thumbnails */
+    int jpeg_quality;      /* for re-encoded JPEG output */
+    bool reencode;         /* JPEG: re-encode the whole image instead of only
+                              the blocks under the masks */
+    int detect_input;      /* the model's input size N: a JPEG whose only
+                              detection pass is the whole frame is decoded at
+                              the DCT scale (1/2, 1/4, 1/8) that still gives
+                              N pixels on its longer side; 0 = full size */
+} anon_process_options;
+
+typedef struct anon_result {
+    anon_format format;
+    int width, height;     /* upright output size */
+    anon_boxes faces;
+    double ms_decode, ms_detect, ms_blur, ms_encode;
+    bool permanent;        /* failure is the input's fault: retrying won't help */
+} anon_result;
+
+void anon_process_options_default(anon_process_options *o, anon_model_kind model);
+
+int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
+                 const anon_process_options *o, anon_buffer *out,
+                 anon_result *res, anon_error *err);
+
+void anon_result_free(anon_result *res);
+
+#endif

@@ -1,0 +1,75 @@
+/* record_json.c - see record_json.h. */
+#include "service/record_json.h"
+
+#include <stdio.h>
+#include <time.h>
+
+/* Unix seconds as an ISO 8601 UTC string with milliseconds; null for 0. */
+static json_t *timestamp_json(double t)
+{
+    if (t <= 0)
+        return json_null();
+    time_t secs = (time_t)t;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char text[40];
+    size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(text + n, sizeof text - n, ".%03dZ", (int)((t - (double)secs) * 1000));
+    return json_string(text);
+}
+
+/* Text columns as JSON strings; NULL (and text that is not UTF-8, which
+ * JSON cannot carry) as null, so one odd value cannot spoil the record. */
+static json_t *text_or_null(const char *s)
+{
+    json_t *v = s ? json_string(s) : NULL;
+    return v ? v : json_null();
+}
+
+static json_t *parsed_or_null(const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+json_t *anon_image_row_json(const anon_image_row *row)
+{
+    char self[64], output[80];
+    snprintf(self, sizeof self, "/v1/images/%lld", (long long)row->id);
+    snprintf(output, sizeof output, "%s/output", self);
+    json_t *r = json_object();
+    json_object_set_new(r, "id", json_integer(row->id));
+    json_object_set_new(r, "status", json_string(anon_image_status_name(row->status)));
+    json_object_set_new(r, "sha256", json_string(row->sha256));
+    json_object_set_new(r, "camera", text_or_null(row->camera));
+    json_object_set_new(r, "original_name", text_or_null(row->original_name));
+    json_object_set_new(r, "content_type", text_or_null(row->content_type));
+    json_object_set_new(r, "bytes", json_integer(row->bytes));
+    json_object_set_new(r, "width", json_integer(row->width));
+    json_object_set_new(r, "height", json_integer(row->height));
+    json_object_set_new(r, "attempts", json_integer(row->attempts));
+    json_object_set_new(r, "faces", row->faces >= 0 ? json_integer(row->faces) : json_null());
+    json_object_set_new(r, "boxes", parsed_or_null(row->boxes));
+    json_object_set_new(r, "timings", parsed_or_null(row->timings));
+    json_object_set_new(r, "error", text_or_null(row->error));
+    json_object_set_new(r, "worker", text_or_null(row->worker));
+    json_object_set_new(r, "created_at", timestamp_json(row->created_at));
+    json_object_set_new(r, "queued_at", timestamp_json(row->queued_at));
+    json_object_set_new(r, "started_at", timestamp_json(row->started_at));
+    json_object_set_new(r, "finished_at", timestamp_json(row->finished_at));
+    json_object_set_new(r, "updated_at", timestamp_json(row->updated_at));
+    json_object_set_new(r, "links", json_pack("{s:s, s:s}", "self", self, "output", output));
+    return r;
+}
+
+json_t *anon_boxes_to_json(const anon_boxes *faces)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < faces->n; i++) {
+        const anon_box *b = &faces->v[i];
+        json_array_append_new(arr, json_pack("{s:i,s:i,s:i,s:i,s:f}", "x", (int)b->x,
+                                             "y", (int)b->y, "w", (int)b->w, "h",
+                                             (int)b->h, "score", (double)b->score));
+    }
+    return arr;
+}

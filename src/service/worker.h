@@ -1,0 +1,91 @@
+/* worker.h - the drain loop: queue -> object store -> anonymize -> store.
+ *
+ * What `anonctl drain` (and so every Indexed Job pod) runs. For each job on
+ * the queue: claim the row (processing, attempts+1), fetch the original,
+ * run anon_process(), store the output under a key derived from the input
+ * key (so a repeated job overwrites, never duplicates), mark the row done,
+ * and only then ack. A crash anywhere before the ack leaves the message to
+ * be redelivered; a redelivered job whose row is already done is acked
+ * without rework. Failures are sorted: the input's fault (not decodable,
+ * too many pixels) -> rejected + ack; the services' fault -> failed + nack
+ * with requeue, bounded by the queue's delivery limit (then dead-lettered,
+ * where `anonctl retry` picks it up). */
+#ifndef ANON_WORKER_H
+#define ANON_WORKER_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "redact/anonymize.h"
+#include "base/config.h"
+#include "service/db.h"
+#include "detect/detect.h"
+#include "base/error.h"
+#include "service/queue.h"
+#include "service/s3.h"
+
+typedef struct anon_worker_options {
+    const char *worker_id;       /* written to rows and logs, e.g. "host/0" */
+    const char *output_bucket;
+    long max_bytes;              /* largest input object fetched */
+    long idle_exit_ms;           /* return once the queue stayed empty this long; 0: never */
+    long max_images;             /* return after this many jobs; 0: no limit */
+    long requeue_delay_ms;       /* wait before handing a job back, doubled per
+                                    delivery (quorum queues redeliver at once:
+                                    without it the delivery limit is spent in
+                                    a second, before a service can recover) */
+    anon_process_options process;
+} anon_worker_options;
+
+/* What happened to one job, for the caller's log line. */
+typedef enum {
+    ANON_JOB_DONE,          /* anonymized and stored */
+    ANON_JOB_ALREADY_DONE,  /* redelivered after it was done: acked */
+    ANON_JOB_REJECTED,      /* the input's fault: recorded, acked */
+    ANON_JOB_REQUEUED,      /* a service failed: nacked for another try */
+    ANON_JOB_DISCARDED,     /* unreadable message: dead-lettered */
+    ANON_JOB_REFUSED,       /* the object store refused the credentials: the
+                               job goes back and the worker stops, since every
+                               other job would fail the same way */
+} anon_job_outcome;
+
+typedef struct anon_job_event {
+    anon_job_outcome outcome;
+    int64_t id;
+    const char *key;
+    int faces;
+    double ms_total;
+    const char *reason;          /* why, for every outcome but DONE */
+} anon_job_event;
+
+typedef void (*anon_job_logger)(void *ctx, const anon_job_event *ev);
+
+typedef struct anon_worker_services {
+    anon_db *db;
+    anon_queue *queue;
+    anon_s3 *s3;
+    anon_detector *detector;
+} anon_worker_services;
+
+typedef struct anon_worker_totals {
+    long done, already_done, rejected, requeued, discarded, refused;
+} anon_worker_totals;
+
+/* Runs until idle_exit_ms of an empty queue, max_images jobs, or *stop
+ * becomes non-zero (checked between jobs and at least once a second while
+ * waiting; the job in hand is finished first). Returns 0; -1 when the
+ * queue itself could not be used (the caller exits non-zero and the Job
+ * retries the pod); -2 when the configuration is wrong (credentials
+ * refused: retrying the pod cannot help). */
+int anon_worker_run(const anon_worker_services *svc, const anon_worker_options *opt,
+                    volatile sig_atomic_t *stop, anon_job_logger log, void *log_ctx,
+                    anon_worker_totals *totals, anon_error *err);
+
+/* The output key for an input key: the same key, in the output bucket. */
+const char *anon_output_key(const char *input_key);
+
+/* JSON text of boxes / stage timings, as stored in the row (caller frees). */
+char *anon_boxes_json(const anon_boxes *faces);
+char *anon_timings_json(const anon_result *res, double ms_fetch, double ms_store);
+
+#endif
