@@ -61,7 +61,7 @@ ASAN_LIB_OBJ += $(ASAN)/gen/migrations.o
 PROGRAMS      := $(BUILD)/anonctl $(if $(INTAKE_SRC),$(BUILD)/anon-intake)
 ASAN_PROGRAMS := $(ASAN)/anonctl $(if $(INTAKE_SRC),$(ASAN)/anon-intake)
 
-.PHONY: all deps models oracle test test-build bench bench-engine bench-pipeline eval demo install clean
+.PHONY: all deps models oracle test test-build check check-build tools bench bench-engine bench-pipeline eval demo install clean
 all: deps models $(PROGRAMS)
 
 # ---------------------------------------------------------------- packages
@@ -112,6 +112,7 @@ $(MODELS)/tiny.cfg: $(FACE_API)/package.json scripts/convert-model
 ORACLE := $(CACHE)/oracle
 DEMO_PHOTOS := sample1 sample2 sample3 sample4 sample5 sample6
 ORACLE_JSON := $(DEMO_PHOTOS:%=$(ORACLE)/%.json)
+ORACLE_PPM  := $(DEMO_PHOTOS:%=$(ORACLE)/%.ppm)
 
 $(ORACLE)/%.ppm: $(FACE_API)/package.json
 	@mkdir -p $(ORACLE)
@@ -181,15 +182,41 @@ $(ASAN)/tests/%.o: CPPFLAGS += -Itests
 .SECONDARY: $(TEST_SRC:tests/%.c=$(ASAN)/tests/%.o)
 
 # ---------------------------------------------------------------- test
-test-build: deps models $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN)
+test-build: deps models $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
 
 test: test-build
 	scripts/run-tests
 
+# The edit-compile-test loop: the unit tests that need no service, no
+# network and no face-api oracle (scripts/run-tests --check says which),
+# from the build and the converted models alone; a few minutes on 2 cores.
+check-build: models $(ORACLE_PPM) $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
+
+check: check-build
+	scripts/run-tests --check
+
+# ---------------------------------------------------------------- tools
+# Every other C program of the project is built here too: the bench
+# drivers (bench/NAME.c -> build/NAME, release flags: they measure) and the
+# test-side tools (tests/tools/NAME.c -> build/asan/tools/NAME, under the
+# sanitizers like the tests that run them).
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/*.c))
+TOOL_BIN  := $(patsubst tests/tools/%.c,$(ASAN)/tools/%,$(wildcard tests/tools/*.c))
+
+$(BENCH_BIN): $(BUILD)/%: $(BUILD)/bench/%.o $(BUILD)/libanon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TOOL_BIN): $(ASAN)/tools/%: $(ASAN)/tests/tools/%.o $(ASAN)/libanon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+.SECONDARY: $(patsubst %.c,$(ASAN)/%.o,$(wildcard tests/tools/*.c))
+
+tools: $(BENCH_BIN) $(TOOL_BIN)
+
 # ---------------------------------------------------------------- bench
 # scripts/bench runs anonctl blur beside the Python + OpenCV seed pipeline,
 # then every scripts/bench-* (engines, JPEG output, intake, end to end).
-bench: all $(BUILD)/bench_engine $(BUILD)/intake-load
+bench: all $(BENCH_BIN)
 	scripts/bench
 
 bench-pipeline: all
@@ -198,18 +225,12 @@ bench-pipeline: all
 bench: oracle
 
 # The inference engines side by side with OpenCV DNN (scripts/bench-engine).
-$(BUILD)/bench_engine: $(BUILD)/bench/bench_engine.o $(BUILD)/libanon.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
 bench-engine: deps models $(BUILD)/bench_engine
 	scripts/bench-engine
 
-# The detector alone with every option, for scripts/eval-detection.
-$(BUILD)/eval_detect: $(BUILD)/bench/eval_detect.o $(BUILD)/libanon.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
 # Covered recall, false boxes and cost of detector settings on the generated
 # labelled set (docs/detection.md; takes a while: one core, niced).
+# (build/eval_detect: the detector alone with every option.)
 eval: all oracle $(BUILD)/eval_detect
 	scripts/eval-detection --markdown
 
@@ -234,10 +255,7 @@ clean:
 # jq reads JSON responses in the intake tests; GNU time measures peak RSS in make bench.
 APT_PACKAGES += jq time
 .PHONY: bench-intake
-$(BUILD)/intake-load: $(BUILD)/bench/intake_load.o $(BUILD)/libanon.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
-bench-intake: all $(BUILD)/intake-load
+bench-intake: all $(BUILD)/intake_load
 	scripts/bench-intake
 
 # ---------------------------------------------------------------- kubernetes

@@ -33,18 +33,21 @@ static int run_config(int argc, char **argv, anon_config *cfg)
     size_t n;
     const anon_config_var *vars = anon_config_vars(&n);
     if (markdown)
-        printf("| variable | default | meaning |\n| --- | --- | --- |\n");
+        printf("| variable | default | accepts | meaning |\n| --- | --- | --- | --- |\n");
     for (size_t i = 0; i < n; i++) {
         const anon_config_var *v = &vars[i];
+        char accepts[256];
+        anon_config_var_accepts(v, accepts, sizeof accepts);
         if (markdown) {
-            printf("| `%s` | %s%s%s | %s |\n", v->name, v->default_value[0] ? "`" : "",
+            printf("| `%s` | %s%s%s | %s | %s |\n", v->name, v->default_value[0] ? "`" : "",
                    v->default_value[0] ? v->default_value : "(empty)",
-                   v->default_value[0] ? "`" : "", v->help);
+                   v->default_value[0] ? "`" : "", accepts[0] ? accepts : "text", v->help);
         } else {
             char now[512];
             current_value(cfg, v, now, sizeof now);
-            printf("%s=%s\n    %s (default: %s)\n", v->name, now, v->help,
-                   v->default_value[0] ? v->default_value : "empty");
+            printf("%s=%s\n    %s (default: %s%s%s)\n", v->name, now, v->help,
+                   v->default_value[0] ? v->default_value : "empty", accepts[0] ? "; accepts " : "",
+                   accepts);
         }
     }
     return EXIT_OK;

@@ -2,6 +2,7 @@
 # test_eval.sh - the detection evaluation's own parts: the generated set is
 # reproducible, and the scorer counts covered faces and false boxes as
 # docs/detection.md says.
+# needs: oracle (the generated set is labelled with face-api's boxes)
 source "$(dirname "$0")/lib.sh"
 GEN="$ROOT/scripts/make-eval-set"
 

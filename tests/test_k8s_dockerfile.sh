@@ -3,6 +3,7 @@
 # (tests/k8s/dockerfile.mjs). Each broken fixture
 # testdata/k8s-broken/r4-*.Dockerfile fails with the error in its
 # `# expect:` line.
+# needs: npm (the pinned manifest checkers in .cache/k8s-validate)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/k8s/ladder.sh"
 

@@ -6,6 +6,7 @@
 # --version` and `anonctl blur` on a test photo work inside, and every
 # binary finds its libraries. The broken fixtures
 # testdata/k8s-broken/r5-*/Containerfile (built on top of the image) fail.
+# needs: npm (the pinned manifest checkers in .cache/k8s-validate)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/k8s/ladder.sh"
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/scripts/podman/containers.conf}

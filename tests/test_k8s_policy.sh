@@ -2,6 +2,7 @@
 # Rung 3 of the manifest ladder: the project's practices
 # (tests/k8s/policy.mjs) hold in every rendering. The broken fixtures
 # testdata/k8s-broken/r3-* pass rung 2 but fail here.
+# needs: npm (the pinned manifest checkers in .cache/k8s-validate)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/k8s/ladder.sh"
 need_node_deps

@@ -2,6 +2,7 @@
 # Rung 1 of the manifest ladder: every kustomization renders with the
 # pinned kubectl/kustomize (scripts/kubectl), and the broken fixtures
 # testdata/k8s-broken/r1-* do not.
+# needs: npm (the pinned manifest checkers in .cache/k8s-validate)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/k8s/ladder.sh"
 

@@ -3,6 +3,7 @@
 # by a Kubernetes 1.33 API server (tests/k8s/schema.mjs: YAML 1.1 and
 # duplicate keys, JSON schema, unknown fields, server-side rules). The
 # broken fixtures testdata/k8s-broken/r2-* render but fail here.
+# needs: npm (the pinned manifest checkers in .cache/k8s-validate)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/k8s/ladder.sh"
 need_node_deps

@@ -10,6 +10,7 @@
  *   - detections (down to the oracle's 0.2 cut-off): same faces, IoU >= 0.9,
  *     score within 0.01;
  *   - the default SSD pass finds all 22 faces of the six photos.
+ * needs: oracle
  * Prints the error maxima as `#` lines. One SSD pass takes ~1 s here, so the
  * raw SSD check uses two photos and the SSD detections are computed once and
  * shared by the parity and the 22-face checks. */

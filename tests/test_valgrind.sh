@@ -3,6 +3,7 @@
 # a photo, a damaged JPEG, a decompression bomb and an empty file. No
 # invalid access, no uninitialised use, no leak (the ASan build covers the
 # rest of the suite; this checks the optimised binary users run).
+# needs: slow (valgrind; make check leaves it to make test)
 source "$(dirname "$0")/lib.sh"
 command -v valgrind >/dev/null || { not_ok valgrind_installed; exit 0; }
 "$ROOT/scripts/make-bad-inputs" "$TMP/bad" >/dev/null 2>&1

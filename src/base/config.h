@@ -50,9 +50,15 @@ typedef struct anon_config_var {
     anon_var_type type;
     size_t offset;            /* field in anon_config */
     int secret;               /* never shown or logged */
+    long min, max;            /* ANON_VAR_LONG: the accepted range */
+    const char *const *choices; /* ANON_VAR_STRING: the accepted values
+                                 * (NULL-terminated), or NULL for any */
 } anon_config_var;
 
-/* Fills cfg from the environment and defaults; fails on a malformed number. */
+/* Fills cfg from the environment and defaults. A malformed number, a
+ * number out of its range or a value not among a variable's choices fails
+ * with a message naming the variable: the one place settings are checked,
+ * for every program and every command. */
 int anon_config_load(anon_config *cfg, anon_error *err);
 
 /* The table of variables, for --help and documentation. */
@@ -61,9 +67,13 @@ const anon_config_var *anon_config_vars(size_t *count);
 /* Looks one variable up by name (NULL if unknown). */
 const anon_config_var *anon_config_var_find(const char *name);
 
-/* Sets a field from a string as if it came from the environment; used by
- * the CLI for flags that override a variable. */
+/* Sets a field from a string as if it came from the environment, with the
+ * same checks; used by the CLI for flags that override a variable. */
 int anon_config_set(anon_config *cfg, const char *name, const char *value,
                     anon_error *err);
+
+/* What a variable accepts, for --help and the README: "1-65535", "ssd,
+ * tiny" or "" (any text), into buf. */
+const char *anon_config_var_accepts(const anon_config_var *v, char *buf, size_t size);
 
 #endif

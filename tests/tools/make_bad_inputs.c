@@ -595,7 +595,8 @@ static void put_chunk(FILE *f, const char *type, const uint8_t *data, uint32_t l
     uint8_t tail[4];
     put32(tail, crc);
     fwrite(head, 1, 8, f);
-    fwrite(data, 1, len, f);
+    if (len > 0)    /* IEND and empty chunks have no data (and data may be NULL) */
+        fwrite(data, 1, len, f);
     fwrite(tail, 1, 4, f);
 }
 

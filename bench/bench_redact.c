@@ -1,8 +1,9 @@
-/* bench-redact.c - block-wise JPEG output against a full re-encode.
+/* bench_redact.c - block-wise JPEG output against a full re-encode.
  *
- * Run by scripts/bench-redact. A generated 4000x3000 photo-like JPEG with
- * three faces: both ways of writing the anonymized result are timed in the
- * same run (best of ROUNDS), and the ratio printed. Decode and blur are
+ * Built by make (build/bench_redact), run by scripts/bench-redact. A
+ * generated 4000x3000 photo-like JPEG with three faces: both ways of
+ * writing the anonymized result are timed in the same run (best of
+ * ROUNDS), and the ratio printed. Decode and blur are
  * shared by both paths and reported separately. */
 #include <math.h>
 #include <stdio.h>
