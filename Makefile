@@ -154,10 +154,14 @@ $(ASAN)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -c $< -o $@
 
+# Made afresh: `ar r` into an existing archive would keep the members of
+# sources that were removed or renamed.
 $(BUILD)/libanon.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(ASAN)/libanon.a: $(ASAN_LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/anonctl: $(CTL_OBJ) $(BUILD)/libanon.a

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "redact/blur.h"
+#include "codec/codec.h"
 #include "image/image.h"
 
 #define W 4000

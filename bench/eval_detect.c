@@ -19,6 +19,7 @@
 
 #include "base/buffer.h"
 #include "base/clock.h"
+#include "codec/codec.h"
 #include "detect/detect.h"
 #include "image/image.h"
 #include "detect/preset.h"

@@ -3,6 +3,7 @@
  * (this runs under ASan/UBSan). One result line per file. */
 #include "redact/blur.h"
 #include "check.h"
+#include "codec/codec.h"
 #include "corpus.h"
 #include "image/image.h"
 

@@ -192,7 +192,7 @@ static long coef_regions_differ(const anon_buffer *src, const anon_rect *regions
     anon_jpeg_source *s = NULL;
     long differ = -1;
     int rc = anon_jpeg_source_read(src->data, src->len, -1, -1, 4, &small, &s, NULL);
-    if (rc == 1)
+    if (rc == ANON_DECLINED)
         return -2;
     if (anon_decode(src->data, src->len, NULL, &full, NULL, NULL) == 0 && rc == 0 &&
         anon_jpeg_source_regions(s, regions, n, &part, NULL) == 0) {

@@ -5,9 +5,12 @@
 
 #include "check.h"
 #include "codec/codec.h"
+#include "codec/jpeg_private.h"
 #include "corpus.h"
+#include "image/container.h"
 #include "image/image.h"
 #include "image/metadata.h"
+#include "image/orient.h"
 
 /* ---------------------------------------------------------------- helpers */
 

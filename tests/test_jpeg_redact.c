@@ -8,6 +8,7 @@
 #include "check.h"
 #include "codec/codec.h"
 #include "corpus.h"
+#include "image/container.h"
 #include "image/image.h"
 #include "jpeg_make.h"
 

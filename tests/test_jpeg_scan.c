@@ -1,15 +1,16 @@
 /* test_jpeg_scan.c - the indexed scan (jpeg_scan.c) and its writer
  * (jpeg_repack.c): Huffman coding a block back gives the encoder's own
  * bits, every MCU decodes again from the index as in one pass, and
- * damaged or cut data is refused (return 1, for libjpeg's path) without
+ * damaged or cut data is refused (ANON_DECLINED, for libjpeg's path) without
  * ever reading out of bounds (the suite runs under ASan). */
 #include <stdio.h>
 
 #include "check.h"
 #include "codec/codec.h"
+#include "codec/jpeg_repack_private.h"
 #include "corpus.h"
+#include "image/container.h"
 #include "jpeg_make.h"
-#include "codec/jpeg_scan.h"
 
 /* A w x h JPEG of a busy pattern from libjpeg, restart marker every
  * `restart` MCUs (0: none), 4:2:0 or gray, Huffman tables standard or
@@ -92,7 +93,7 @@ TEST(recoding_an_mcu_gives_the_encoders_bits)
         CHECK(encode_pattern(203, 157, cases[i].restart, cases[i].gray, &src) == 0);
         anon_jpeg_scan *s;
         CHECK(anon_jpeg_scan_open(src.data, src.len, 1, NULL, &s, NULL) == 0);
-        CHECK(anon_jpeg_scan_write(s, same_mcu_every_third, s, NULL, &out, NULL) == 0);
+        CHECK(anon_jpeg_repack_write(s, same_mcu_every_third, s, NULL, &out, NULL) == 0);
         const uint8_t *a, *b;
         size_t alen, blen;
         CHECK(scan_bytes(src.data, src.len, &a, &alen) && scan_bytes(out.data, out.len, &b, &blen));
@@ -109,7 +110,7 @@ TEST(replaced_mcus_decode_as_replaced)
     CHECK(encode_pattern(203, 157, 4, false, &src) == 0);
     anon_jpeg_scan *s;
     CHECK(anon_jpeg_scan_open(src.data, src.len, 1, NULL, &s, NULL) == 0);
-    CHECK(anon_jpeg_scan_write(s, flat_quarter, s, NULL, &out, NULL) == 0);
+    CHECK(anon_jpeg_repack_write(s, flat_quarter, s, NULL, &out, NULL) == 0);
     anon_image before, after;
     CHECK(anon_decode(src.data, src.len, NULL, &before, NULL, NULL) == 0);
     CHECK(anon_decode(out.data, out.len, NULL, &after, NULL, NULL) == 0);
@@ -148,7 +149,7 @@ static bool dc_jump(void *ctx, int mx, int my, JBLOCK *blocks)
 
 TEST(a_code_the_tables_lack_is_reported)
 {
-    /* Tables made for the image lack it: the writer says 1 (the caller
+    /* Tables made for the image lack it: the writer declines (the caller
      * then writes libjpeg's way) and leaves out as it was; the standard
      * tables have every code. */
     for (int optimize = 1; optimize >= 0; optimize--) {
@@ -156,8 +157,8 @@ TEST(a_code_the_tables_lack_is_reported)
         CHECK(encode_coded(203, 157, 0, false, optimize, &src) == 0);
         anon_jpeg_scan *s;
         CHECK(anon_jpeg_scan_open(src.data, src.len, 1, NULL, &s, NULL) == 0);
-        int rc = anon_jpeg_scan_write(s, dc_jump, s, NULL, &out, NULL);
-        CHECKF(rc == (optimize ? 1 : 0), "optimize %d: rc %d", optimize, rc);
+        int rc = anon_jpeg_repack_write(s, dc_jump, s, NULL, &out, NULL);
+        CHECKF(rc == (optimize ? ANON_DECLINED : 0), "optimize %d: rc %d", optimize, rc);
         CHECK(optimize ? out.len == 0 : out.len > 0);
         anon_jpeg_scan_free(s);
         anon_buffer_free(&src);
@@ -177,7 +178,7 @@ TEST(cut_data_is_not_taken)
     for (size_t cut = header; cut < src.len - 2; cut += 97) {
         anon_jpeg_scan *s = NULL;
         anon_image small;
-        taken += anon_jpeg_scan_open(src.data, cut, 4, &small, &s, NULL) != 1;
+        taken += anon_jpeg_scan_open(src.data, cut, 4, &small, &s, NULL) != ANON_DECLINED;
         anon_jpeg_scan_free(s);
     }
     CHECKF(taken == 0, "%d cut files taken", taken);
@@ -186,7 +187,7 @@ TEST(cut_data_is_not_taken)
 
 TEST(damaged_data_never_reads_astray)
 {
-    /* Seeded mutations of the scan: each open is taken (0) or not (1),
+    /* Seeded mutations of the scan: each open is taken (0) or declined,
      * and what is taken decodes and writes without a fault. */
     uint32_t seed = 20261122;
     int taken = 0, refused = 0;
@@ -208,11 +209,11 @@ TEST(damaged_data_never_reads_astray)
             anon_jpeg_scan *s = NULL;
             anon_image small;
             int rc = anon_jpeg_scan_open(bad.data, bad.len, 2, &small, &s, NULL);
-            CHECK(rc == 0 || rc == 1);
+            CHECK(rc == 0 || rc == ANON_DECLINED);
             if (rc == 0) {
                 taken++;
                 anon_image_free(&small);
-                CHECK(anon_jpeg_scan_write(s, same_mcu_every_third, s, NULL, &out, NULL) >= 0);
+                CHECK(anon_jpeg_repack_write(s, same_mcu_every_third, s, NULL, &out, NULL) >= 0);
             } else {
                 refused++;
             }
@@ -235,7 +236,8 @@ TEST(other_codings_are_not_taken)
             continue;
         }
         anon_jpeg_scan *s = NULL;
-        CHECKF(anon_jpeg_scan_open(src.data, src.len, 1, NULL, &s, NULL) == 1, "%s", names[i]);
+        CHECKF(anon_jpeg_scan_open(src.data, src.len, 1, NULL, &s, NULL) == ANON_DECLINED, "%s",
+               names[i]);
         anon_jpeg_scan_free(s);
         anon_buffer_free(&src);
     }

@@ -1,172 +1,18 @@
-/* jpeg.c - JPEG header probe, decode and encode through libjpeg-turbo.
+/* jpeg.c - JPEG decode and encode through libjpeg-turbo.
  *
- * Part of the codec layer behind image.h. Decoding yields RGB for every
+ * Part of the codec layer behind codec.h. Decoding yields RGB for every
  * colour space libjpeg reads (gray, YCbCr, RGB, CMYK and YCCK including
  * Adobe's inverted CMYK); encoding writes baseline YCbCr with a JFIF
  * header and no other metadata than the kept EXIF subset (plus the
- * source's RGB colour profile, see metadata.h). Damaged entropy
+ * source's RGB colour profile, see image/metadata.h). Damaged entropy
  * data is decoded the way libjpeg recovers it and counted as warnings. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/codec.h"
-#include "codec/jpeg_internal.h"
-#include "image/metadata.h"
-
-/* ---------------------------------------------------------------- segments */
-
-static bool marker_has_length(uint8_t m)
-{
-    return !(m == 0xD8 || m == 0xD9 || m == 0x01 || (m >= 0xD0 && m <= 0xD7));
-}
-
-/* Skips entropy-coded data (and RSTn markers inside it) up to the next
- * real marker. */
-static size_t skip_entropy(const uint8_t *buf, size_t len, size_t pos)
-{
-    while (pos + 1 < len) {
-        if (buf[pos] == 0xFF) {
-            uint8_t m = buf[pos + 1];
-            if (m != 0x00 && m != 0xFF && !(m >= 0xD0 && m <= 0xD7))
-                return pos;
-            pos += m == 0xFF ? 1 : 2;
-        } else {
-            pos++;
-        }
-    }
-    return len;
-}
-
-int anon_jpeg_segment_next(const uint8_t *buf, size_t len, size_t *pos,
-                           anon_jpeg_segment *seg)
-{
-    size_t p = *pos;
-    if (p == 0) {
-        if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8)
-            return -1;
-        *pos = 2;
-        *seg = (anon_jpeg_segment){0xD8, NULL, 0};
-        return 1;
-    }
-    if (p < len && buf[p] != 0xFF)
-        p = skip_entropy(buf, len, p);
-    while (p + 1 < len && buf[p] == 0xFF && buf[p + 1] == 0xFF)
-        p++;    /* fill bytes */
-    if (p + 1 >= len)
-        return 0;
-    uint8_t m = buf[p + 1];
-    if (m == 0xD9) {
-        *pos = p + 2;
-        return 0;
-    }
-    if (!marker_has_length(m)) {
-        *pos = p + 2;
-        *seg = (anon_jpeg_segment){m, NULL, 0};
-        return 1;
-    }
-    if (p + 4 > len)
-        return -1;
-    size_t seglen = (size_t)buf[p + 2] << 8 | buf[p + 3];
-    if (seglen < 2 || p + 2 + seglen > len)
-        return -1;
-    *seg = (anon_jpeg_segment){m, buf + p + 4, seglen - 2};
-    *pos = p + 2 + seglen;
-    return 1;
-}
-
-/* ---------------------------------------------------------------- probe */
-
-static bool is_sof(uint8_t m)
-{
-    return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
-}
-
-int anon_jpeg_probe(const uint8_t *data, size_t len, anon_image_info *info,
-                    anon_error *err)
-{
-    size_t pos = 0;
-    anon_jpeg_segment seg;
-    int rc;
-    /* The frame header may follow any number of APPn, DQT, DHT, COM...
-     * segments; EXIF sits before it in every real file. */
-    while ((rc = anon_jpeg_segment_next(data, len, &pos, &seg)) == 1) {
-        if (seg.marker == 0xE1 && seg.len >= 6 && memcmp(seg.data, "Exif\0\0", 6) == 0
-            && info->orientation == 1)
-            info->orientation = anon_exif_orientation(seg.data + 6, seg.len - 6);
-        if (seg.marker == 0xDA)
-            return anon_fail(err, "JPEG has no frame header before its scan data");
-        if (is_sof(seg.marker)) {
-            if (seg.len < 6)
-                return anon_fail(err, "JPEG frame header too short");
-            info->height = seg.data[1] << 8 | seg.data[2];
-            info->width = seg.data[3] << 8 | seg.data[4];
-            info->components = seg.data[5];
-            info->progressive = seg.marker == 0xC2 || seg.marker == 0xC6 ||
-                                seg.marker == 0xCA || seg.marker == 0xCE;
-            if (info->height == 0)
-                return anon_fail(err, "JPEG with its height in a DNL marker is not supported");
-            return 0;
-        }
-    }
-    return anon_fail(err, rc < 0 ? "truncated or malformed JPEG header"
-                                 : "JPEG ends before its frame header");
-}
-
-/* ---------------------------------------------------------------- error manager */
-
-static void on_error_exit(j_common_ptr c)
-{
-    anon_jpeg_errmgr *e = (anon_jpeg_errmgr *)c->err;
-    c->err->format_message(c, e->why);
-    longjmp(e->jump, 1);
-}
-
-static void on_emit_message(j_common_ptr c, int level)
-{
-    anon_jpeg_errmgr *e = (anon_jpeg_errmgr *)c->err;
-    if (level >= 0)
-        return;    /* trace messages */
-    c->err->num_warnings++;
-    if (e->info != NULL) {
-        char msg[JMSG_LENGTH_MAX];
-        c->err->format_message(c, msg);
-        anon_info_warn(e->info, msg);
-    }
-}
-
-static void on_output_message(j_common_ptr c)
-{
-    (void)c;    /* the library never prints */
-}
-
-static void on_progress(j_common_ptr c)
-{
-    if (!c->is_decompressor)
-        return;
-    j_decompress_ptr d = (j_decompress_ptr)c;
-    anon_jpeg_errmgr *e = (anon_jpeg_errmgr *)c->err;
-    if (d->input_scan_number > ANON_JPEG_MAX_SCANS) {
-        snprintf(e->why, sizeof e->why, "JPEG has over %d progressive scans",
-                 ANON_JPEG_MAX_SCANS);
-        longjmp(e->jump, 1);
-    }
-}
-
-void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info)
-{
-    memset(e, 0, sizeof *e);
-    jpeg_std_error(&e->pub);
-    e->pub.error_exit = on_error_exit;
-    e->pub.emit_message = on_emit_message;
-    e->pub.output_message = on_output_message;
-    e->progress.progress_monitor = on_progress;
-    e->info = info;
-}
-
-void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e)
-{
-    cinfo->progress = &e->progress;
-}
+#include "codec/jpeg_private.h"
+#include "codec/jpeg_lib_private.h"
+#include "codec/jpeg_markers_private.h"
+#include "image/orient.h"
 
 /* ---------------------------------------------------------------- decode */
 
@@ -342,26 +188,6 @@ static int compare_spans(const void *a, const void *b)
     return (p->y0 > q->y0) - (p->y0 < q->y0);
 }
 
-/* Widens r to whole MCUs of mcu_w x mcu_h, clipped to the image: the
- * pixels anon_jpeg_redact reads to re-encode the blocks under r. */
-bool anon_jpeg_mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, int height,
-                         anon_rect *out)
-{
-    long x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
-    long x1 = (long)r->x + r->w, y1 = (long)r->y + r->h;
-    x1 = x1 > width ? width : x1;
-    y1 = y1 > height ? height : y1;
-    if (r->w <= 0 || r->h <= 0 || x1 <= x0 || y1 <= y0)
-        return false;
-    x0 = x0 / mcu_w * mcu_w;
-    y0 = y0 / mcu_h * mcu_h;
-    x1 = (x1 + mcu_w - 1) / mcu_w * mcu_w;
-    y1 = (y1 + mcu_h - 1) / mcu_h * mcu_h;
-    *out = (anon_rect){(int)x0, (int)y0, (int)((x1 > width ? width : x1) - x0),
-                       (int)((y1 > height ? height : y1) - y0)};
-    return true;
-}
-
 static void decode_regions_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_t len,
                                 const anon_rect *regions, size_t n)
 {
@@ -458,76 +284,6 @@ typedef struct jpeg_encode_ctx {
     unsigned long size;
     anon_buffer exif;
 } jpeg_encode_ctx;
-
-/* Appends one whole segment: marker, length, prefix, data. */
-static int append_segment(anon_buffer *out, int marker, const uint8_t *prefix, size_t plen,
-                          const uint8_t *data, size_t len, anon_error *err)
-{
-    size_t seglen = 2 + plen + len;
-    uint8_t head[4] = {0xFF, (uint8_t)marker, (uint8_t)(seglen >> 8), (uint8_t)seglen};
-    if (anon_buffer_append(out, head, sizeof head, err) < 0 ||
-        anon_buffer_append(out, prefix, plen, err) < 0)
-        return -1;
-    return anon_buffer_append(out, data, len, err);
-}
-
-/* An ICC profile as APP2 chunks, the way jpeg_write_icc_profile splits it. */
-static int append_icc(anon_buffer *out, const uint8_t *icc, size_t len, anon_error *err)
-{
-    enum { CHUNK = 65519 };
-    size_t chunks = (len + CHUNK - 1) / CHUNK;
-    if (chunks > 255)
-        return 0;    /* too large for the APP2 convention: dropped, like libjpeg */
-    for (size_t i = 0; i < chunks; i++) {
-        uint8_t prefix[14] = "ICC_PROFILE";
-        prefix[12] = (uint8_t)(i + 1);
-        prefix[13] = (uint8_t)chunks;
-        size_t n = len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
-        if (append_segment(out, 0xE2, prefix, sizeof prefix, icc + i * CHUNK, n, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int anon_jpeg_source_segments(const uint8_t *source, size_t len, bool keep_metadata,
-                              anon_buffer *out, anon_error *err)
-{
-    const uint8_t *tiff;
-    size_t tiff_len;
-    anon_buffer scratch = ANON_BUFFER_INIT;
-    int rc = 0;
-    if (source == NULL)
-        return 0;
-    if (keep_metadata && anon_find_exif(source, len, &tiff, &tiff_len)) {
-        rc = anon_exif_build_kept(tiff, tiff_len, &scratch, err);
-        if (rc == 0 && scratch.len > 0 && scratch.len + 6 <= 65533)
-            rc = append_segment(out, 0xE1, (const uint8_t *)"Exif\0\0", 6, scratch.data,
-                                scratch.len, err);
-    }
-    scratch.len = 0;
-    if (rc == 0)
-        rc = anon_find_icc_rgb(source, len, &scratch, err);
-    if (rc == 0 && scratch.len > 0)
-        rc = append_icc(out, scratch.data, scratch.len, err);
-    anon_buffer_free(&scratch);
-    return rc;
-}
-
-int anon_jpeg_write_source_markers(j_compress_ptr ci, const uint8_t *source, size_t len,
-                                   bool keep_metadata, anon_buffer *scratch, anon_error *err)
-{
-    scratch->len = 0;
-    if (anon_jpeg_source_segments(source, len, keep_metadata, scratch, err) < 0)
-        return -1;
-    size_t pos = 0;
-    while (pos + 4 <= scratch->len) {
-        size_t seglen = (size_t)scratch->data[pos + 2] << 8 | scratch->data[pos + 3];
-        jpeg_write_marker(ci, scratch->data[pos + 1], scratch->data + pos + 4,
-                          (unsigned)(seglen - 2));
-        pos += 2 + seglen;
-    }
-    return 0;
-}
 
 static void encode_body(jpeg_encode_ctx *ctx, const anon_image *img,
                         const anon_encode_options *o)

@@ -1,11 +1,11 @@
 /* jpeg_coef.c - full-size pixels of a few MCUs from a JPEG's DCT coefficients.
  *
- * Part of the one-decode fast path (anonymize.c, jpeg_redact.c): the
+ * Part of the one-decode fast path (anonymize.c, jpeg_source.c): the
  * source is entropy-decoded once (a baseline scan indexed by jpeg_scan.c,
  * anything else by libjpeg in buffered-image mode, keeping every
  * coefficient), which yields the reduced-scale detection image. The blur
  * needs the full-size pixels of the MCUs under the faces; they are made
- * here from those MCUs' coefficients (anon_jpeg_source_mcus reads them),
+ * here from those MCUs' coefficients (an anon_jpeg_mcu_reader reads them),
  * the way libjpeg would:
  * its own accurate integer inverse DCT (the method its decompressor
  * chose for a full-size pass, SIMD where the CPU has it, with its
@@ -14,12 +14,12 @@
  * libjpeg's decode (tests/test_fastpath.c).
  *
  * Supported: 8-bit YCbCr or grayscale with chroma subsampled 1x1, 2x1
- * (4:2:2) or 2x2 (4:2:0); anything else returns 1 for the caller's
- * libjpeg path. */
+ * (4:2:2) or 2x2 (4:2:0); anything else returns ANON_DECLINED for the
+ * caller's libjpeg path. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/jpeg_internal.h"
+#include "codec/jpeg_coef_private.h"
 
 /* libjpeg's inverse DCT module, as its private jpegint.h declares it (the
  * same two fields since libjpeg 6b): jpeg_start_decompress has put the
@@ -295,15 +295,14 @@ static void decode_mcus(const anon_jpeg_mcu_reader *r, int mx0, int my0, int mx1
         free(planes[c].v);
 }
 
-int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size_t n,
-                             anon_image *img, anon_error *err)
+int anon_jpeg_coef_regions(const anon_jpeg_mcu_reader *r, const anon_rect *regions, size_t n,
+                           anon_image *img, anon_error *err)
 {
     memset(img, 0, sizeof *img);
-    anon_jpeg_mcu_reader r;
-    if (anon_jpeg_source_mcus(s, &r) != 0 || !layout_supported(&r))
-        return 1;
-    j_decompress_ptr ci = r.ci;
-    anon_jpeg_errmgr *e = r.err;
+    if (!layout_supported(r))
+        return ANON_DECLINED;
+    j_decompress_ptr ci = r->ci;
+    anon_jpeg_errmgr *e = r->err;
     int width = (int)ci->image_width, height = (int)ci->image_height;
     /* Full size, but only the decoded MCUs are ever touched: the pages of
      * the rest are never faulted in. */
@@ -317,7 +316,7 @@ int anon_jpeg_source_regions(anon_jpeg_source *s, const anon_rect *regions, size
     for (size_t i = 0; i < n; i++) {
         anon_rect c;
         if (anon_jpeg_mcu_cover(&regions[i], mcu_w, mcu_h, width, height, &c))
-            decode_mcus(&r, c.x / mcu_w, c.y / mcu_h, (c.x + c.w + mcu_w - 1) / mcu_w,
+            decode_mcus(r, c.x / mcu_w, c.y / mcu_h, (c.x + c.w + mcu_w - 1) / mcu_w,
                         (c.y + c.h + mcu_h - 1) / mcu_h, img, e);
     }
     return 0;

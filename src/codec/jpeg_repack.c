@@ -1,6 +1,6 @@
 /* jpeg_repack.c - write a JPEG whose scan is the source's, but for some MCUs.
  *
- * The writer half of jpeg_scan.h. An MCU is copied as the source's bits
+ * The writer half of jpeg_scan_private.h. An MCU is copied as the source's bits
  * when it is not replaced and the DC predictors it starts from are the
  * source's (its DC differences are then still right); every other MCU is
  * Huffman-coded here from its coefficients (the replacement's, or its own
@@ -13,8 +13,8 @@
 #include <emmintrin.h>
 #endif
 
-#include "codec/codec.h"
-#include "codec/jpeg_scan.h"
+#include "codec/jpeg_repack_private.h"
+#include "image/container.h"
 
 /* ---------------------------------------------------------------- output bits */
 
@@ -222,7 +222,7 @@ static bool encode_mcu(repack *rp, bit_writer *w, int mx, int my, bool is_replac
  * symbols of 27 bits, every byte stuffed, and a restart marker. */
 #define MCU_ROOM (2 * 10 * 64 * 27 / 8 + 16)
 
-/* The scan, MCU by MCU: 0, 1 (a code the tables lack) or -1. */
+/* The scan, MCU by MCU: 0, ANON_DECLINED (a code the tables lack) or -1. */
 static int write_scan(repack *rp, anon_buffer *out, anon_error *err)
 {
     const anon_jpeg_scan_layout *l = rp->l;
@@ -265,7 +265,7 @@ static int write_scan(repack *rp, anon_buffer *out, anon_error *err)
                 for (int c = 0; c < l->comps; c++)
                     pred[c] = src_pred[l->comps + c];
         } else if (!encode_mcu(rp, &w, mx, my, is_replaced, pred)) {
-            return 1;
+            return ANON_DECLINED;
         }
         if (++mx == l->mcus_x) {
             mx = 0;
@@ -277,8 +277,8 @@ static int write_scan(repack *rp, anon_buffer *out, anon_error *err)
     return 0;
 }
 
-int anon_jpeg_scan_write(const anon_jpeg_scan *s, anon_jpeg_mcu_source replaced, void *ctx,
-                         const anon_buffer *markers, anon_buffer *out, anon_error *err)
+int anon_jpeg_repack_write(const anon_jpeg_scan *s, anon_jpeg_mcu_source replaced, void *ctx,
+                           const anon_buffer *markers, anon_buffer *out, anon_error *err)
 {
     const anon_jpeg_scan_layout *l = anon_jpeg_scan_layout_of(s);
     size_t was = out->len;

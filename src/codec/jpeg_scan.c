@@ -1,6 +1,6 @@
 /* jpeg_scan.c - decode a baseline JPEG's scan once, keep only an index.
  *
- * See jpeg_scan.h for why. libjpeg still parses the header (tables,
+ * See jpeg_scan_private.h for why. libjpeg still parses the header (tables,
  * frame, scan, restart interval) and sets up its inverse DCT for
  * jpeg_coef.c; the entropy-coded data is decoded here: byte stuffing and
  * restart markers are removed first (unstuff), so that the Huffman decoder
@@ -13,17 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/codec.h"
-#include "codec/jpeg_scan.h"
-
-const uint8_t anon_jpeg_zigzag[64 + 16] = {
-    0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,
-    12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6,  7,  14, 21, 28,
-    35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
-    58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-    /* a run past the end lands here: a corrupt block writes a harmless slot */
-    63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
-};
+#include "codec/jpeg_scan_private.h"
 
 /* The identity, with the same guard: for blocks kept in zigzag order. */
 static const uint8_t scan_order[64 + 16] = {
@@ -476,7 +466,7 @@ int anon_jpeg_scan_start_idct(anon_jpeg_scan *s)
     if (s->idct_ready)
         return 0;
     if (setjmp(s->err.jump) != 0)
-        return 1;
+        return ANON_DECLINED;
     /* Sets up the inverse DCT for a full-size pass; a single-scan file is
      * not read until the first jpeg_read_scanlines, which never comes. */
     jpeg_start_decompress(&s->ci);
@@ -617,24 +607,25 @@ void anon_jpeg_scan_free(anon_jpeg_scan *s)
     free(s);
 }
 
-/* The body of anon_jpeg_scan_open, under its setjmp: 1 not taken, -1 error. */
+/* The body of anon_jpeg_scan_open, under its setjmp: ANON_DECLINED not
+ * taken, -1 error. */
 static int scan_open_body(anon_jpeg_scan *s, const uint8_t *src, size_t len, int denom,
                           anon_image *small, anon_error *err)
 {
     size_t data_at;
     if (!read_header(s, src, len, &data_at) || !layout_init(s, src, data_at))
-        return 1;
+        return ANON_DECLINED;
     if (!unstuff(s, src, len, data_at)) {
         if (s->bits.data == NULL || s->rst_at == NULL)
             return anon_fail(err, "out of memory");
-        return 1;
+        return ANON_DECLINED;
     }
     reduced r = {0};
     bool ok = small == NULL || reduced_init(&r, &s->ci, denom);
     ok = ok && index_scan(s, small ? &r : NULL);
     ok = ok && (small == NULL || reduced_to_rgb(&r, &s->ci, denom, small, err));
     reduced_free(&r);
-    return ok ? 0 : 1;
+    return ok ? 0 : ANON_DECLINED;
 }
 
 int anon_jpeg_scan_open(const uint8_t *src, size_t len, int denom, anon_image *small,
@@ -654,9 +645,9 @@ int anon_jpeg_scan_open(const uint8_t *src, size_t len, int denom, anon_image *s
     if (setjmp(s->err.jump) == 0)
         rc = scan_open_body(s, src, len, denom, small, err);
     else
-        rc = 1;    /* libjpeg refused the header: its own path will say why */
+        rc = ANON_DECLINED;    /* libjpeg refused the header: its own path will say why */
     if (rc == 0 && s->err.pub.num_warnings > 0)
-        rc = 1;
+        rc = ANON_DECLINED;
     if (rc != 0) {
         if (small != NULL)
             anon_image_free(small);

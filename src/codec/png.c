@@ -1,10 +1,10 @@
-/* png.c - PNG header probe, decode and encode through libpng.
+/* png.c - PNG decode and encode through libpng.
  *
- * Part of the codec layer behind image.h. Every PNG flavour (1-16 bit,
+ * Part of the codec layer behind codec.h. Every PNG flavour (1-16 bit,
  * gray, gray+alpha, palette with or without tRNS, RGB, RGBA, Adam7
  * interlaced) decodes to 8-bit RGB or RGBA; 16-bit samples are scaled
  * (rounded), not truncated. Decompression bombs are stopped before
- * inflating: the caller's pixel limit is checked on the IHDR (image.c),
+ * inflating: the caller's pixel limit is checked on the IHDR (codec.c),
  * libpng's own user limits cap the sides, and ancillary chunks that only
  * carry metadata are skipped unread so their compressed text cannot
  * balloon. Output is 8-bit RGB/RGBA with no ancillary chunk except the
@@ -14,89 +14,15 @@
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
-#include "codec/codec.h"
+#include "codec/png_private.h"
 #include "image/metadata.h"
 
-#define PNG_SIG_LEN 8
 /* Ancillary chunk payloads libpng may allocate; larger ones are dropped. */
 #define PNG_CHUNK_MALLOC_MAX (8u << 20)
 #define PNG_CHUNK_CACHE_MAX 128
 /* zlib level for output: 3 is about 3x faster than 6 for ~5% larger files. */
 #define PNG_WRITE_LEVEL 3
-
-/* ---------------------------------------------------------------- chunks */
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-int anon_png_chunk_next(const uint8_t *buf, size_t len, size_t *pos,
-                        anon_png_chunk *chunk)
-{
-    size_t p = *pos < PNG_SIG_LEN ? PNG_SIG_LEN : *pos;
-    if (p >= len)
-        return 0;
-    if (len - p < 12)
-        return -1;
-    uint32_t n = be32(buf + p);
-    if (n > 0x7FFFFFFFu || n > len - p - 12)
-        return -1;
-    memcpy(chunk->type, buf + p + 4, 4);
-    chunk->type[4] = '\0';
-    chunk->data = buf + p + 8;
-    chunk->len = n;
-    *pos = p + 12 + n;
-    return strcmp(chunk->type, "IEND") == 0 ? 0 : 1;
-}
-
-/* ---------------------------------------------------------------- probe */
-
-static bool valid_depth(int color_type, int depth)
-{
-    switch (color_type) {
-    case 0:  return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
-    case 3:  return depth == 1 || depth == 2 || depth == 4 || depth == 8;
-    case 2: case 4: case 6: return depth == 8 || depth == 16;
-    default: return false;
-    }
-}
-
-int anon_png_probe(const uint8_t *data, size_t len, anon_image_info *info,
-                   anon_error *err)
-{
-    static const int components[] = {1, 0, 3, 1, 2, 0, 4};
-    size_t pos = 0;
-    anon_png_chunk c;
-    if (anon_png_chunk_next(data, len, &pos, &c) != 1 || strcmp(c.type, "IHDR") != 0 ||
-        c.len != 13)
-        return anon_fail(err, "PNG has no valid IHDR header");
-    if (crc32(crc32(0, c.data - 4, 4), c.data, 13) != be32(c.data + 13))
-        return anon_fail(err, "PNG header is corrupt (IHDR checksum mismatch)");
-    uint32_t w = be32(c.data), h = be32(c.data + 4);
-    int depth = c.data[8], color_type = c.data[9];
-    if (w == 0 || h == 0 || w > 0x7FFFFFFFu || h > 0x7FFFFFFFu)
-        return anon_fail(err, "PNG header has invalid size %ux%u", w, h);
-    if (!valid_depth(color_type, depth))
-        return anon_fail(err, "PNG header has invalid colour type %d / bit depth %d",
-                         color_type, depth);
-    info->width = (int)w;
-    info->height = (int)h;
-    info->components = components[color_type];
-    info->has_alpha = color_type == 4 || color_type == 6;
-    info->progressive = c.data[12] == 1;
-    /* Only the chunks before the image data: that is where eXIf and tRNS
-     * belong, and it keeps the probe cheap. */
-    while (anon_png_chunk_next(data, len, &pos, &c) == 1 && strcmp(c.type, "IDAT") != 0) {
-        if (strcmp(c.type, "tRNS") == 0)
-            info->has_alpha = true;
-        else if (strcmp(c.type, "eXIf") == 0)
-            info->orientation = anon_exif_orientation(c.data, c.len);
-    }
-    return 0;
-}
 
 /* ---------------------------------------------------------------- decode */
 

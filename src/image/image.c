@@ -1,68 +1,17 @@
-/* image.c - format dispatch, pixel limits and orientation (see image.h).
+/* image.c - the pixel type and the header probe (see image.h).
  *
- * The front door of image decoding: recognise the format, read only its
- * header, refuse oversized images before a single pixel buffer exists,
- * then let jpeg.c / png.c decode and turn the result upright here. */
+ * The probe reads a JPEG's frame header (SOF) and a PNG's IHDR, and the
+ * EXIF orientation before them, with the container walkers alone: no
+ * codec library is involved, so a hostile header is refused before any
+ * decoder sees the file. */
 #include "image/image.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
-#include "codec/codec.h"
-
-anon_format anon_sniff(const uint8_t *data, size_t len)
-{
-    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    if (data == NULL)
-        return ANON_FMT_UNKNOWN;
-    if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
-        return ANON_FMT_JPEG;
-    if (len >= 8 && memcmp(data, png_sig, 8) == 0)
-        return ANON_FMT_PNG;
-    return ANON_FMT_UNKNOWN;
-}
-
-const char *anon_format_name(anon_format fmt)
-{
-    switch (fmt) {
-    case ANON_FMT_JPEG: return "jpeg";
-    case ANON_FMT_PNG:  return "png";
-    default:            return "unknown";
-    }
-}
-
-const char *anon_format_mime(anon_format fmt)
-{
-    switch (fmt) {
-    case ANON_FMT_JPEG: return "image/jpeg";
-    case ANON_FMT_PNG:  return "image/png";
-    default:            return "application/octet-stream";
-    }
-}
-
-int anon_probe(const uint8_t *data, size_t len, anon_image_info *info,
-               anon_error *err)
-{
-    memset(info, 0, sizeof *info);
-    info->orientation = 1;
-    if (len == 0)
-        return anon_fail(err, "empty file (0 bytes)");
-    info->format = anon_sniff(data, len);
-    int rc;
-    switch (info->format) {
-    case ANON_FMT_JPEG: rc = anon_jpeg_probe(data, len, info, err); break;
-    case ANON_FMT_PNG:  rc = anon_png_probe(data, len, info, err); break;
-    default:            return anon_fail(err, "not a JPEG or PNG image");
-    }
-    if (rc < 0)
-        return -1;
-    if (info->width <= 0 || info->height <= 0)
-        return anon_fail(err, "image has no pixels (%dx%d)", info->width, info->height);
-    if (info->width > ANON_MAX_DIMENSION || info->height > ANON_MAX_DIMENSION)
-        return anon_fail(err, "image is %dx%d, over the %d pixel side limit",
-                         info->width, info->height, ANON_MAX_DIMENSION);
-    return 0;
-}
+#include "image/container.h"
+#include "image/metadata.h"
 
 int anon_image_alloc(anon_image *img, int width, int height, int channels,
                      anon_error *err)
@@ -96,144 +45,117 @@ void anon_info_warn(anon_image_info *info, const char *msg)
     }
 }
 
-/* ---------------------------------------------------------------- orientation */
+/* ---------------------------------------------------------------- JPEG header */
 
-int anon_orientation_inverse(int orientation)
+static bool is_sof(uint8_t m)
 {
-    return orientation == 6 ? 8 : orientation == 8 ? 6 : orientation;
+    return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
 }
 
-/* Where the upright pixel (x, y) lives in the stored w x h image. */
-static void stored_position(int orientation, int w, int h, int x, int y, int *sx, int *sy)
-{
-    switch (orientation) {
-    case 2:  *sx = w - 1 - x; *sy = y;         break;
-    case 3:  *sx = w - 1 - x; *sy = h - 1 - y; break;
-    case 4:  *sx = x;         *sy = h - 1 - y; break;
-    case 5:  *sx = y;         *sy = x;         break;
-    case 6:  *sx = y;         *sy = h - 1 - x; break;
-    case 7:  *sx = w - 1 - y; *sy = h - 1 - x; break;
-    case 8:  *sx = w - 1 - y; *sy = x;         break;
-    default: *sx = x;         *sy = y;         break;
-    }
-}
-
-/* One pixel of 3 or 4 bytes; constant sizes let the compiler inline it. */
-static inline void copy_pixel(uint8_t *out, const uint8_t *in, size_t c)
-{
-    if (c == 3)
-        memcpy(out, in, 3);
-    else
-        memcpy(out, in, 4);
-}
-
-/* Byte offset in up of the upright place of stored pixel (sx, sy). */
-static ptrdiff_t upright_offset(const anon_image *up, int orientation, int sx, int sy)
-{
-    int ux, uy;
-    stored_position(anon_orientation_inverse(orientation), up->width, up->height, sx, sy,
-                    &ux, &uy);
-    return ((ptrdiff_t)uy * up->width + ux) * up->channels;
-}
-
-void anon_orient_rows(anon_image *up, int orientation, int sy0, int nrows,
-                      const uint8_t *rows, size_t stride)
-{
-    const size_t c = (size_t)up->channels;
-    const int sw = orientation >= 5 ? up->height : up->width;
-    if (nrows <= 0)
-        return;
-    /* Along a stored row, and from one stored row to the next, the upright
-     * position moves by constant steps. */
-    const ptrdiff_t base = upright_offset(up, orientation, 0, sy0);
-    const ptrdiff_t step = upright_offset(up, orientation, 1, sy0) - base;
-    const ptrdiff_t row_step = upright_offset(up, orientation, 0, sy0 + 1) - base;
-    if (step == (ptrdiff_t)c) {
-        for (int r = 0; r < nrows; r++)
-            memcpy(up->pixels + base + r * row_step, rows + (size_t)r * stride, (size_t)sw * c);
-    } else if (orientation < 5) {    /* mirrored rows */
-        for (int r = 0; r < nrows; r++) {
-            uint8_t *out = up->pixels + base + r * row_step;
-            const uint8_t *in = rows + (size_t)r * stride;
-            for (int x = 0; x < sw; x++, in += c, out += step)
-                copy_pixel(out, in, c);
-        }
-    } else {
-        /* Turned by 90 degrees a stored row becomes a column: walk the
-         * strip column by column so that its rows, which land side by side
-         * in one upright row, are written together. */
-        for (int x = 0; x < sw; x++) {
-            uint8_t *out = up->pixels + base + x * step;
-            const uint8_t *in = rows + (size_t)x * c;
-            for (int r = 0; r < nrows; r++, in += stride, out += row_step)
-                copy_pixel(out, in, c);
-        }
-    }
-}
-
-int anon_image_orient(const anon_image *src, int orientation, anon_image *dst,
+static int jpeg_probe(const uint8_t *data, size_t len, anon_image_info *info,
                       anon_error *err)
 {
-    if (orientation < 1 || orientation > 8)
-        orientation = 1;
-    bool swap = orientation >= 5;
-    if (anon_image_alloc(dst, swap ? src->height : src->width,
-                         swap ? src->width : src->height, src->channels, err) < 0)
-        return -1;
-    const size_t stride = (size_t)src->width * (size_t)src->channels;
-    for (int y = 0; y < src->height; y += ANON_ORIENT_STRIP) {
-        int n = src->height - y < ANON_ORIENT_STRIP ? src->height - y : ANON_ORIENT_STRIP;
-        anon_orient_rows(dst, orientation, y, n, src->pixels + (size_t)y * stride, stride);
+    size_t pos = 0;
+    anon_jpeg_segment seg;
+    int rc;
+    /* The frame header may follow any number of APPn, DQT, DHT, COM...
+     * segments; EXIF sits before it in every real file. */
+    while ((rc = anon_jpeg_segment_next(data, len, &pos, &seg)) == 1) {
+        if (seg.marker == 0xE1 && seg.len >= 6 && memcmp(seg.data, "Exif\0\0", 6) == 0
+            && info->orientation == 1)
+            info->orientation = anon_exif_orientation(seg.data + 6, seg.len - 6);
+        if (seg.marker == 0xDA)
+            return anon_fail(err, "JPEG has no frame header before its scan data");
+        if (is_sof(seg.marker)) {
+            if (seg.len < 6)
+                return anon_fail(err, "JPEG frame header too short");
+            info->height = seg.data[1] << 8 | seg.data[2];
+            info->width = seg.data[3] << 8 | seg.data[4];
+            info->components = seg.data[5];
+            info->progressive = seg.marker == 0xC2 || seg.marker == 0xC6 ||
+                                seg.marker == 0xCA || seg.marker == 0xCE;
+            if (info->height == 0)
+                return anon_fail(err, "JPEG with its height in a DNL marker is not supported");
+            return 0;
+        }
+    }
+    return anon_fail(err, rc < 0 ? "truncated or malformed JPEG header"
+                                 : "JPEG ends before its frame header");
+}
+
+/* ---------------------------------------------------------------- PNG header */
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool valid_depth(int color_type, int depth)
+{
+    switch (color_type) {
+    case 0:  return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
+    case 3:  return depth == 1 || depth == 2 || depth == 4 || depth == 8;
+    case 2: case 4: case 6: return depth == 8 || depth == 16;
+    default: return false;
+    }
+}
+
+static int png_probe(const uint8_t *data, size_t len, anon_image_info *info,
+                     anon_error *err)
+{
+    static const int components[] = {1, 0, 3, 1, 2, 0, 4};
+    size_t pos = 0;
+    anon_png_chunk c;
+    if (anon_png_chunk_next(data, len, &pos, &c) != 1 || strcmp(c.type, "IHDR") != 0 ||
+        c.len != 13)
+        return anon_fail(err, "PNG has no valid IHDR header");
+    if (crc32(crc32(0, c.data - 4, 4), c.data, 13) != be32(c.data + 13))
+        return anon_fail(err, "PNG header is corrupt (IHDR checksum mismatch)");
+    uint32_t w = be32(c.data), h = be32(c.data + 4);
+    int depth = c.data[8], color_type = c.data[9];
+    if (w == 0 || h == 0 || w > 0x7FFFFFFFu || h > 0x7FFFFFFFu)
+        return anon_fail(err, "PNG header has invalid size %ux%u", w, h);
+    if (!valid_depth(color_type, depth))
+        return anon_fail(err, "PNG header has invalid colour type %d / bit depth %d",
+                         color_type, depth);
+    info->width = (int)w;
+    info->height = (int)h;
+    info->components = components[color_type];
+    info->has_alpha = color_type == 4 || color_type == 6;
+    info->progressive = c.data[12] == 1;
+    /* Only the chunks before the image data: that is where eXIf and tRNS
+     * belong, and it keeps the probe cheap. */
+    while (anon_png_chunk_next(data, len, &pos, &c) == 1 && strcmp(c.type, "IDAT") != 0) {
+        if (strcmp(c.type, "tRNS") == 0)
+            info->has_alpha = true;
+        else if (strcmp(c.type, "eXIf") == 0)
+            info->orientation = anon_exif_orientation(c.data, c.len);
     }
     return 0;
 }
 
-/* ---------------------------------------------------------------- decode / encode */
+/* ---------------------------------------------------------------- probe */
 
-int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
-                anon_image *img, anon_image_info *info, anon_error *err)
+int anon_probe(const uint8_t *data, size_t len, anon_image_info *info,
+               anon_error *err)
 {
-    anon_image_info local;
-    if (info == NULL)
-        info = &local;
-    memset(img, 0, sizeof *img);
-    if (anon_probe(data, len, info, err) < 0)
-        return -1;
-    long long max_pixels = o && o->max_pixels > 0 ? o->max_pixels : ANON_HARD_MAX_PIXELS;
-    if (max_pixels > ANON_HARD_MAX_PIXELS)
-        max_pixels = ANON_HARD_MAX_PIXELS;
-    long long pixels = (long long)info->width * info->height;
-    if (pixels > max_pixels)
-        return anon_fail(err, "image is %dx%d (%.1f MP), over the limit of %.1f MP",
-                         info->width, info->height, (double)pixels / 1e6,
-                         (double)max_pixels / 1e6);
-    if (info->format == ANON_FMT_JPEG)    /* turns the rows upright as they arrive */
-        return anon_jpeg_decode(data, len, o ? o->scale_denom : 1, info->orientation, img,
-                                info, err);
-    anon_image stored;
-    int rc = anon_png_decode(data, len, &stored, info, err);
+    memset(info, 0, sizeof *info);
+    info->orientation = 1;
+    if (len == 0)
+        return anon_fail(err, "empty file (0 bytes)");
+    info->format = anon_sniff(data, len);
+    int rc;
+    switch (info->format) {
+    case ANON_FMT_JPEG: rc = jpeg_probe(data, len, info, err); break;
+    case ANON_FMT_PNG:  rc = png_probe(data, len, info, err); break;
+    default:            return anon_fail(err, "not a JPEG or PNG image");
+    }
     if (rc < 0)
         return -1;
-    if (info->orientation == 1) {
-        *img = stored;
-        return 0;
-    }
-    rc = anon_image_orient(&stored, info->orientation, img, err);
-    anon_image_free(&stored);
-    return rc;
-}
-
-int anon_encode(const anon_image *img, anon_format fmt, const anon_encode_options *o,
-                anon_buffer *out, anon_error *err)
-{
-    anon_encode_options defaults = {90, false, NULL, 0};
-    if (o == NULL)
-        o = &defaults;
-    if (img == NULL || img->pixels == NULL || img->width <= 0 || img->height <= 0)
-        return anon_fail(err, "no image to encode");
-    switch (fmt) {
-    case ANON_FMT_JPEG: return anon_jpeg_encode(img, o, out, err);
-    case ANON_FMT_PNG:  return anon_png_encode(img, o, out, err);
-    default:            return anon_fail(err, "cannot encode format %d", (int)fmt);
-    }
+    if (info->width <= 0 || info->height <= 0)
+        return anon_fail(err, "image has no pixels (%dx%d)", info->width, info->height);
+    if (info->width > ANON_MAX_DIMENSION || info->height > ANON_MAX_DIMENSION)
+        return anon_fail(err, "image is %dx%d, over the %d pixel side limit",
+                         info->width, info->height, ANON_MAX_DIMENSION);
+    return 0;
 }

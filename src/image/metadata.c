@@ -14,7 +14,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "codec/codec.h"
+#include "image/container.h"
+#include "image/format.h"
 
 /* ---------------------------------------------------------------- keep-list */
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "codec/codec.h"
 #include "detect/preset.h"
 
 void anon_process_options_default(anon_process_options *o, anon_model_kind model)
@@ -135,8 +136,9 @@ static int detect_scaled(anon_detector *d, const anon_image *small, const anon_i
     return rc;
 }
 
-/* Detects on the reduced decode, boxes in full-size pixels. Returns 1
- * when the file needs the full decode instead (damaged data, say). */
+/* Detects on the reduced decode, boxes in full-size pixels. Returns
+ * ANON_DECLINED when the file needs the full decode instead (damaged data,
+ * say). */
 static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, int denom,
                           const anon_image_info *info, const anon_process_options *o,
                           anon_boxes *faces, double *t_decoded, anon_error *err)
@@ -146,7 +148,7 @@ static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, in
     anon_decode_options dopt = {.max_pixels = o->max_pixels, .scale_denom = denom};
     if (anon_decode(in, in_len, &dopt, &small, &sinfo, NULL) < 0 || sinfo.warnings > 0) {
         anon_image_free(&small);
-        return 1;
+        return ANON_DECLINED;
     }
     *t_decoded = anon_now_ms();
     int rc = detect_scaled(d, &small, info, o, faces, err);
@@ -159,8 +161,8 @@ static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, in
  * memory. With src (else NULL), the scan already indexed, the pixels are
  * made from its MCUs and the file re-packed from it; without, libjpeg
  * decodes the regions and the file is read again.
- * Adds to res's stage times. Returns 1 (out reset) when the file needs
- * the full path after all. */
+ * Adds to res's stage times. Returns ANON_DECLINED (out reset) when the
+ * file needs the full path after all. */
 static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_image_info *info,
                                const anon_process_options *o, anon_jpeg_source *src,
                                anon_buffer *out, anon_result *res, anon_error *err)
@@ -175,7 +177,7 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     /* No face: no pixels at all, the file is only rewritten. */
     int rc = n == 0 ? 0
              : src != NULL ? anon_jpeg_source_regions(src, regions, n, &img, err)
-             : anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? 1 : 0;
+             : anon_jpeg_decode_regions(in, in_len, regions, n, &img, NULL) < 0 ? ANON_DECLINED : 0;
     if (rc == 0 && n > 0) {
         t1 = anon_now_ms();
         rc = anon_anonymize(&img, faces->v, faces->n, &o->blur, err);
@@ -198,7 +200,7 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
         t3 = anon_now_ms();
     }
     anon_jpeg_patches_free(patches);
-    if (rc == 1)
+    if (rc == ANON_DECLINED)
         anon_buffer_reset(out);
     res->ms_decode += t1 - t0;
     res->ms_blur += t2 - t1;
@@ -206,13 +208,13 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     return rc;
 }
 
-/* The end of both fast paths: rc 1 resets res for another path. */
+/* The end of both fast paths: ANON_DECLINED resets res for another path. */
 static int fast_path_end(int rc, const anon_image_info *info, anon_result *res)
 {
-    if (rc == 1) {
+    if (rc == ANON_DECLINED) {
         anon_result_free(res);
         memset(res, 0, sizeof *res);
-        return 1;
+        return ANON_DECLINED;
     }
     res->format = ANON_FMT_JPEG;
     res->width = info->width;
@@ -228,8 +230,8 @@ static int fast_path_end(int rc, const anon_image_info *info, anon_result *res)
  * the index, jpeg_coef.c) are made from it; nothing decodes the file a
  * second time. */
 
-/* The one-decode path; returns 1 (res reset) when the file must take
- * another path. */
+/* The one-decode path; returns ANON_DECLINED (res reset) when the file
+ * must take another path. */
 static int process_jpeg_source(anon_detector *d, const uint8_t *in, size_t in_len,
                                int denom, const anon_image_info *info,
                                const anon_process_options *o, anon_buffer *out,
@@ -254,8 +256,8 @@ static int process_jpeg_source(anon_detector *d, const uint8_t *in, size_t in_le
     return fast_path_end(rc, info, res);
 }
 
-/* The whole fast path; returns 1 (res reset) when the file must take the
- * full path. */
+/* The whole fast path; returns ANON_DECLINED (res reset) when the file
+ * must take the full path. */
 static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_len,
                                 int denom, const anon_image_info *info,
                                 const anon_process_options *o, anon_buffer *out,
@@ -288,10 +290,10 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     int denom = detect_scale_denom(&info, o);
     if (blockwise && denom > 1) {
         rc = process_jpeg_source(d, in, in_len, denom, &info, o, out, res, err);
-        if (rc != 1)
+        if (rc != ANON_DECLINED)
             return rc;
         rc = process_jpeg_reduced(d, in, in_len, denom, &info, o, out, res, err);
-        if (rc != 1)
+        if (rc != ANON_DECLINED)
             return rc;
         rc = -1;
     }
@@ -313,7 +315,7 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
          * read again for the block-wise output. */
         anon_image_free(&img);
         rc = redact_from_regions(in, in_len, &info, o, NULL, out, res, err);
-        if (rc != 1)
+        if (rc != ANON_DECLINED)
             goto done;
         rc = -1;
         if (anon_decode(in, in_len, &dopt, &img, &info, err) < 0)

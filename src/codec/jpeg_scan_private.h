@@ -1,6 +1,6 @@
-/* jpeg_scan.h - a baseline JPEG's entropy-coded data, indexed and re-packed.
+/* jpeg_scan_private.h - a baseline JPEG's entropy-coded data, indexed and re-packed.
  *
- * The block-wise writer (jpeg_redact.c) used to hand the whole photo's
+ * The block-wise writer (jpeg_source.c) used to hand the whole photo's
  * DCT coefficients to libjpeg (jpeg_read_coefficients, then
  * jpeg_write_coefficients), which Huffman-decodes every block, holds all
  * of them (3 bytes per pixel at 4:2:0: 72 MB for 24 MP) and Huffman-codes
@@ -19,28 +19,29 @@
  * Taken: one interleaved baseline (or extended 8-bit) Huffman scan over
  * all components, 8-bit YCbCr or grayscale, with or without restart
  * markers. Anything else (progressive, arithmetic, several scans, a
- * damaged stream, a table missing a symbol a replacement needs) returns 1
- * so that the caller takes libjpeg's path. */
-#ifndef ANON_JPEG_SCAN_H
-#define ANON_JPEG_SCAN_H
+ * damaged stream, a table missing a symbol a replacement needs) returns
+ * ANON_DECLINED so that the caller takes libjpeg's path. */
+#ifndef ANON_JPEG_SCAN_PRIVATE_H
+#define ANON_JPEG_SCAN_PRIVATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec/jpeg_internal.h"
+#include "codec/jpeg_lib_private.h"
 
 typedef struct anon_jpeg_scan anon_jpeg_scan;
 
 /* Indexes src's scan. With small (else NULL) also makes the whole image at
  * 1/denom (1, 2, 4 or 8; ceil(width / denom) wide, like libjpeg's scaled
- * decode) for detection. Returns 1 (*out NULL) when src is not taken. */
+ * decode) for detection. Returns ANON_DECLINED (*out NULL) when src is not
+ * taken. */
 int anon_jpeg_scan_open(const uint8_t *src, size_t len, int denom, anon_image *small,
                         anon_jpeg_scan **out, anon_error *err);
 void anon_jpeg_scan_free(anon_jpeg_scan *s);
 
-/* Sets up libjpeg's inverse DCT for a full-size output pass (once; 1 if
- * libjpeg refuses), for jpeg_coef.c. */
+/* Sets up libjpeg's inverse DCT for a full-size output pass (once;
+ * ANON_DECLINED if libjpeg refuses), for jpeg_coef.c. */
 int anon_jpeg_scan_start_idct(anon_jpeg_scan *s);
 
 /* The decompressor holding the parsed header (and after
@@ -61,26 +62,10 @@ int anon_jpeg_scan_mcu_blocks(const anon_jpeg_scan *s);
 bool anon_jpeg_scan_decode_mcu(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks);
 
 /* The same with each block's coefficients in zigzag order, as they are
- * coded: what anon_jpeg_scan_write takes. */
+ * coded: what anon_jpeg_repack_write takes. */
 bool anon_jpeg_scan_decode_mcu_zigzag(const anon_jpeg_scan *s, int mx, int my, JBLOCK *blocks);
 
-/* Replacement MCUs for anon_jpeg_scan_write: fills blocks (scan order,
- * coefficients in zigzag order) and returns true when MCU (mx, my) is
- * replaced. */
-typedef bool (*anon_jpeg_mcu_source)(void *ctx, int mx, int my, JBLOCK *blocks);
-
-/* Writes the file: SOI, JFIF, `markers` (whole segments, as
- * anon_jpeg_source_segments makes them), the source's tables, frame and
- * scan headers as they were, the scan with the replaced MCUs, EOI.
- * Returns 1 (out as it was) when a replacement needs a Huffman code the
- * source's tables lack, or a coefficient out of the baseline range. */
-int anon_jpeg_scan_write(const anon_jpeg_scan *s, anon_jpeg_mcu_source replaced, void *ctx,
-                         const anon_buffer *markers, anon_buffer *out, anon_error *err);
-
 /* ---- shared by jpeg_scan.c and jpeg_repack.c */
-
-/* Natural-order index of the k-th coefficient in zigzag (scan) order. */
-extern const uint8_t anon_jpeg_zigzag[64 + 16];
 
 /* The scan's data without byte stuffing and markers, followed by zero
  * bytes (more than one MCU can read), so that a reader may load 8 bytes

@@ -1,0 +1,140 @@
+/* jpeg_lib.c - libjpeg plumbing and shared JPEG facts (see jpeg_lib_private.h). */
+#include "codec/jpeg_lib_private.h"
+
+#include <string.h>
+
+const uint8_t anon_jpeg_zigzag[64 + 16] = {
+    0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,
+    12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6,  7,  14, 21, 28,
+    35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+    58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    /* a run past the end lands here: a corrupt block writes a harmless slot */
+    63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+};
+
+/* ---------------------------------------------------------------- error manager */
+
+static void on_error_exit(j_common_ptr c)
+{
+    anon_jpeg_errmgr *e = (anon_jpeg_errmgr *)c->err;
+    c->err->format_message(c, e->why);
+    longjmp(e->jump, 1);
+}
+
+static void on_emit_message(j_common_ptr c, int level)
+{
+    anon_jpeg_errmgr *e = (anon_jpeg_errmgr *)c->err;
+    if (level >= 0)
+        return;    /* trace messages */
+    c->err->num_warnings++;
+    if (e->info != NULL) {
+        char msg[JMSG_LENGTH_MAX];
+        c->err->format_message(c, msg);
+        anon_info_warn(e->info, msg);
+    }
+}
+
+static void on_output_message(j_common_ptr c)
+{
+    (void)c;    /* the library never prints */
+}
+
+static void on_progress(j_common_ptr c)
+{
+    if (!c->is_decompressor)
+        return;
+    j_decompress_ptr d = (j_decompress_ptr)c;
+    anon_jpeg_errmgr *e = (anon_jpeg_errmgr *)c->err;
+    if (d->input_scan_number > ANON_JPEG_MAX_SCANS) {
+        snprintf(e->why, sizeof e->why, "JPEG has over %d progressive scans",
+                 ANON_JPEG_MAX_SCANS);
+        longjmp(e->jump, 1);
+    }
+}
+
+void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info)
+{
+    memset(e, 0, sizeof *e);
+    jpeg_std_error(&e->pub);
+    e->pub.error_exit = on_error_exit;
+    e->pub.emit_message = on_emit_message;
+    e->pub.output_message = on_output_message;
+    e->progress.progress_monitor = on_progress;
+    e->info = info;
+}
+
+void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e)
+{
+    cinfo->progress = &e->progress;
+}
+
+void anon_jpeg_fail(anon_jpeg_errmgr *e, const char *msg)
+{
+    snprintf(e->why, sizeof e->why, "%s", msg);
+    longjmp(e->jump, 1);
+}
+
+/* ---------------------------------------------------------------- block-wise checks */
+
+const JQUANT_TBL *anon_jpeg_component_table(const struct jpeg_decompress_struct *ci, int c)
+{
+    const jpeg_component_info *comp = &ci->comp_info[c];
+    return comp->quant_table != NULL ? comp->quant_table
+                                     : ci->quant_tbl_ptrs[comp->quant_tbl_no];
+}
+
+bool anon_jpeg_colour_supported(const struct jpeg_decompress_struct *ci)
+{
+    return ci->data_precision == 8 &&
+           ((ci->jpeg_color_space == JCS_YCbCr && ci->num_components == 3) ||
+            (ci->jpeg_color_space == JCS_GRAYSCALE && ci->num_components == 1));
+}
+
+bool anon_jpeg_open_source(j_decompress_ptr src, anon_jpeg_errmgr *e, const uint8_t *data,
+                           size_t len, int width, int height)
+{
+    jpeg_create_decompress(src);
+    anon_jpeg_limit_scans(src, e);
+    jpeg_mem_src(src, data, (unsigned long)len);
+    jpeg_read_header(src, TRUE);
+    if (!anon_jpeg_colour_supported(src))
+        return false;
+    if (width >= 0 && ((int)src->image_width != width || (int)src->image_height != height))
+        anon_jpeg_fail(e, "anonymized image does not match the source's size");
+    return true;
+}
+
+bool anon_jpeg_quant_tables_usable(const struct jpeg_decompress_struct *ci)
+{
+    for (int c = 0; c < ci->num_components; c++) {
+        const JQUANT_TBL *t = anon_jpeg_component_table(ci, c);
+        if (t == NULL)
+            return false;
+        for (int k = 0; k < DCTSIZE2; k++)
+            if (t->quantval[k] == 0 || t->quantval[k] > 32767)
+                return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- geometry */
+
+/* Widens r to whole MCUs of mcu_w x mcu_h, clipped to the image: the
+ * pixels anon_jpeg_redact reads to re-encode the blocks under r. */
+bool anon_jpeg_mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, int height,
+                         anon_rect *out)
+{
+    long x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
+    long x1 = (long)r->x + r->w, y1 = (long)r->y + r->h;
+    x1 = x1 > width ? width : x1;
+    y1 = y1 > height ? height : y1;
+    if (r->w <= 0 || r->h <= 0 || x1 <= x0 || y1 <= y0)
+        return false;
+    x0 = x0 / mcu_w * mcu_w;
+    y0 = y0 / mcu_h * mcu_h;
+    x1 = (x1 + mcu_w - 1) / mcu_w * mcu_w;
+    y1 = (y1 + mcu_h - 1) / mcu_h * mcu_h;
+    *out = (anon_rect){(int)x0, (int)y0, (int)((x1 > width ? width : x1) - x0),
+                       (int)((y1 > height ? height : y1) - y0)};
+    return true;
+}

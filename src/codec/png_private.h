@@ -1,0 +1,15 @@
+/* png_private.h - the PNG codec behind codec.h (png.c).
+ *
+ * The decoder returns pixels as stored (not yet turned upright); codec.c
+ * applies the orientation and the pixel limit around it. */
+#ifndef ANON_PNG_PRIVATE_H
+#define ANON_PNG_PRIVATE_H
+
+#include "codec/codec.h"
+
+int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,
+                    anon_image_info *info, anon_error *err);
+int anon_png_encode(const anon_image *img, const anon_encode_options *o,
+                    anon_buffer *out, anon_error *err);
+
+#endif
