@@ -153,11 +153,12 @@ $(ASAN)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ASAN_CFLAGS) -c $< -o $@
 
+# Made afresh: `ar r` would keep the members of files since removed.
 $(BUILD)/libanon.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(ASAN)/libanon.a: $(ASAN_LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/anonctl: $(CTL_OBJ) $(BUILD)/libanon.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
