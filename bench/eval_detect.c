@@ -66,7 +66,7 @@ static int detect_one(anon_detector *d, const anon_detect_options *o, const char
 
 int main(int argc, char **argv)
 {
-    anon_detector_config cfg = {.model = ANON_MODEL_SSD, .model_dir = getenv("ANON_MODEL_DIR"),
+    anon_detector_config cfg = {.model = anon_model_default(), .model_dir = getenv("ANON_MODEL_DIR"),
                                 .threads = 1};
     anon_preset preset = ANON_PRESET_DEFAULT;
     const char *thresh = NULL, *tiles = NULL, *overlap = NULL, *zoom = NULL, *edge = NULL,
@@ -76,7 +76,10 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt(argc, argv, "m:e:t:T:o:z:c:s:fg:p:")) != -1) {
         switch (c) {
-        case 'm': cfg.model = strcmp(optarg, "tiny") == 0 ? ANON_MODEL_TINY : ANON_MODEL_SSD; break;
+        case 'm':
+            if ((cfg.model = anon_model_find(optarg)) == NULL)
+                return usage();
+            break;
         case 'e': cfg.engine = optarg; break;
         case 't': thresh = optarg; break;
         case 'T': tiles = optarg; break;

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "redact/anonymize.h"
+#include "redact/pipeline.h"
 #include "cli.h"
 #include "cli_files.h"
 #include "cli_progress.h"
@@ -190,17 +190,6 @@ static int parse_scales(const char *text, struct blur_run *run)
     return rc;
 }
 
-static int model_from_name(const char *name, anon_model_kind *kind)
-{
-    if (strcmp(name, "ssd") == 0)
-        *kind = ANON_MODEL_SSD;
-    else if (strcmp(name, "tiny") == 0)
-        *kind = ANON_MODEL_TINY;
-    else
-        return -1;
-    return 0;
-}
-
 /* The model and the preset decide the defaults that the other flags then
  * override, so --model and --preset are read in a first pass: the value of
  * the last `--NAME V`, `--NAME=V` (or `-S V`) on the command line. */
@@ -223,13 +212,13 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
                            const char **outdir, long *jobs, bool *quiet)
 {
     const struct anonctl_cmd *cmd = &cmd_blur;
-    anon_model_kind model;
-    if (model_from_name(first_pass_value(argc, argv, "--model", "-m", cfg->model), &model) < 0)
-        return cli_usage_error(cmd, "unknown model (expected ssd or tiny)");
+    const anon_model *model;
     anon_preset preset;
-    if (anon_preset_parse(first_pass_value(argc, argv, "--preset", NULL, cfg->preset),
-                          &preset) < 0)
-        return cli_usage_error(cmd, "unknown preset (expected fast, balanced or thorough)");
+    anon_error perr;
+    if (anon_preset_choose(first_pass_value(argc, argv, "--model", "-m", cfg->model),
+                           first_pass_value(argc, argv, "--preset", NULL, cfg->preset), &model,
+                           &preset, &perr) < 0)
+        return cli_usage_error(cmd, "%s", perr.msg);
     anon_process_options_default(&run->opt, model);
     anon_preset_apply(preset, model, &run->opt.detect);
     run->opt.max_pixels = cfg->max_pixels;

@@ -121,12 +121,11 @@ static int parse_drain_args(int argc, char **argv, struct drain_args *a)
 }
 
 static anon_detector *open_detector(const anon_config *cfg, const char *engine,
-                                    anon_model_kind *model)
+                                    const anon_model *model)
 {
     char dir[4096];
     anon_error err;
-    *model = strcmp(cfg->model, "tiny") == 0 ? ANON_MODEL_TINY : ANON_MODEL_SSD;
-    anon_detector_config dc = {.model = *model, .model_dir = cli_model_dir(cfg, dir, sizeof dir),
+    anon_detector_config dc = {.model = model, .model_dir = cli_model_dir(cfg, dir, sizeof dir),
                                .engine = engine ? engine : anon_engine_default(), .threads = 1};
     anon_detector *d = anon_detector_open(&dc, &err);
     if (d == NULL)
@@ -140,13 +139,11 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     int rc = parse_drain_args(argc, argv, &a);
     if (rc != EXIT_OK)
         return rc;
-    if (strcmp(cfg->model, "ssd") != 0 && strcmp(cfg->model, "tiny") != 0) {
-        fprintf(stderr, "anonctl drain: ANON_MODEL must be ssd or tiny\n");
-        return EXIT_CONFIG;
-    }
+    const anon_model *model;
     anon_preset preset;
-    if (anon_preset_parse(cfg->preset, &preset) < 0) {
-        fprintf(stderr, "anonctl drain: ANON_PRESET must be fast, balanced or thorough\n");
+    anon_error perr;
+    if (anon_preset_choose(cfg->model, cfg->preset, &model, &preset, &perr) < 0) {
+        fprintf(stderr, "anonctl drain: ANON_MODEL/ANON_PRESET: %s\n", perr.msg);
         return EXIT_CONFIG;
     }
     if (strcmp(cfg->input_bucket, cfg->output_bucket) == 0) {
@@ -163,8 +160,7 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     anon_worker_options opt = {.worker_id = worker, .output_bucket = cfg->output_bucket,
                                .max_bytes = cfg->max_bytes, .idle_exit_ms = a.idle_exit * 1000,
                                .max_images = a.max_images, .requeue_delay_ms = 1000};
-    anon_model_kind model;
-    anon_detector *det = open_detector(cfg, a.engine, &model);
+    anon_detector *det = open_detector(cfg, a.engine, model);
     if (det == NULL)
         return EXIT_CONFIG;
     anon_process_options_default(&opt.process, model);

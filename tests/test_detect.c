@@ -10,7 +10,7 @@
 #include "check.h"
 #include "detect/detect.h"
 #include "engine/engine.h"
-#include "detect/face_models.h"
+#include "detect/model.h"
 #include "photos.h"
 #include "detect/tiles.h"
 
@@ -208,7 +208,7 @@ static int write_text(const char *path, const char *text)
 TEST(open_fails_cleanly)
 {
     anon_error err;
-    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = "/nonexistent"};
+    anon_detector_config cfg = {.model = anon_model_find("tiny"), .model_dir = "/nonexistent"};
     CHECK(anon_detector_open(&cfg, &err) == NULL);
     CHECKF(strstr(err.msg, "/nonexistent/tiny.cfg") != NULL, "%.200s", err.msg);
     cfg.model_dir = model_dir();
@@ -248,8 +248,8 @@ TEST(open_fails_cleanly)
 /* Opens the tiny model (fast) and fills its default options. */
 static anon_detector *open_tiny(anon_detect_options *o, anon_error *err)
 {
-    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
-    anon_detect_options_default(o, ANON_MODEL_TINY);
+    anon_detector_config cfg = {.model = anon_model_find("tiny"), .model_dir = model_dir()};
+    anon_detect_options_default(o, cfg.model);
     return anon_detector_open(&cfg, err);
 }
 

@@ -8,7 +8,7 @@
 
 #include <jpeglib.h>
 
-#include "redact/anonymize.h"
+#include "redact/pipeline.h"
 #include "check.h"
 #include "codec/codec.h"
 #include "jpeg_make.h"
@@ -55,8 +55,9 @@ static bool same_faces(const anon_boxes *want, const anon_boxes *got, float min_
     return want->n == got->n && *worst >= min_iou;
 }
 
-static void check_model(struct check_state *check_ctx_, anon_model_kind model)
+static void check_model(struct check_state *check_ctx_, const char *name)
 {
+    const anon_model *model = anon_model_find(name);
     anon_error err;
     anon_detector_config cfg = {.model = model, .model_dir = model_dir()};
     anon_detector *d = anon_detector_open(&cfg, &err);
@@ -106,12 +107,12 @@ static void check_model(struct check_state *check_ctx_, anon_model_kind model)
 
 TEST(reduced_decode_finds_the_same_faces_tiny)
 {
-    check_model(check_ctx_, ANON_MODEL_TINY);
+    check_model(check_ctx_, "tiny");
 }
 
 TEST(reduced_decode_finds_the_same_faces_ssd)
 {
-    check_model(check_ctx_, ANON_MODEL_SSD);
+    check_model(check_ctx_, "ssd");
 }
 
 /* The region decode yields the full decode's pixels wherever it decodes. */
@@ -276,10 +277,10 @@ TEST(no_face_rewrites_without_reencoding)
     anon_error err;
     int rc = anon_encode(&img, ANON_FMT_JPEG, NULL, &src, &err);
     anon_image_free(&img);
-    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
+    anon_detector_config cfg = {.model = anon_model_find("tiny"), .model_dir = model_dir()};
     anon_detector *d = rc < 0 ? NULL : anon_detector_open(&cfg, &err);
     anon_process_options o;
-    anon_process_options_default(&o, ANON_MODEL_TINY);
+    anon_process_options_default(&o, cfg.model);
     anon_result res = {0};
     if (d != NULL)
         rc = anon_process(d, src.data, src.len, &o, &out, &res, &err);

@@ -64,7 +64,8 @@ check no_include_circles_in_a_package test -z "$include_loops"
 [ -n "$include_loops" ] && printf '# in a loop: %s\n' $include_loops
 
 # ---------------------------------------------------------------- symbols
-objects=$(ls "$OBJ"/*/*.o 2>/dev/null)
+# the objects of today's sources (a build directory may hold stale ones)
+objects=$(for c in src/*/*.c; do o=$OBJ/${c#src/}; o=${o%.c}.o; [ -e "$o" ] && echo "$o"; done)
 check objects_built test -n "$objects"
 declare -A defined_in
 for o in $objects; do

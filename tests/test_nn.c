@@ -474,7 +474,7 @@ TEST(lean_engine_keeps_outputs_and_saves_memory)
 }
 
 /* The detector finds exactly the same boxes with anon-lean as with anon. */
-static int detect_with(const char *engine, anon_model_kind model, const anon_image *img,
+static int detect_with(const char *engine, const anon_model *model, const anon_image *img,
                        anon_boxes *out, anon_error *err)
 {
     anon_detector_config cfg = {.model = model, .model_dir = model_dir(), .engine = engine,
@@ -497,8 +497,8 @@ TEST(lean_detector_finds_the_same_faces)
     for (int m = 0; m < 2; m++) {
         anon_boxes a = {0}, b = {0};
         anon_error err = {0};
-        int rc = detect_with("anon", (anon_model_kind)m, &img, &a, &err) |
-                 detect_with("anon-lean", (anon_model_kind)m, &img, &b, &err);
+        int rc = detect_with("anon", anon_model_at((size_t)m), &img, &a, &err) |
+                 detect_with("anon-lean", anon_model_at((size_t)m), &img, &b, &err);
         int same = rc == 0 && a.n == b.n && a.n > 0 &&
                    memcmp(a.v, b.v, a.n * sizeof *a.v) == 0;
         size_t na = a.n, nb = b.n;

@@ -21,7 +21,7 @@
 #include "check.h"
 #include "detect/detect.h"
 #include "engine/engine.h"
-#include "detect/face_models.h"
+#include "detect/model.h"
 #include "photos.h"
 
 #define ORACLE_MIN_SCORE 0.2f   /* scripts/face-api-oracle.mjs MIN_SCORE */
@@ -35,9 +35,12 @@ static const char *model_dir(void)
     return d && d[0] ? d : ".cache/models";
 }
 
-static const char *model_key(anon_model_kind kind)
+/* The models compared, indices into results[]. */
+enum { MODEL_SSD, MODEL_TINY };
+
+static const char *model_key(int kind)
 {
-    return kind == ANON_MODEL_TINY ? "tiny" : "ssd";
+    return kind == MODEL_TINY ? "tiny" : "ssd";
 }
 
 /* ------------------------------------------------------------ raw outputs */
@@ -86,7 +89,7 @@ TEST(tiny_raw_output_matches)
         json_t *root = demo_oracle(p);
         anon_tensor t = {0};
         if (demo_photo(p, &img) || !root ||
-            forward_photo(e, net, &img, &anon_tiny_norm, &err) ||
+            forward_photo(e, net, &img, &anon_model_find("tiny")->norm, &err) ||
             e->layer_output(net, e->n_layers(net) - 1, &t, &err))
             failed = p;
         json_t *raw = json_object_get(json_object_get(root, "tiny"), "raw");
@@ -131,7 +134,7 @@ TEST(ssd_raw_output_matches)
         all.n = 0;
         /* score > -1: every anchor, in prior order */
         if (demo_photo(p, &img) || !root ||
-            forward_photo(e, net, &img, &anon_ssd_norm, &err) ||
+            forward_photo(e, net, &img, &anon_model_find("ssd")->norm, &err) ||
             anon_ssd_decode(e, net, priors, n_priors, -1.0f, &all, &err))
             failed = p;
         json_t *ssd = json_object_get(root, "ssd");
@@ -184,7 +187,7 @@ static void free_results(void)
 }
 
 /* Runs the detector on the six photos, once per model and program run. */
-static int detect_all(anon_model_kind kind, photo_result **res, char *why, size_t why_len)
+static int detect_all(int kind, photo_result **res, char *why, size_t why_len)
 {
     *res = results[kind];
     if (results_state[kind] == 1)
@@ -195,12 +198,13 @@ static int detect_all(anon_model_kind kind, photo_result **res, char *why, size_
         atexit(free_results);
     results_state[kind] = -1;
     anon_error err = {0};
-    anon_detector_config cfg = {.model = kind, .model_dir = model_dir()};
+    anon_detector_config cfg = {.model = anon_model_find(model_key(kind)),
+                                .model_dir = model_dir()};
     anon_detector *d = anon_detector_open(&cfg, &err);
     if (!d)
         return snprintf(why, why_len, "%.200s", err.msg), -1;
     anon_detect_options o;
-    anon_detect_options_default(&o, kind);
+    anon_detect_options_default(&o, cfg.model);
     o.thresh = ORACLE_MIN_SCORE;
     int rc = 0;
     for (int p = 1; p <= DEMO_PHOTOS && rc == 0; p++) {
@@ -261,7 +265,7 @@ static int compare_sets(const anon_boxes *a, const anon_boxes *b, const char *wh
     return 0;
 }
 
-static void check_detection_parity(struct check_state *check_ctx_, anon_model_kind kind)
+static void check_detection_parity(struct check_state *check_ctx_, int kind)
 {
     photo_result *r;
     char why[256];
@@ -285,12 +289,12 @@ static void check_detection_parity(struct check_state *check_ctx_, anon_model_ki
 
 TEST(tiny_detections_match)
 {
-    check_detection_parity(check_ctx_, ANON_MODEL_TINY);
+    check_detection_parity(check_ctx_, MODEL_TINY);
 }
 
 TEST(ssd_detections_match)
 {
-    check_detection_parity(check_ctx_, ANON_MODEL_SSD);
+    check_detection_parity(check_ctx_, MODEL_SSD);
 }
 
 /* The default model and options (one SSD pass at 0.5) find all 22 faces of
@@ -301,11 +305,11 @@ TEST(ssd_finds_all_22_demo_faces)
 {
     static const int expected[DEMO_PHOTOS] = {3, 3, 3, 4, 5, 4};
     anon_detect_options o;
-    anon_detect_options_default(&o, ANON_MODEL_SSD);
+    anon_detect_options_default(&o, anon_model_find("ssd"));
     CHECK(o.thresh == 0.5f && o.nms_iou == 0.5f && o.tiles_x == 0 && o.n_scales == 0 && !o.flip);
     photo_result *r;
     char why[256];
-    CHECKF(detect_all(ANON_MODEL_SSD, &r, why, sizeof why) == 0, "%s", why);
+    CHECKF(detect_all(MODEL_SSD, &r, why, sizeof why) == 0, "%s", why);
     int total = 0;
     char counts[64] = "";
     for (int p = 0; p < DEMO_PHOTOS; p++) {

@@ -1,5 +1,5 @@
 /* test_preset.c - the named detection presets and the pipeline's default. */
-#include "redact/anonymize.h"
+#include "redact/pipeline.h"
 #include "check.h"
 #include "detect/preset.h"
 
@@ -18,11 +18,11 @@ TEST(names_parse_and_print)
 /* Each step up adds passes; fast is the single whole-photo pass. */
 TEST(presets_order_their_passes)
 {
-    for (int m = ANON_MODEL_SSD; m <= ANON_MODEL_TINY; m++) {
+    for (size_t m = 0; anon_model_at(m); m++) {
         anon_detect_options f, b, t;
-        anon_preset_apply(ANON_PRESET_FAST, (anon_model_kind)m, &f);
-        anon_preset_apply(ANON_PRESET_BALANCED, (anon_model_kind)m, &b);
-        anon_preset_apply(ANON_PRESET_THOROUGH, (anon_model_kind)m, &t);
+        anon_preset_apply(ANON_PRESET_FAST, anon_model_at(m), &f);
+        anon_preset_apply(ANON_PRESET_BALANCED, anon_model_at(m), &b);
+        anon_preset_apply(ANON_PRESET_THOROUGH, anon_model_at(m), &t);
         CHECK(f.zoom == 0 && f.tiles_x == 0 && f.n_scales == 0 && !f.flip);
         /* thorough: at least balanced's zoom, with no cap on its passes */
         CHECK(b.zoom > 0 && t.zoom >= b.zoom && b.max_passes > 0 && t.max_passes == 0);
@@ -36,11 +36,11 @@ TEST(presets_order_their_passes)
 TEST(apply_resets_other_fields)
 {
     anon_detect_options o;
-    anon_detect_options_default(&o, ANON_MODEL_SSD);
+    anon_detect_options_default(&o, anon_model_find("ssd"));
     o.tiles_x = o.tiles_y = 3;
     o.min_face = 40;
     o.flip = true;
-    anon_preset_apply(ANON_PRESET_FAST, ANON_MODEL_SSD, &o);
+    anon_preset_apply(ANON_PRESET_FAST, anon_model_find("ssd"), &o);
     CHECK(o.tiles_x == 0 && o.min_face == 0 && !o.flip);
 }
 
@@ -48,8 +48,8 @@ TEST(pipeline_default_is_the_default_preset)
 {
     anon_process_options o;
     anon_detect_options want;
-    anon_process_options_default(&o, ANON_MODEL_SSD);
-    anon_preset_apply(ANON_PRESET_DEFAULT, ANON_MODEL_SSD, &want);
+    anon_process_options_default(&o, anon_model_find("ssd"));
+    anon_preset_apply(ANON_PRESET_DEFAULT, anon_model_find("ssd"), &want);
     CHECK(ANON_PRESET_DEFAULT == ANON_PRESET_BALANCED);
     CHECK(o.detect.zoom == want.zoom && o.detect.thresh == want.thresh);
     CHECK(o.blur.mask_scale > 1);

@@ -1,9 +1,10 @@
 /* detect.c - finds faces: the detector behind detect.h.
  *
- * Opens the converted model (ssd or tiny .cfg + .weights from the model
- * directory) on the chosen engine, then for each photo runs one or more
- * passes, each an N x N canvas through the network (canvas.c), decoded by
- * the model's decoder (ssd.c, tiny.c), suppressed (nms.c) and mapped back
+ * Opens the converted model (its entry in the model table, model.h: .cfg +
+ * .weights from the model directory) on the chosen engine, then for each
+ * photo runs one or more passes, each an N x N canvas through the network
+ * (canvas.c), decoded by the model's decoder (model_*.c), suppressed
+ * (boxes.c) and mapped back
  * to photo pixels:
  *   - the whole photo, its longer side scaled to N (face-api's own pass);
  *   - per extra scale r, the windows covering the photo enlarged so its
@@ -26,59 +27,34 @@
 
 #include "detect/canvas.h"
 #include "engine/engine.h"
-#include "detect/face_models.h"
+#include "detect/model.h"
 #include "detect/tiles.h"
 
 struct anon_detector {
-    anon_model_kind kind;
+    const anon_model *model;
     const anon_engine *engine;
     anon_net *net;
     int n;              /* square input size */
     float *input;       /* 3 planes of n * n */
-    float *priors;      /* SSD only */
-    int n_priors;
+    void *model_data;   /* the model's prepare() (SSD: its priors) */
     anon_boxes pass;    /* scratch: one pass's boxes */
 };
-
-int anon_boxes_push(anon_boxes *b, anon_box box, anon_error *err)
-{
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        anon_box *v = realloc(b->v, cap * sizeof *v);
-        if (!v)
-            return anon_fail(err, "out of memory");
-        b->v = v;
-        b->cap = cap;
-    }
-    b->v[b->n++] = box;
-    return 0;
-}
-
-void anon_boxes_free(anon_boxes *b)
-{
-    free(b->v);
-    b->v = NULL;
-    b->n = b->cap = 0;
-}
 
 bool anon_detect_single_pass(const anon_detect_options *o)
 {
     return o->n_scales == 0 && !(o->tiles_x > 0 && o->tiles_y > 0) && !(o->zoom > 0);
 }
 
-void anon_detect_options_default(anon_detect_options *o, anon_model_kind model)
+void anon_detect_options_default(anon_detect_options *o, const anon_model *model)
 {
+    if (!model)
+        model = anon_model_default();
     *o = (anon_detect_options){
-        .thresh = 0.5f,
-        .nms_iou = model == ANON_MODEL_TINY ? 0.4f : 0.5f,
+        .thresh = model->thresh,
+        .nms_iou = model->nms_iou,
         .tile_overlap = 0.2f,
         .edge_margin = 2,
     };
-}
-
-static const char *model_name(anon_model_kind kind)
-{
-    return kind == ANON_MODEL_TINY ? "tiny" : "ssd";
 }
 
 static int file_exists(const char *path)
@@ -88,7 +64,7 @@ static int file_exists(const char *path)
 
 /* The model directory: the configured one, else the installed models next
  * to the binary (PREFIX/share/anon/models), else .cache/models. */
-static int find_model_dir(const char *configured, const char *name, char *dir,
+static int find_model_dir(const char *configured, const anon_model *m, char *dir,
                           size_t size, anon_error *err)
 {
     char probe[PATH_MAX + 64];
@@ -103,29 +79,29 @@ static int find_model_dir(const char *configured, const char *name, char *dir,
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            snprintf(probe, sizeof probe, "%s/../share/anon/models/%s.cfg", exe, name);
+            snprintf(probe, sizeof probe, "%s/../share/anon/models/%s", exe, m->cfg_file);
             int k = snprintf(dir, size, "%s/../share/anon/models", exe);
             if (file_exists(probe) && k > 0 && (size_t)k < size)
                 return 0;
         }
     }
-    snprintf(probe, sizeof probe, ".cache/models/%s.cfg", name);
+    snprintf(probe, sizeof probe, ".cache/models/%s", m->cfg_file);
     if (file_exists(probe)) {
         snprintf(dir, size, ".cache/models");
         return 0;
     }
     return anon_fail(err, "no %s model found: set ANON_MODEL_DIR (make models builds .cache/models)",
-                     name);
+                     m->name);
 }
 
 static int open_network(anon_detector *d, const anon_detector_config *cfg, anon_error *err)
 {
-    const char *name = model_name(d->kind);
+    const anon_model *m = d->model;
     char dir[PATH_MAX], cfg_path[PATH_MAX + 32], weights_path[PATH_MAX + 32];
-    if (find_model_dir(cfg->model_dir, name, dir, sizeof dir, err))
+    if (find_model_dir(cfg->model_dir, m, dir, sizeof dir, err))
         return -1;
-    snprintf(cfg_path, sizeof cfg_path, "%s/%s.cfg", dir, name);
-    snprintf(weights_path, sizeof weights_path, "%s/%s.weights", dir, name);
+    snprintf(cfg_path, sizeof cfg_path, "%s/%s", dir, m->cfg_file);
+    snprintf(weights_path, sizeof weights_path, "%s/%s", dir, m->weights_file);
     d->net = d->engine->load(cfg_path, weights_path, cfg->threads, err);
     if (!d->net)
         return -1;
@@ -134,11 +110,8 @@ static int open_network(anon_detector *d, const anon_detector_config *cfg, anon_
     if (c != 3 || h != w || h < 32 || h > 4096)
         return anon_fail(err, "%s: input %dx%dx%d, expected a square RGB input", cfg_path, w, h, c);
     d->n = h;
-    if (d->kind == ANON_MODEL_SSD) {
-        if (anon_ssd_priors_load(weights_path, &d->priors, &d->n_priors, err) ||
-            anon_ssd_check(d->engine, d->net, d->n_priors, err))
-            return -1;
-    }
+    if (m->prepare && m->prepare(d->engine, d->net, weights_path, &d->model_data, err))
+        return -1;
     d->input = malloc((size_t)3 * d->n * d->n * sizeof *d->input);
     if (!d->input)
         return anon_fail(err, "out of memory");
@@ -147,7 +120,7 @@ static int open_network(anon_detector *d, const anon_detector_config *cfg, anon_
 
 anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *err)
 {
-    if (!cfg || (cfg->model != ANON_MODEL_SSD && cfg->model != ANON_MODEL_TINY)) {
+    if (!cfg) {
         anon_fail(err, "unknown face model");
         return NULL;
     }
@@ -157,7 +130,7 @@ anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *e
         anon_fail(err, "out of memory");
         return NULL;
     }
-    d->kind = cfg->model;
+    d->model = cfg->model ? cfg->model : anon_model_default();
     d->engine = anon_engine_find(engine);
     if (!d->engine) {
         anon_fail(err, "unknown inference engine \"%s\"", engine);
@@ -178,7 +151,8 @@ void anon_detector_close(anon_detector *d)
     if (d->net)
         d->engine->free(d->net);
     free(d->input);
-    free(d->priors);
+    if (d->model_data && d->model->release)
+        d->model->release(d->model_data);
     anon_boxes_free(&d->pass);
     free(d);
 }
@@ -197,20 +171,12 @@ static void normalize_input(const anon_input_norm *norm, float *planes, size_t p
 static int run_canvas(anon_detector *d, const anon_detect_options *opt, anon_error *err)
 {
     d->pass.n = 0;
-    normalize_input(d->kind == ANON_MODEL_SSD ? &anon_ssd_norm : &anon_tiny_norm,
-                    d->input, (size_t)d->n * d->n);
+    normalize_input(&d->model->norm, d->input, (size_t)d->n * d->n);
     if (d->engine->forward(d->net, d->input, err))
         return -1;
-    if (d->kind == ANON_MODEL_SSD) {
-        if (anon_ssd_decode(d->engine, d->net, d->priors, d->n_priors, opt->thresh,
-                            &d->pass, err))
-            return -1;
-    } else {
-        anon_tensor t;
-        if (d->engine->layer_output(d->net, d->engine->n_layers(d->net) - 1, &t, err) ||
-            anon_tiny_decode(&t, opt->thresh, &d->pass, err))
-            return -1;
-    }
+    anon_model_output o = {d->engine, d->net, d->model_data};
+    if (d->model->decode(&o, opt->thresh, &d->pass, err))
+        return -1;
     anon_nms(&d->pass, opt->nms_iou);
     return 0;
 }

@@ -1,8 +1,8 @@
 /* detect.h - find faces: the detector interface.
  *
- * Callers see only boxes in the image's own pixel coordinates. Behind the
- * interface: the converted face-api models (SSD MobileNetV1 by default, or
- * TinyFaceDetector), the inference engine that runs them, multi-scale and
+ * Callers see only boxes (boxes.h) in the image's own pixel coordinates.
+ * Behind the interface: the converted face models (model.h: SSD MobileNetV1
+ * by default, or TinyFaceDetector), the inference engine that runs them, multi-scale and
  * tiled passes, the flip pass and the final NMS. A detector is not thread
  * safe: use one per thread. */
 #ifndef ANON_DETECT_H
@@ -12,27 +12,13 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "detect/boxes.h"
+#include "detect/model.h"
 #include "image/image.h"
 
-typedef struct anon_box {
-    float x, y, w, h;   /* top-left corner and size, in image pixels */
-    float score;
-} anon_box;
-
-typedef struct anon_boxes {
-    anon_box *v;
-    size_t n;
-    size_t cap;
-} anon_boxes;
-
-int anon_boxes_push(anon_boxes *b, anon_box box, anon_error *err);
-void anon_boxes_free(anon_boxes *b);
-
-typedef enum { ANON_MODEL_SSD = 0, ANON_MODEL_TINY } anon_model_kind;
-
 typedef struct anon_detector_config {
-    anon_model_kind model;
-    const char *model_dir;     /* holds ssd.cfg/.weights and tiny.cfg/.weights */
+    const anon_model *model;   /* anon_model_find(); NULL: anon_model_default() */
+    const char *model_dir;     /* holds the models' .cfg and .weights files */
     const char *engine;        /* "darknet" (reference) or the project engine */
     int threads;
 } anon_detector_config;
@@ -84,18 +70,14 @@ void anon_detector_close(anon_detector *d);
  * resolution, so the caller may decode the photo smaller. */
 bool anon_detect_single_pass(const anon_detect_options *o);
 
-/* Fills defaults for the detector's model: one pass, threshold 0.5, NMS IoU
- * 0.5 (SSD) or 0.4 (tiny), tile_overlap 0.2 and edge_margin 2 for when tiles
+/* Fills defaults for the detector's model (NULL: the default model): one
+ * pass, the model's threshold and NMS IoU (model.h), tile_overlap 0.2 and edge_margin 2 for when tiles
  * or scales are turned on. (The anonymize pipeline starts from a preset
  * instead: preset.h.) */
-void anon_detect_options_default(anon_detect_options *o, anon_model_kind model);
+void anon_detect_options_default(anon_detect_options *o, const anon_model *model);
 
 /* Appends the faces found in img to out. */
 int anon_detect(anon_detector *d, const anon_image *img,
                 const anon_detect_options *opt, anon_boxes *out, anon_error *err);
-
-/* Non-maximum suppression in place, highest score first. */
-void anon_nms(anon_boxes *b, float iou);
-float anon_iou(const anon_box *a, const anon_box *b);
 
 #endif

@@ -4,8 +4,8 @@
 #include <string.h>
 
 extern const anon_engine anon_engine_darknet;   /* engine_darknet.c */
-extern const anon_engine anon_engine_anon;      /* nn.c */
-extern const anon_engine anon_engine_anon_lean; /* nn.c */
+extern const anon_engine anon_engine_anon;      /* nn_run.c */
+extern const anon_engine anon_engine_anon_lean; /* nn_run.c */
 
 /* The default is first: anon-lean is anon reusing each layer's buffer
  * once nothing reads it (the detector reads only the network's outputs),

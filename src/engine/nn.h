@@ -1,5 +1,7 @@
-/* nn.h - the "anon" inference engine: internals shared by nn.c (cfg parsing,
- * weights, plan, forward loop) and the kernels in nn_*.c.
+/* nn.h - the "anon" inference engine's kernels (nn_conv.c, nn_direct.c,
+ * nn_depthwise.c, nn_maxpool.c, nn_activate.c), which the runtime
+ * (nn_run.c, with the network of nn_net.h) calls, and the few functions
+ * tests and benchmarks use.
  *
  * The engine runs exactly the Darknet layer subset the converted face
  * models use ([net], [convolutional], [maxpool], [route]) on CHW planar

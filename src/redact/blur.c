@@ -13,21 +13,11 @@
  * outside it. */
 #include "redact/blur.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE__
-#include <xmmintrin.h>
-#endif
 
 #define DEFAULT_MASK_SCALE 1.3f
-#define BLOCKS_PER_FACE 8
-#define MIN_BLOCK 4
 #define BLUR_PASSES 3
-/* Soft edge: 15 % of the smaller half-axis, between 2 and 16 pixels. */
-#define FEATHER_FRACTION 0.15f
-#define FEATHER_MIN 2.0f
-#define FEATHER_MAX 16.0f
 
 void anon_blur_options_default(anon_blur_options *o)
 {
@@ -49,38 +39,12 @@ int anon_method_parse(const char *name, anon_method *out)
 
 /* ---------------------------------------------------------------- mask */
 
-static int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
+/* ---------------------------------------------------------------- masks (mask.h) */
 
 bool anon_mask_for_box(const anon_box *box, const anon_blur_options *o, int width,
                        int height, anon_mask *m)
 {
-    if (!(isfinite(box->x) && isfinite(box->y) && box->w > 0 && box->h > 0 &&
-          isfinite(box->w) && isfinite(box->h)))
-        return false;
-    float scale = o->mask_scale > 0 && isfinite(o->mask_scale) ? o->mask_scale : 1.0f;
-    m->cx = box->x + box->w / 2;
-    m->cy = box->y + box->h / 2;
-    m->rx = box->w * scale / 2;
-    m->ry = box->h * scale / 2;
-    m->rectangle = o->rectangles;
-    float f = FEATHER_FRACTION * fminf(m->rx, m->ry);
-    m->feather = fminf(fmaxf(f, FEATHER_MIN), FEATHER_MAX);
-    int block = (int)lroundf(box->w / BLOCKS_PER_FACE);
-    m->block = block < MIN_BLOCK ? MIN_BLOCK : block;
-    float reach_x = m->rx + m->feather, reach_y = m->ry + m->feather;
-    /* Bounds in float first: a box far outside must not overflow int. */
-    float fx0 = floorf(m->cx - reach_x), fx1 = ceilf(m->cx + reach_x);
-    float fy0 = floorf(m->cy - reach_y), fy1 = ceilf(m->cy + reach_y);
-    if (fx1 <= 0 || fy1 <= 0 || fx0 >= (float)width || fy0 >= (float)height)
-        return false;
-    m->x0 = clampi((int)fmaxf(fx0, 0), 0, width);
-    m->y0 = clampi((int)fmaxf(fy0, 0), 0, height);
-    m->x1 = clampi((int)fminf(fx1, (float)width), 0, width);
-    m->y1 = clampi((int)fminf(fy1, (float)height), 0, height);
-    return m->x1 > m->x0 && m->y1 > m->y0;
+    return anon_mask_make(box, o->mask_scale, o->rectangles, width, height, m);
 }
 
 bool anon_box_region(const anon_box *box, const anon_blur_options *o, int width,
@@ -93,63 +57,9 @@ bool anon_box_region(const anon_box *box, const anon_blur_options *o, int width,
     return true;
 }
 
-/* Distance in pixels from the pixel centre to the core (0 inside). */
-static float distance_outside(const anon_mask *m, int x, int y)
+static int clampi(int v, int lo, int hi)
 {
-    float dx = (float)x + 0.5f - m->cx, dy = (float)y + 0.5f - m->cy;
-    if (m->rectangle) {
-        float ox = fmaxf(fabsf(dx) - m->rx, 0), oy = fmaxf(fabsf(dy) - m->ry, 0);
-        return sqrtf(ox * ox + oy * oy);
-    }
-    float u = dx / m->rx, v = dy / m->ry;
-    float d = sqrtf(u * u + v * v);
-    if (d <= 1)
-        return 0;
-    /* First-order distance to the ellipse: (d - 1) / |grad d|. */
-    float gu = u / m->rx, gv = v / m->ry;
-    return (d - 1) * d / sqrtf(gu * gu + gv * gv);
-}
-
-static float weight_at_distance(const anon_mask *m, float dist)
-{
-    if (dist <= 0)
-        return 1;
-    float w = 1 - dist / m->feather;
-    return w > 0 ? w : 0;
-}
-
-float anon_mask_weight(const anon_mask *m, int x, int y)
-{
-    if (x < m->x0 || x >= m->x1 || y < m->y0 || y >= m->y1)
-        return 0;
-    return weight_at_distance(m, distance_outside(m, x, y));
-}
-
-/* The columns [*c0, *c1) of row y (inside the region) whose weight is 1:
- * there the anonymized value is copied without evaluating the weight, so
- * only the soft edge pays for square roots. Same test as distance_outside,
- * solved for x, then nudged so that every column inside passes it. */
-static void core_span(const anon_mask *m, int y, int *c0, int *c1)
-{
-    float dy = (float)y + 0.5f - m->cy;
-    float half;
-    if (m->rectangle) {
-        half = fabsf(dy) <= m->ry ? m->rx : -1;
-    } else {
-        float v = dy / m->ry;
-        half = v * v <= 1 ? m->rx * sqrtf(1 - v * v) : -1;
-    }
-    *c0 = *c1 = m->x0;
-    if (half < 0)
-        return;
-    int a = clampi((int)ceilf(m->cx - half - 0.5f), m->x0, m->x1);
-    int b = clampi((int)floorf(m->cx + half - 0.5f) + 1, a, m->x1);
-    while (a < b && distance_outside(m, a, y) > 0)
-        a++;
-    while (b > a && distance_outside(m, b - 1, y) > 0)
-        b--;
-    *c0 = a;
-    *c1 = b;
+    return v < lo ? lo : v > hi ? hi : v;
 }
 
 /* ---------------------------------------------------------------- the blur, block-wise
@@ -258,10 +168,8 @@ typedef struct face_work {
     uint32_t *colsum;   /* w x 4: per-column sums of one block row */
     uint16_t *colpart;  /* w x 4: the same over part of the rows */
     /* Per row, padded: */
-    float *weight;      /* w: soft-edge weights of one row */
-    float *weight3;     /* w x 3: the same, once per channel */
-    float *uu, *gg;     /* w: per column, the ellipse's x terms (see edge_weights) */
-    float *d, *g;       /* w: square-root scratch */
+    anon_mask_rows rows;   /* w each: the soft edge's weights of one row, and scratch */
+    float *weight3;     /* w x 3: the weights, once per channel */
     uint8_t *bytes;     /* w x 3: one anonymized row, as bytes */
     uint8_t *edge;      /* w x 3: image bytes being blended */
     void *mem;
@@ -291,12 +199,12 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     f->tx.weight = p;  p += w * MAX_TAPS;
     f->ty.weight = p;  p += h * MAX_TAPS;
     memset(p, 0, row_floats * sizeof *p);
-    f->weight = p;     p += w + ROW_PAD;
+    f->rows.weight = p; p += w + ROW_PAD;
     f->weight3 = p;    p += w * 3 + ROW_PAD;
-    f->uu = p;         p += w + ROW_PAD;
-    f->gg = p;         p += w + ROW_PAD;
-    f->d = p;          p += w + ROW_PAD;
-    f->g = p;          p += w + ROW_PAD;
+    f->rows.uu = p;    p += w + ROW_PAD;
+    f->rows.gg = p;    p += w + ROW_PAD;
+    f->rows.d = p;     p += w + ROW_PAD;
+    f->rows.g = p;     p += w + ROW_PAD;
     int *q = (int *)p;
     f->tx.first = q;   q += w;
     f->tx.count = q;   q += w;
@@ -311,21 +219,13 @@ static int face_work_alloc(face_work *f, const anon_mask *m, anon_error *err)
     return 0;
 }
 
-/* Several clones of the pixel loops, picked at load time for the CPU
- * (AVX2 / AVX-512 where present), as in the engine's kernels (nn.h). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BLUR_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BLUR_VECTORIZED
-#endif
-
 /* Rows a 16-bit sum of bytes can take without overflow. */
 #define ROWS_PER_U16_SUM 257
 
 /* sum[0..n) = the column sums of `rows` rows of n bytes, stride apart:
  * in 16 bits over up to ROWS_PER_U16_SUM rows at a time (twice the
  * columns per vector), then widened. part holds n. */
-BLUR_VECTORIZED
+ANON_REDACT_VECTORIZED
 static void column_sums(const uint8_t *first, size_t stride, int rows, size_t n,
                         uint16_t *restrict part, uint32_t *restrict sum)
 {
@@ -382,7 +282,7 @@ typedef uint8_t u8x16 __attribute__((vector_size(16)));
 
 /* out[0..n) = sum_k wt[k] * src[k * n + 0..n), taps added in order, in
  * whole vectors of 16 (src and out have room past n). */
-BLUR_VECTORIZED
+ANON_REDACT_VECTORIZED
 static void weighted_sum(const float *src, size_t n, const float *wt, int taps,
                          float *restrict out)
 {
@@ -428,7 +328,7 @@ static inline void to_bytes16(const f32x16 *v, uint8_t *out)
  * taps are added in order, so each value sees the same operations as with
  * one tap-by-tap pass over the row. Explicit vectors: the loop vectorizer
  * would jam two taps into one scalar loop instead. */
-BLUR_VECTORIZED
+ANON_REDACT_VECTORIZED
 static void blend_rows(const float *const *rows, const float *wt, int taps, size_t n,
                        uint8_t *restrict out)
 {
@@ -462,92 +362,9 @@ static void region_row(face_work *f, int y, int c0, int c1, bool fill)
     blend_rows(rows, f->ty.weight + (size_t)y * MAX_TAPS, taps, n, out);
 }
 
-/* Columns [*lo, *hi) of row y that may have a weight above 0, a few
- * pixels generous: distance_outside is at least (d - 1) * min(rx, ry) for
- * an ellipse (d its normalised radius), so the soft edge lies inside the
- * core scaled by 1 + feather / min(rx, ry); a rectangle's lies within
- * feather of it. */
-static void outer_span(const anon_mask *m, int y, int *lo, int *hi)
-{
-    float dy = (float)y + 0.5f - m->cy, half;
-    if (m->rectangle) {
-        half = fabsf(dy) < m->ry + m->feather ? m->rx + m->feather : -1;
-    } else {
-        float s = 1 + m->feather / fminf(m->rx, m->ry), v = dy / (m->ry * s);
-        half = v * v < 1 ? m->rx * s * sqrtf(1 - v * v) : -1;
-    }
-    if (half < 0) {
-        *lo = *hi = m->x0;
-        return;
-    }
-    *lo = clampi((int)floorf(m->cx - half - 0.5f) - 1, m->x0, m->x1);
-    *hi = clampi((int)ceilf(m->cx + half - 0.5f) + 2, *lo, m->x1);
-}
-
-/* x[0..n) = their square roots, n a multiple of 4: four at a time where
- * SSE is there (the compiler will not vectorize sqrtf itself, as it may
- * set errno). */
-static inline void sqrt_all(float *x, int n)
-{
-    int i = 0;
-#ifdef __SSE__
-    for (; i < n; i += 4)
-        _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
-#endif
-    for (; i < n; i++)
-        x[i] = sqrtf(x[i]);
-}
-
-/* The ellipse's weights for n columns of one row: distance_outside and
- * weight_at_distance, operation for operation, with the terms that
- * depend only on the column (uu, gg) or only on the row (vv, gvv) made
- * once. n is a multiple of 16, so that no loop has a scalar tail;
- * d and g are scratch. */
-BLUR_VECTORIZED
-static void ellipse_weights(const float *uu, const float *gg, float vv, float gvv, float feather,
-                            float *restrict d, float *restrict g, float *restrict out, int n)
-{
-    for (int i = 0; i < n; i++) {
-        d[i] = uu[i] + vv;
-        g[i] = gg[i] + gvv;
-    }
-    sqrt_all(d, n);
-    sqrt_all(g, n);
-    for (int i = 0; i < n; i++) {
-        float dist = (d[i] - 1) * d[i] / g[i], w = 1 - dist / feather;
-        out[i] = d[i] <= 1 || dist <= 0 ? 1 : w > 0 ? w : 0;
-    }
-}
-
-/* The per-column terms of distance_outside for an ellipse: u * u and
- * (u / rx)^2, u the column's normalised offset from the centre. */
-static void column_terms(const anon_mask *m, face_work *f)
-{
-    for (int x = m->x0; x < m->x1; x++) {
-        float dx = (float)x + 0.5f - m->cx, u = dx / m->rx, gu = u / m->rx;
-        f->uu[x - m->x0] = u * u;
-        f->gg[x - m->x0] = gu * gu;
-    }
-}
-
-/* The mask's weights of columns [from, to) of row iy, into f->weight
- * (indexed from the region's left edge). */
-static void edge_weights(const anon_mask *m, face_work *f, int iy, int from, int to)
-{
-    float *out = f->weight + (from - m->x0);
-    if (m->rectangle) {
-        for (int x = from; x < to; x++)
-            out[x - from] = weight_at_distance(m, distance_outside(m, x, iy));
-        return;
-    }
-    float dy = (float)iy + 0.5f - m->cy, v = dy / m->ry, gv = v / m->ry;
-    ellipse_weights(f->uu + (from - m->x0), f->gg + (from - m->x0), v * v, gv * gv, m->feather,
-                    f->d, f->g, out, (int)round_up((size_t)(to - from), 16));
-}
-
 /* o[0..n) = a * p + (1 - a) * o, rounded: the soft edge's blend, per
  * byte. n is a multiple of 64, so that the loop has no scalar tail. */
-BLUR_VECTORIZED
+ANON_REDACT_VECTORIZED
 static void blend_bytes(uint8_t *restrict o, const uint8_t *restrict p, const float *restrict a,
                         size_t n)
 {
@@ -556,7 +373,7 @@ static void blend_bytes(uint8_t *restrict o, const uint8_t *restrict p, const fl
 }
 
 /* out[3 i + 0..2] = a[i] for i < n, n a multiple of 16: one weight per channel. */
-BLUR_VECTORIZED
+ANON_REDACT_VECTORIZED
 static void triple(const float *restrict a, size_t n, float *restrict out)
 {
     for (size_t i = 0; i < n; i++)
@@ -564,14 +381,14 @@ static void triple(const float *restrict a, size_t n, float *restrict out)
 }
 
 /* Blends columns [from, to) of the image row by their weights in
- * f->weight, from the anonymized bytes in f->bytes: the soft edge. A
+ * f->rows.weight, from the anonymized bytes in f->bytes: the soft edge. A
  * weight of 0 leaves the byte as it was. */
 static void blend_span(uint8_t *row, size_t ch, face_work *f, const anon_mask *m, int from,
                        int to)
 {
     if (to <= from)
         return;
-    const float *a = f->weight + (from - m->x0);
+    const float *a = f->rows.weight + (from - m->x0);
     const uint8_t *p = f->bytes + (size_t)(from - m->x0) * 3;
     size_t n = (size_t)(to - from);
     if (ch == 3) {
@@ -598,19 +415,19 @@ static void write_back(anon_image *img, const anon_mask *m, face_work *f, bool f
 {
     const size_t ch = (size_t)img->channels;
     if (!m->rectangle)
-        column_terms(m, f);
+        anon_mask_column_terms(m, &f->rows);
     for (int y = 0; y < f->h; y++) {
         int iy = m->y0 + y, c0, c1, lo, hi;
-        core_span(m, iy, &c0, &c1);
-        outer_span(m, iy, &lo, &hi);
+        anon_mask_core_span(m, iy, &c0, &c1);
+        anon_mask_outer_span(m, iy, &lo, &hi);
         bool core = c1 > c0;
         /* The soft edge: [lo, left_end) and [right_start, hi). */
         int left_end = core ? clampi(c0, lo, hi) : hi;
         int right_start = core ? clampi(c1, left_end, hi) : hi;
-        edge_weights(m, f, iy, lo, left_end);
-        edge_weights(m, f, iy, right_start, hi);
+        anon_mask_edge_weights(m, &f->rows, iy, lo, left_end);
+        anon_mask_edge_weights(m, &f->rows, iy, right_start, hi);
         /* The row's changed columns: the core plus what the soft edge reaches. */
-        const float *wt = f->weight;
+        const float *wt = f->rows.weight;
         while (lo < left_end && wt[lo - m->x0] <= 0)
             lo++;
         while (hi > (core ? right_start : lo) && wt[hi - 1 - m->x0] <= 0)

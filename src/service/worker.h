@@ -16,7 +16,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#include "redact/anonymize.h"
+#include "redact/pipeline.h"
 #include "base/config.h"
 #include "service/db.h"
 #include "detect/detect.h"

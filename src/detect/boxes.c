@@ -1,10 +1,31 @@
-/* nms.c - box overlap and non-maximum suppression, shared by every model
- * and by the merge of several detection passes (see detect.h). Greedy, like
- * face-api: the best box wins, a box goes when its IoU with a kept one
- * exceeds the limit. */
-#include "detect/detect.h"
+/* boxes.c - face box lists, box overlap and non-maximum suppression,
+ * shared by every model's decoder and by the merge of several detection
+ * passes (see boxes.h). Greedy NMS, like face-api: the best box wins, a box
+ * goes when its IoU with a kept one exceeds the limit. */
+#include "detect/boxes.h"
 
 #include <stdlib.h>
+
+int anon_boxes_push(anon_boxes *b, anon_box box, anon_error *err)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        anon_box *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return anon_fail(err, "out of memory");
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = box;
+    return 0;
+}
+
+void anon_boxes_free(anon_boxes *b)
+{
+    free(b->v);
+    b->v = NULL;
+    b->n = b->cap = 0;
+}
 
 float anon_iou(const anon_box *a, const anon_box *b)
 {

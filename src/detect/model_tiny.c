@@ -1,20 +1,16 @@
-/* tiny.c - decoding of the TinyFaceDetector's output (face-api
+/* model_tiny.c - the TinyFaceDetector: its model entry (model.h) and the
+ * decoding of its output (face-api
  * TinyYolov2Base.ts extractBoxes, anchors and meanRgb from
  * tinyFaceDetector/const.ts): a YOLOv2 grid of S x S cells, 5 anchors each,
  * channels anchor * 5 + (x, y, w, h, score); sigmoid on x, y and score,
  * exp on w and h times the anchor, all in cell units. */
-#include "detect/face_models.h"
+#include "detect/model.h"
 
 #include <math.h>
 
 static const float anchors[ANON_TINY_ANCHORS][2] = {
     {1.603231f, 2.094468f}, {6.041143f, 7.080126f}, {2.882459f, 3.518061f},
     {4.266906f, 5.178857f}, {9.041765f, 10.66308f},
-};
-
-const anon_input_norm anon_tiny_norm = {
-    .mul = {1 / 255.0f, 1 / 255.0f, 1 / 255.0f},
-    .add = {-117.001f / 255, -114.697f / 255, -97.404f / 255},
 };
 
 static float sigmoid(float x) { return 1 / (1 + expf(-x)); }
@@ -45,3 +41,28 @@ int anon_tiny_decode(const anon_tensor *t, float thresh, anon_boxes *out, anon_e
     }
     return 0;
 }
+
+/* ---------------------------------------------------------------- the entry */
+
+static int tiny_decode(const anon_model_output *o, float thresh, anon_boxes *out,
+                       anon_error *err)
+{
+    anon_tensor t;
+    if (o->engine->layer_output(o->net, o->engine->n_layers(o->net) - 1, &t, err))
+        return -1;
+    return anon_tiny_decode(&t, thresh, out, err);
+}
+
+/* Presets (preset.h): as SSD's (model_ssd.c), balanced capped at 32 passes. */
+const anon_model anon_model_tiny = {
+    .name = "tiny",
+    .cfg_file = "tiny.cfg",
+    .weights_file = "tiny.weights",
+    .input = 416,
+    .norm = {.mul = {1 / 255.0f, 1 / 255.0f, 1 / 255.0f},
+             .add = {-117.001f / 255, -114.697f / 255, -97.404f / 255}},
+    .thresh = 0.5f,
+    .nms_iou = 0.4f,
+    .presets = {{0.3f, 0, 0}, {0.4f, 1.5f, 32}, {0.4f, 1.5f, 0}},
+    .decode = tiny_decode,
+};

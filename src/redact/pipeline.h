@@ -1,11 +1,11 @@
-/* anonymize.h - one image in, one anonymized image out.
+/* pipeline.h - one image in, one anonymized image out.
  *
  * The single pipeline that both `anonctl blur` and the `drain` worker call:
  * probe (size limits) -> decode (upright) -> detect -> blur -> encode
  * without metadata. Bytes in, bytes out, no files and no services, so the
  * same code runs on a laptop and in a Kubernetes Job. */
-#ifndef ANON_ANONYMIZE_H
-#define ANON_ANONYMIZE_H
+#ifndef ANON_PIPELINE_H
+#define ANON_PIPELINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,7 +39,9 @@ typedef struct anon_result {
     bool permanent;        /* failure is the input's fault: retrying won't help */
 } anon_result;
 
-void anon_process_options_default(anon_process_options *o, anon_model_kind model);
+/* The default preset for the model (NULL: the default model), default blur,
+ * limits and quality. */
+void anon_process_options_default(anon_process_options *o, const anon_model *model);
 
 int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
                  const anon_process_options *o, anon_buffer *out,

@@ -1,4 +1,5 @@
-/* ssd.c - decoding of the SSD MobileNetV1 face detector's outputs.
+/* model_ssd.c - the SSD MobileNetV1 face detector (face-api's
+ * ssdMobilenetv1): its model entry (model.h) and the decoding of its outputs.
  *
  * Where the priors live: scripts/convert-model appends face-api's 5118
  * anchor boxes (`Output/extra_dim`) to ssd.weights, after all layer weights
@@ -13,7 +14,7 @@
  * with k = (y * W + x) * A + a, heads concatenated in order; this is the
  * order of the priors. Decoding follows outputLayer.ts: variances 10, 10, 5,
  * 5 and a sigmoid on the face logit. */
-#include "detect/face_models.h"
+#include "detect/model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,11 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const anon_input_norm anon_ssd_norm = {
-    .mul = {1 / 127.5f, 1 / 127.5f, 1 / 127.5f},
-    .add = {-1, -1, -1},
-};
 
 #define MAX_PRIORS 100000
 
@@ -140,3 +136,60 @@ int anon_ssd_decode(const anon_engine *e, const anon_net *net, const float *prio
     }
     return 0;
 }
+
+/* ---------------------------------------------------------------- the entry */
+
+typedef struct ssd_priors {
+    float *v;
+    int n;
+} ssd_priors;
+
+static void ssd_release(void *data)
+{
+    ssd_priors *p = data;
+    if (p)
+        free(p->v);
+    free(p);
+}
+
+static int ssd_prepare(const anon_engine *e, const anon_net *net, const char *weights_path,
+                       void **data, anon_error *err)
+{
+    ssd_priors *p = calloc(1, sizeof *p);
+    *data = p;
+    if (!p)
+        return anon_fail(err, "out of memory");
+    if (anon_ssd_priors_load(weights_path, &p->v, &p->n, err) ||
+        anon_ssd_check(e, net, p->n, err))
+        return -1;
+    return 0;
+}
+
+static int ssd_decode(const anon_model_output *o, float thresh, anon_boxes *out,
+                      anon_error *err)
+{
+    const ssd_priors *p = o->data;
+    return anon_ssd_decode(o->engine, o->net, p->v, p->n, thresh, out, err);
+}
+
+/* Presets (preset.h): every preset runs the whole-photo pass; balanced and
+ * thorough add the zoom pyramid, which finds SSD faces down to about
+ * 30 / zoom px on photos of any size. Its cost grows with the photo's area:
+ * balanced caps it at 24 passes (zoom 1 on 1920x1080, lower on larger
+ * photos), thorough does not. Thresholds: the lowest whose false boxes
+ * stay within 0.5 per image on the evaluation set, and not below 0.3 (its
+ * backgrounds are easier than real scenes). Chosen from the covered-recall
+ * / false-box / time table in docs/detection.md. */
+const anon_model anon_model_ssd = {
+    .name = "ssd",
+    .cfg_file = "ssd.cfg",
+    .weights_file = "ssd.weights",
+    .input = 512,
+    .norm = {.mul = {1 / 127.5f, 1 / 127.5f, 1 / 127.5f}, .add = {-1, -1, -1}},
+    .thresh = 0.5f,
+    .nms_iou = 0.5f,
+    .presets = {{0.3f, 0, 0}, {0.3f, 1.5f, 24}, {0.4f, 1.5f, 0}},
+    .prepare = ssd_prepare,
+    .release = ssd_release,
+    .decode = ssd_decode,
+};

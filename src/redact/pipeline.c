@@ -1,10 +1,10 @@
-/* anonymize.c - one image in, one anonymized image out (see anonymize.h).
+/* pipeline.c - one image in, one anonymized image out (see pipeline.h).
  *
  * The order matters for safety: the size is checked from the header before
  * any pixel is decoded, the image is turned upright before detection (a
  * rotated phone photo otherwise hides its faces), and the output is written
  * from the blurred pixels by an encoder that drops all metadata. */
-#include "redact/anonymize.h"
+#include "redact/pipeline.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +13,16 @@
 #include "codec/codec.h"
 #include "detect/preset.h"
 
-void anon_process_options_default(anon_process_options *o, anon_model_kind model)
+void anon_process_options_default(anon_process_options *o, const anon_model *model)
 {
+    if (!model)
+        model = anon_model_default();
     memset(o, 0, sizeof *o);
     anon_preset_apply(ANON_PRESET_DEFAULT, model, &o->detect);
     anon_blur_options_default(&o->blur);
     o->max_pixels = 50000000;
     o->jpeg_quality = 90;
-    o->detect_input = model == ANON_MODEL_TINY ? 416 : 512;   /* the .cfg [net] sizes */
+    o->detect_input = model->input;
 }
 
 void anon_result_free(anon_result *res)

@@ -1,0 +1,197 @@
+/* nn_run.c - the "anon" engine's runtime: the engine table entries (see
+ * engine.h), loading (cfg, shapes, weights, buffers: nn_cfg.c, nn_plan.c,
+ * nn_weights.c) and the forward loop that calls the kernels (nn.h).
+ *
+ * Two entries share it: "anon" keeps every layer's output after a pass;
+ * "anon-lean" reuses buffers and runs some layers fused (nn_plan.c), so it
+ * keeps only the network's outputs. */
+#include "engine/nn_net.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void openblas_set_num_threads(int num_threads);   /* OpenBLAS, not in every cblas.h */
+
+static void free_net(anon_net *net)
+{
+    if (net == NULL)
+        return;
+    for (int i = 0; i < net->n; i++) {
+        free(net->layers[i].weights);
+        free(net->layers[i].biases);
+    }
+    free(net->layers);
+    free(net->arena);
+    free(net);
+}
+
+static anon_net *load(const char *cfg_path, const char *weights_path, int threads, int lean,
+                      anon_error *err)
+{
+    anon_net *net = calloc(1, sizeof *net);
+    if (net == NULL) {
+        anon_fail(err, "out of memory");
+        return NULL;
+    }
+    net->lean = lean;
+    if (nn_cfg_parse(net, cfg_path, err) < 0 || nn_plan_shapes(net, cfg_path, err) < 0 ||
+        nn_weights_load(net, weights_path, err) < 0 || nn_plan_buffers(net, err) < 0) {
+        free_net(net);
+        return NULL;
+    }
+    /* Workers scale by processes; more threads only speed up the GEMMs. */
+    openblas_set_num_threads(threads > 0 ? threads : 1);
+    return net;
+}
+
+static anon_net *load_net(const char *cfg_path, const char *weights_path, int threads,
+                          anon_error *err)
+{
+    return load(cfg_path, weights_path, threads, 0, err);
+}
+
+static anon_net *load_lean(const char *cfg_path, const char *weights_path, int threads,
+                           anon_error *err)
+{
+    return load(cfg_path, weights_path, threads, 1, err);
+}
+
+static void input_shape(const anon_net *net, int *c, int *h, int *w)
+{
+    *c = net->c;
+    *h = net->h;
+    *w = net->w;
+}
+
+static int n_layers(const anon_net *net)
+{
+    return net->n;
+}
+
+static const float *layer_input(const anon_net *net, int i)
+{
+    return i == 0 ? net->input : net->layers[i - 1].output;
+}
+
+static void run_route(const anon_net *net, const nn_layer *l)
+{
+    if (l->n_inputs == 1)
+        return;   /* aliased */
+    float *dst = l->output;
+    for (int k = 0; k < l->n_inputs; k++) {
+        const nn_layer *src = &net->layers[l->inputs[k]];
+        size_t n = nn_layer_floats(src);
+        memcpy(dst, src->output, n * sizeof *dst);
+        dst += n;
+    }
+}
+
+static void run_conv(anon_net *net, nn_layer *l, const float *in)
+{
+    if (l->kernel == NN_DEPTHWISE)
+        nn_depthwise_forward(&l->exec, in, l->output, net->work);
+    else if (l->kernel == NN_DIRECT)
+        nn_direct_forward(&l->exec, in, l->output, net->work);
+    else
+        nn_conv_forward(&l->exec, in, l->output, net->work);
+}
+
+static int forward(anon_net *net, const float *input, anon_error *err)
+{
+    if (input == NULL)
+        return anon_fail(err, "no input");
+    net->input = input;
+    for (int i = 0; i < net->n; i++) {
+        nn_layer *l = &net->layers[i];
+        const float *in = layer_input(net, i);
+        if (nn_step_end(net, i) > i) {
+            const nn_conv *dw = l->into_next ? &l->exec : NULL;
+            const nn_layer *cv = dw ? l + 1 : l;
+            nn_pool pool = cv->pooled ? nn_pool_after(cv) : (nn_pool){0};
+            i = nn_step_end(net, i);
+            nn_direct_forward_fused(&cv->exec, dw, cv->pooled ? &pool : NULL, in,
+                                    net->layers[i].output, net->work);
+        } else if (l->kind == NN_CONVOLUTIONAL) {
+            run_conv(net, l, in);
+        } else if (l->kind == NN_MAXPOOL) {
+            nn_maxpool_forward(in, l->c, l->h, l->w, l->size, l->stride, l->padding, l->output,
+                               l->out_h, l->out_w);
+        } else {
+            run_route(net, l);
+        }
+    }
+    net->input = NULL;
+    return 0;
+}
+
+static int layer_output(const anon_net *net, int i, anon_tensor *out, anon_error *err)
+{
+    if (i < 0 || i >= net->n)
+        return anon_fail(err, "layer %d out of range (the network has %d)", i, net->n);
+    if (!nn_is_kept(net, i) && (net->layers[i].pooled || net->layers[i].into_next))
+        return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (it runs "
+                         "fused with the layers after it); the anon engine keeps every layer",
+                         i);
+    if (!nn_is_kept(net, i))
+        return anon_fail(err, "layer %d's output is not kept by the anon-lean engine (layer %d "
+                         "reuses its buffer); the anon engine keeps every layer", i,
+                         net->layers[net->layers[i].owner].last_read + 1);
+    const nn_layer *l = &net->layers[i];
+    *out = (anon_tensor){.data = l->output, .c = l->out_c, .h = l->out_h, .w = l->out_w};
+    return 0;
+}
+
+const anon_engine anon_engine_anon = {
+    .name = "anon",
+    .load = load_net,
+    .input_shape = input_shape,
+    .n_layers = n_layers,
+    .forward = forward,
+    .layer_output = layer_output,
+    .free = free_net,
+};
+
+/* The same engine with buffers reused across layers: far less memory
+ * (the SSD model's outputs take 108 MB kept, much less reused), but
+ * layer_output only works for the network's outputs. */
+const anon_engine anon_engine_anon_lean = {
+    .name = "anon-lean",
+    .load = load_lean,
+    .input_shape = input_shape,
+    .n_layers = n_layers,
+    .forward = forward,
+    .layer_output = layer_output,
+    .free = free_net,
+};
+
+const anon_engine *nn_engine(void)
+{
+    return &anon_engine_anon;
+}
+
+size_t nn_arena_bytes(const anon_net *net)
+{
+    return net->arena_floats * sizeof(float);
+}
+
+double nn_flops(const anon_net *net)
+{
+    double flops = 0;
+    for (int i = 0; i < net->n; i++) {
+        const nn_layer *l = &net->layers[i];
+        if (l->kind == NN_CONVOLUTIONAL)
+            flops += 2.0 * l->out_c * l->out_h * l->out_w * (double)(l->c / l->groups) *
+                     l->size * l->size;
+    }
+    return flops;
+}
+
+int nn_layer_relu6(const anon_net *net, int i)
+{
+    return i >= 0 && i < net->n && net->layers[i].act == NN_RELU6;
+}
+
+int nn_layer_shrunk(const anon_net *net, int i)
+{
+    return i >= 0 && i < net->n && net->layers[i].shrunk;
+}
