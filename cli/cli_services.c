@@ -1,62 +1,43 @@
 /* cli_services.c - opening the services for a command (see cli_services.h). */
 #include "cli_services.h"
 
-#include <amqp.h>
-#include <libpq-fe.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-/* Settings that cannot work whatever the network does. */
-static const char *malformed_setting(const anon_config *cfg, int need)
+int cli_exit_for(const anon_error *err)
 {
-    if (need & NEED_DB) {
-        char *msg = NULL;
-        PQconninfoOption *opts = PQconninfoParse(cfg->db_url, &msg);
-        PQfreemem(msg);
-        if (opts == NULL)
-            return "ANON_DB_URL is not a valid PostgreSQL URL";
-        PQconninfoFree(opts);
+    switch (anon_error_kind_of(err)) {
+    case ANON_ERR_CONFIG: return EXIT_CONFIG;
+    case ANON_ERR_INPUT:
+    case ANON_ERR_NOT_FOUND: return EXIT_SOME_FAILED;
+    case ANON_ERR_TRANSIENT:
+    case ANON_ERR_FAILED: break;
     }
-    if (need & NEED_QUEUE) {
-        char *copy = strdup(cfg->amqp_url);
-        struct amqp_connection_info info;
-        int rc = copy ? amqp_parse_url(copy, &info) : AMQP_STATUS_NO_MEMORY;
-        free(copy);
-        if (rc != AMQP_STATUS_OK)
-            return "ANON_AMQP_URL is not a valid amqp:// URL";
-    }
-    if (need & NEED_S3) {
-        if (strncmp(cfg->s3_endpoint, "http://", 7) != 0 &&
-            strncmp(cfg->s3_endpoint, "https://", 8) != 0)
-            return "ANON_S3_ENDPOINT must start with http:// or https://";
-    }
-    return NULL;
+    return EXIT_UNAVAILABLE;
 }
 
-static int fail(const char *cmd, cli_services *svc, int code, const char *msg)
+static int fail(const char *cmd, cli_services *svc, const anon_error *err)
 {
-    fprintf(stderr, "anonctl %s: %s\n", cmd, msg);
+    fprintf(stderr, "anonctl %s: %s\n", cmd, err->msg);
     cli_services_close(svc);
-    return code;
+    return cli_exit_for(err);
 }
 
+/* The object store first: opening it makes no request, so a malformed
+ * setting is reported before anything waits on the network. */
 int cli_services_open(const char *cmd, const anon_config *cfg, int need,
                       cli_services *svc)
 {
     memset(svc, 0, sizeof *svc);
-    const char *bad = malformed_setting(cfg, need);
-    if (bad)
-        return fail(cmd, svc, EXIT_CONFIG, bad);
     anon_error err;
-    if ((need & NEED_DB) && (svc->db = anon_db_connect(cfg->db_url, &err)) == NULL)
-        return fail(cmd, svc, EXIT_UNAVAILABLE, err.msg);
-    if ((need & NEED_QUEUE) && (svc->queue = anon_queue_open_config(cfg, &err)) == NULL)
-        return fail(cmd, svc, EXIT_UNAVAILABLE, err.msg);
     if ((need & NEED_S3) && (svc->s3 = anon_s3_open_config(cfg, &err)) == NULL)
-        return fail(cmd, svc, EXIT_CONFIG, err.msg);
+        return fail(cmd, svc, &err);
+    if ((need & NEED_DB) && (svc->db = anon_db_connect(cfg->db_url, &err)) == NULL)
+        return fail(cmd, svc, &err);
+    if ((need & NEED_QUEUE) && (svc->queue = anon_queue_open_config(cfg, &err)) == NULL)
+        return fail(cmd, svc, &err);
     return EXIT_OK;
 }
 

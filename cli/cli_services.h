@@ -1,9 +1,11 @@
 /* cli_services.h - connecting a command to PostgreSQL, RabbitMQ and S3.
  *
  * Commands that use the services open them here so that every command
- * sorts failures the same way, which Kubernetes Jobs rely on: a malformed
- * setting exits EXIT_CONFIG (retrying cannot help: the Job fails at once),
- * an unreachable service exits EXIT_UNAVAILABLE (the pod is retried). */
+ * sorts failures the same way, from the kind the library's error carries,
+ * which Kubernetes Jobs rely on: a malformed setting or refused
+ * credentials exit EXIT_CONFIG (retrying cannot help: the Job fails at
+ * once), an unreachable service exits EXIT_UNAVAILABLE (the pod is
+ * retried). */
 #ifndef ANON_CLI_SERVICES_H
 #define ANON_CLI_SERVICES_H
 
@@ -25,5 +27,11 @@ typedef struct cli_services {
 int cli_services_open(const char *cmd, const anon_config *cfg, int need,
                       cli_services *svc);
 void cli_services_close(cli_services *svc);
+
+/* The exit code for a service call that failed with err: EXIT_CONFIG for a
+ * setting to fix, EXIT_SOME_FAILED when what was asked for is missing or
+ * refused as such, EXIT_UNAVAILABLE otherwise (a service down, or a
+ * failure that another run may not meet). */
+int cli_exit_for(const anon_error *err);
 
 #endif

@@ -191,7 +191,7 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
                               (int)stop_requested, "error", rc < 0 ? err.msg : NULL));
     cli_services_close(&svc);
     anon_detector_close(det);
-    return rc == -2 ? EXIT_CONFIG : rc < 0 ? EXIT_UNAVAILABLE : EXIT_OK;
+    return rc < 0 ? cli_exit_for(&err) : EXIT_OK;
 }
 
 static const char *const drain_env[] = {

@@ -20,7 +20,7 @@ static int fetch_output(cli_services *svc, const anon_config *cfg, int64_t id,
     int found = anon_db_image_get(svc->db, id, &row, &err);
     if (found < 0) {
         fprintf(stderr, "anonctl get: %s\n", err.msg);
-        rc = EXIT_UNAVAILABLE;
+        rc = cli_exit_for(&err);
     } else if (found == 0) {
         fprintf(stderr, "anonctl get: no image with id %lld\n", (long long)id);
     } else if (row.status != ANON_IMAGE_DONE || row.output_key == NULL) {
@@ -29,11 +29,14 @@ static int fetch_output(cli_services *svc, const anon_config *cfg, int64_t id,
     } else {
         anon_buffer out = ANON_BUFFER_INIT;
         if (anon_s3_get(svc->s3, cfg->output_bucket, row.output_key, &out,
-                        (size_t)cfg->max_bytes * 2, &err) < 0 ||
-            anon_write_file_atomic(path, out.data, out.len, &err) < 0)
+                        (size_t)cfg->max_bytes * 2, &err) < 0) {
             fprintf(stderr, "anonctl get: %s\n", err.msg);
-        else
+            rc = cli_exit_for(&err);
+        } else if (anon_write_file_atomic(path, out.data, out.len, &err) < 0) {
+            fprintf(stderr, "anonctl get: %s\n", err.msg);
+        } else {
             rc = EXIT_OK;
+        }
         anon_buffer_free(&out);
     }
     anon_image_row_free(&row);

@@ -113,7 +113,7 @@ static int run_list(int argc, char **argv, anon_config *cfg)
     if (anon_db_image_list(svc.db, &filter, &page, &err) < 0) {
         fprintf(stderr, "anonctl list: %s\n", err.msg);
         cli_services_close(&svc);
-        return EXIT_UNAVAILABLE;
+        return cli_exit_for(&err);
     }
     if (json) {
         json_t *rows = json_array();

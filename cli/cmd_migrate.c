@@ -6,7 +6,6 @@
  * lock). */
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "service/db.h"
@@ -51,17 +50,14 @@ static int run_migrate(int argc, char **argv, anon_config *cfg)
         return EXIT_OK;
     }
     anon_db *db = anon_db_connect(cfg->db_url, &err);
-    if (db == NULL) {
-        fprintf(stderr, "anonctl migrate: %s\n", err.msg);
-        return err.msg[0] && strstr(err.msg, "malformed") ? EXIT_CONFIG : EXIT_UNAVAILABLE;
-    }
     int applied = 0;
-    int rc = anon_db_migrate(db, &applied, &err);
-    int transient = anon_db_last_transient(db);
+    int rc = db ? anon_db_migrate(db, &applied, &err) : -1;
     anon_db_close(db);
     if (rc < 0) {
+        /* A migration that fails other than for an outage will fail again:
+         * the schema or the server needs a look. */
         fprintf(stderr, "anonctl migrate: %s\n", err.msg);
-        return transient ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+        return anon_error_kind_of(&err) == ANON_ERR_TRANSIENT ? EXIT_UNAVAILABLE : EXIT_CONFIG;
     }
     size_t total;
     anon_db_migrations(&total);

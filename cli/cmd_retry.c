@@ -115,7 +115,7 @@ static int run_retry(int argc, char **argv, anon_config *cfg)
                t.republished, t.rejected, t.dead_republished, t.dead_rejected, t.dead_dropped);
     }
     cli_services_close(&svc);
-    return failed ? EXIT_UNAVAILABLE : EXIT_OK;
+    return failed ? cli_exit_for(&err) : EXIT_OK;
 }
 
 static const char *const retry_env[] = {"ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE",

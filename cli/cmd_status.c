@@ -61,7 +61,7 @@ static int show_overview(cli_services *svc, const anon_config *cfg, const char *
     if (anon_db_stats_get(svc->db, camera, 5, &stats, &err) < 0 ||
         anon_queue_depth(svc->queue, &ready, &dead, &err) < 0) {
         fprintf(stderr, "anonctl status: %s\n", err.msg);
-        return EXIT_UNAVAILABLE;
+        return cli_exit_for(&err);
     }
     if (json)
         cli_print_json(stats_json(&stats, ready, dead, cfg->queue));
@@ -78,7 +78,7 @@ static int show_image(cli_services *svc, int64_t id, bool json)
     int found = anon_db_image_get(svc->db, id, &row, &err);
     if (found <= 0) {
         fprintf(stderr, "anonctl status: %s\n", found < 0 ? err.msg : "no image with that id");
-        return found < 0 ? EXIT_UNAVAILABLE : EXIT_SOME_FAILED;
+        return found < 0 ? cli_exit_for(&err) : EXIT_SOME_FAILED;
     }
     json_t *obj = anon_image_row_json(&row);
     if (json) {

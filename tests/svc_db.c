@@ -76,6 +76,14 @@ TEST(migrations_idempotent_and_concurrent)
     snprintf(cmd, sizeof cmd, "psql -q '%s' -c 'DROP DATABASE IF EXISTS %s' -c 'CREATE DATABASE %s'"
                               " >/dev/null 2>&1", psql_url, name, name);
     CHECK(system(cmd) == 0);
+    /* Before migrating, the table is not there: a setting (or a
+     * migration) to fix, not an outage. */
+    anon_db *fresh = anon_db_connect(url, &err);
+    CHECKF(fresh != NULL, "%.300s", err.msg);
+    anon_image_row none;
+    CHECK(anon_db_image_get(fresh, 1, &none, &err) == -1);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_CONFIG, "%.300s", err.msg);
+    anon_db_close(fresh);
     pid_t kids[4];
     for (int i = 0; i < 4; i++) {
         kids[i] = fork();
@@ -143,6 +151,17 @@ TEST(insert_is_idempotent)
     anon_image_new bad = {.camera = camera, .sha256 = "XYZ", .content_type = "image/jpeg",
                           .input_key = "k"};
     CHECK(anon_db_image_insert(db, &bad, &img, NULL, &err) == -1);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_INPUT);
+    /* Values the server refuses are the input's fault too; boxes that are
+     * not JSON never reach it; the connection stays good. */
+    bad.camera = "caf\xe9";
+    fake_sha(7, sha);
+    bad.sha256 = sha;
+    CHECK(anon_db_image_insert(db, &bad, &img, NULL, &err) == -1);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_INPUT, "%.300s", err.msg);
+    CHECK(anon_db_image_mark_done(db, a, "k", 1, "not json", NULL, &err) == -1);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_INPUT, "%.300s", err.msg);
+    CHECKF(anon_db_ping(db, &err) == 0, "%.300s", err.msg);
     anon_db_close(db);
 }
 
@@ -227,6 +246,7 @@ TEST(status_changes)
     anon_image_status s;
     CHECK(anon_image_status_parse("processing", &s, &err) == 0 && s == ANON_IMAGE_PROCESSING);
     CHECK(anon_image_status_parse("bogus", &s, &err) == -1);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_INPUT);
     CHECK(strcmp(anon_image_status_name(ANON_IMAGE_REJECTED), "rejected") == 0);
     anon_db_close(db);
 }
@@ -347,10 +367,12 @@ TEST(malformed_and_unreachable)
         anon_db *db = anon_db_connect(urls[i], &err);
         CHECKF(db == NULL, "accepted '%s'", urls[i]);
         CHECKF(strstr(err.msg, "ANON_DB_URL") != NULL, "%.300s", err.msg);
+        CHECKF(anon_error_kind_of(&err) == ANON_ERR_CONFIG, "%s: %.300s", urls[i], err.msg);
         CHECKF(strstr(err.msg, "secretpw") == NULL, "password shown: %.300s", err.msg);
     }
     anon_db *db = anon_db_connect("postgresql://anon:anon@127.0.0.1:1/anon", &err);
     CHECK(db == NULL && strstr(err.msg, "cannot connect"));
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_TRANSIENT);
 }
 
 TEST(ping_and_reconnect_after_server_kills_session)

@@ -73,6 +73,7 @@ TEST(job_json)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECKF(anon_job_decode(bad[i], strlen(bad[i]), &back, &err) == -1, "accepted %s", bad[i]);
+        CHECKF(anon_error_kind_of(&err) == ANON_ERR_INPUT, "%s: %.300s", bad[i], err.msg);
         anon_job_free(&back);
     }
     anon_buffer_free(&b);
@@ -191,6 +192,25 @@ TEST(nacked_message_is_dead_lettered)
     cleanup(q);
 }
 
+/* A queue that exists with other arguments cannot be used until a setting
+ * changes; a settle on a connection that is gone is transient. */
+TEST(kinds_of_failure)
+{
+    anon_error err;
+    anon_queue *q = open_queue("kinds", 2, 1, 0, &err);
+    CHECKF(q != NULL, "%.300s", err.msg);
+    anon_queue *other = open_queue("kinds", 3, 1, 0, &err);
+    CHECK(other == NULL);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_CONFIG, "%.300s", err.msg);
+    CHECKF(strstr(err.msg, "ANON_DELIVERY_LIMIT") != NULL, "%.300s", err.msg);
+    anon_delivery stale;
+    memset(&stale, 0, sizeof stale);
+    stale.generation = 12345;
+    CHECK(anon_queue_ack(q, &stale, &err) == -1);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_TRANSIENT, "%.300s", err.msg);
+    cleanup(q);
+}
+
 TEST(malformed_urls)
 {
     static const char *const urls[] = {
@@ -204,11 +224,13 @@ TEST(malformed_urls)
         anon_queue *q = anon_queue_open(&o, &err);
         CHECKF(q == NULL, "accepted '%s'", urls[i]);
         CHECKF(strstr(err.msg, "ANON_AMQP_URL") != NULL, "%.300s", err.msg);
+        CHECKF(anon_error_kind_of(&err) == ANON_ERR_CONFIG, "%.300s", err.msg);
         CHECKF(strstr(err.msg, "secretpw") == NULL, "password shown: %.300s", err.msg);
     }
     anon_queue_options o = {.url = "amqp://guest:guest@127.0.0.1:5672/%2f", .queue = "bad name",
                             .reconnect_attempts = 0};
     CHECK(anon_queue_open(&o, &err) == NULL && strstr(err.msg, "ANON_QUEUE"));
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
 }
 
 TEST(unreachable_and_refused)
@@ -218,6 +240,7 @@ TEST(unreachable_and_refused)
                             .reconnect_attempts = 0};
     CHECK(anon_queue_open(&o, &err) == NULL);
     CHECKF(strstr(err.msg, "cannot connect") != NULL, "%.300s", err.msg);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_TRANSIENT);
     /* A wrong password is refused at once, not retried for long. */
     const char *url = getenv("ANON_AMQP_URL");
     CHECK(url != NULL);
@@ -231,6 +254,7 @@ TEST(unreachable_and_refused)
     CHECK(anon_queue_open(&o, &err) == NULL);
     CHECKF(strstr(err.msg, "wrongpw") == NULL, "password shown: %.300s", err.msg);
     CHECKF(time(NULL) - t0 < 5, "retried a refused login: %.300s", err.msg);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_CONFIG, "%.300s", err.msg);
 }
 
 /* Publishes one by one while the broker is killed (SIGKILL) and started
@@ -294,7 +318,7 @@ int main(void)
     static const struct check_case cases[] = {
         CASE(job_json), CASE(publish_consume_ack), CASE(batch_and_prefetch),
         CASE(publish_while_consuming), CASE(nacked_message_is_dead_lettered),
-        CASE(malformed_urls), CASE(unreachable_and_refused), CASE(broker_killed_mid_stream),
+        CASE(kinds_of_failure), CASE(malformed_urls), CASE(unreachable_and_refused), CASE(broker_killed_mid_stream),
     };
     return check_run("svc_queue", cases, sizeof cases / sizeof cases[0]);
 }

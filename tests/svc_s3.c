@@ -73,7 +73,7 @@ TEST(put_get_head_delete)
     CHECK(info.etag[0] != '\0' && info.etag[0] != '"');
     CHECKF(anon_s3_delete(s3, bucket(), k, &err) == 0, "%.300s", err.msg);
     CHECK(anon_s3_head(s3, bucket(), k, NULL, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_NOT_FOUND);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_NOT_FOUND);
     /* Deleting again is fine, as on S3. */
     CHECKF(anon_s3_delete(s3, bucket(), k, &err) == 0, "%.300s", err.msg);
     anon_buffer_free(&out);
@@ -121,7 +121,7 @@ TEST(large_object_buffer_and_fd)
     CHECK(out.len == data.len && memcmp(out.data, data.data, data.len) == 0);
     /* A bounded GET refuses it. */
     CHECK(anon_s3_get(s3, bucket(), k, &out, 1u << 20, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_TOO_LARGE);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_INPUT);
     CHECK(strstr(err.msg, "larger than") != NULL);
     /* From and to files, starting at an offset. */
     char path[] = "/tmp/anon-s3-XXXXXX";
@@ -225,14 +225,15 @@ TEST(wrong_secret_is_denied)
     anon_error err;
     CHECK(s3 != NULL);
     CHECK(anon_s3_put(s3, bucket(), key("denied.jpg"), "x", 1, NULL, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_DENIED);
-    CHECK(anon_s3_last_http_code(s3) == 403);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_CONFIG, "%.300s", err.msg);
+    CHECKF(strstr(err.msg, "HTTP 403") != NULL, "%.300s", err.msg);
     CHECKF(strstr(err.msg, "SignatureDoesNotMatch") != NULL, "%.300s", err.msg);
     CHECKF(strstr(err.msg, "not-the-secret") == NULL, "secret in message: %.300s", err.msg);
     anon_buffer out = ANON_BUFFER_INIT;
     CHECK(anon_s3_get(s3, bucket(), key("denied.jpg"), &out, 0, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_DENIED);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     CHECK(anon_s3_head_bucket(s3, bucket(), &err) == -1);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     anon_buffer_free(&out);
     anon_s3_close(s3);
 }
@@ -243,22 +244,27 @@ TEST(missing_bucket_and_key)
     anon_error err;
     CHECK(s3 != NULL);
     anon_buffer out = ANON_BUFFER_INIT;
+    /* A missing key is not found; a missing bucket is a setting to fix. */
     CHECK(anon_s3_get(s3, bucket(), key("no/such/key.jpg"), &out, 0, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_NOT_FOUND);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_NOT_FOUND);
     CHECKF(strstr(err.msg, "NoSuchKey") != NULL, "%.300s", err.msg);
+    CHECK(anon_s3_head(s3, bucket(), key("no/such/key.jpg"), NULL, &err) == -1);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_NOT_FOUND);
     CHECK(anon_s3_get(s3, "no-such-bucket-anon", "x.jpg", &out, 0, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_NOT_FOUND);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     CHECKF(strstr(err.msg, "NoSuchBucket") != NULL, "%.300s", err.msg);
     CHECK(anon_s3_put(s3, "no-such-bucket-anon", "x.jpg", "x", 1, NULL, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_NOT_FOUND);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     CHECK(anon_s3_head_bucket(s3, "no-such-bucket-anon", &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_NOT_FOUND);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     anon_s3_listing list;
     CHECK(anon_s3_list(s3, "no-such-bucket-anon", NULL, NULL, 0, &list, &err) == -1);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     /* Bad names never reach the network. */
     CHECK(anon_s3_put(s3, "Bad_Bucket", "x", "x", 1, NULL, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_BAD_REQUEST);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     CHECK(anon_s3_put(s3, bucket(), "", "x", 1, NULL, &err) == -1);
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_INPUT);
     anon_buffer_free(&out);
     anon_s3_close(s3);
 }
@@ -282,8 +288,7 @@ TEST(unreachable_store)
     anon_s3 *s3 = anon_s3_open(&o, &err);
     CHECK(s3 != NULL);
     CHECK(anon_s3_put(s3, bucket(), "x.jpg", "x", 1, NULL, &err) == -1);
-    CHECK(anon_s3_last_status(s3) == ANON_S3_UNAVAILABLE);
-    CHECK(anon_s3_last_http_code(s3) == 0);
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_TRANSIENT, "%.300s", err.msg);
     anon_s3_close(s3);
 }
 
@@ -300,7 +305,7 @@ TEST(retries_through_an_outage)
     CHECK(system(cmd) == 0);
     anon_buffer out = ANON_BUFFER_INIT;
     CHECK(anon_s3_get(s3, bucket(), key("outage.jpg"), &out, 0, &err) == -1);
-    CHECKF(anon_s3_last_status(s3) == ANON_S3_UNAVAILABLE && anon_s3_last_http_code(s3) == 503,
+    CHECKF(anon_error_kind_of(&err) == ANON_ERR_TRANSIENT && strstr(err.msg, "HTTP 503"),
            "%.300s", err.msg);
     snprintf(cmd, sizeof cmd, "(sleep 1; '%s/scripts/stack' start s3rver) >/dev/null 2>&1 &",
              root ? root : ".");
@@ -332,11 +337,13 @@ TEST(malformed_settings)
         anon_s3 *s3 = anon_s3_open(&o, &err);
         CHECKF(s3 == NULL, "accepted endpoint '%s'", endpoints[i]);
         CHECKF(strstr(err.msg, "ANON_S3_ENDPOINT") != NULL, "%.300s", err.msg);
+        CHECKF(anon_error_kind_of(&err) == ANON_ERR_CONFIG, "%.300s", err.msg);
         CHECKF(strstr(err.msg, "pw") == NULL || i != 6, "%.300s", err.msg);
     }
     anon_s3_options o = {.endpoint = "http://h", .region = "US EAST", .access_key = "a",
                          .secret_key = "b"};
     CHECK(anon_s3_open(&o, &err) == NULL && strstr(err.msg, "ANON_S3_REGION"));
+    CHECK(anon_error_kind_of(&err) == ANON_ERR_CONFIG);
     o.region = "us-east-1";
     o.endpoint = "http://127.0.0.1:9000";
     o.virtual_host = 1;

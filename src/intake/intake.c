@@ -5,12 +5,13 @@
  * early refusals), once per body chunk (uploads only), and once at the end,
  * when the route handler answers. on_completed then writes the log line and
  * the metrics. Shutdown is MHD's quiesce: the listening socket closes while
- * open connections finish. */
-#include "intake/intake_internal.h"
+ * open connections finish. The handlers are in intake_routes.c, the
+ * replies in intake_reply.c. */
+#include "intake/intake.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 
 #include "base/clock.h"
 #include "base/sha256.h"
+#include "intake/intake_reply.h"
+#include "intake/intake_routes.h"
 
 /* Connections beyond max_connections still get a 503 answer up to this
  * many more; past that MHD refuses them outright. */
@@ -30,6 +33,18 @@
 #define UPLOAD_DISCARD_SLACK (1024 * 1024)
 #define CONNECTION_MEMORY (128 * 1024)
 
+struct anon_intake {
+    intake_server srv;            /* what the route handlers see */
+    anon_intake_log_fn log;
+    void *log_ctx;
+    struct MHD_Daemon *daemon;
+    int port;
+    char token_hex[ANON_SHA256_HEX_LEN + 1];  /* SHA-256 of the token, compared in constant time */
+    int token_set;
+    atomic_int in_flight;         /* requests between headers and completion */
+    pthread_mutex_t idle_lock;    /* with idle_cond: shutdown waits for in_flight == 0 */
+    pthread_cond_t idle_cond;
+};
 
 static void format_utc_now(char out[32])
 {
@@ -62,110 +77,7 @@ static void log_event(anon_intake *in, const char *level, const char *msg)
     emit_log(in, level, json_pack("{s:s}", "msg", msg));
 }
 
-/* ---------------------------------------------------------------- replies */
-
-static int add_common_headers(intake_request *req, struct MHD_Response *resp, int status)
-{
-    int ok = MHD_add_response_header(resp, "X-Request-Id", req->request_id) == MHD_YES;
-    ok = ok && MHD_add_response_header(resp, "Cache-Control", "no-store") == MHD_YES;
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5") == MHD_YES;
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                           "Bearer realm=\"anon-intake\"") == MHD_YES;
-    if (atomic_load(&req->in->stopping))
-        ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
-    return ok ? 0 : -1;
-}
-
-enum MHD_Result intake_reply_response(intake_request *req, int status,
-                                      struct MHD_Response *resp)
-{
-    if (resp == NULL || add_common_headers(req, resp, status) < 0) {
-        if (resp)
-            MHD_destroy_response(resp);
-        return MHD_NO;
-    }
-    enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    if (rc == MHD_YES)
-        req->status = status;
-    return rc;
-}
-
-enum MHD_Result intake_reply_json(intake_request *req, int status, json_t *body)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(body);
-    if (text == NULL) {   /* out of memory, or text JSON cannot carry */
-        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        text = strdup("{\"error\":\"internal\",\"detail\":\"cannot encode the response\"}");
-        if (text == NULL)
-            return MHD_NO;
-    }
-    size_t len = strlen(text);
-    /* one more byte for the newline curl users expect */
-    char *with_newline = realloc(text, len + 2);
-    if (with_newline == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    with_newline[len] = '\n';
-    with_newline[len + 1] = '\0';
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len + 1, with_newline, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(with_newline);
-        return MHD_NO;
-    }
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
-        MHD_destroy_response(resp);
-        return MHD_NO;
-    }
-    if (status == MHD_HTTP_ACCEPTED && req->image_id > 0) {
-        char location[64];
-        snprintf(location, sizeof location, "/v1/images/%lld", (long long)req->image_id);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
-    }
-    return intake_reply_response(req, status, resp);
-}
-
-enum MHD_Result intake_reply_error(intake_request *req, int status, const char *error,
-                                   const char *detail_fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, detail_fmt);
-    vsnprintf(detail, sizeof detail, detail_fmt, ap);
-    va_end(ap);
-    if (status >= 500)
-        snprintf(req->log_detail, sizeof req->log_detail, "%s", detail);
-    return intake_reply_json(req, status,
-                             json_pack("{s:s, s:s, s:s}", "error", error, "detail", detail,
-                                       "request_id", req->request_id));
-}
-
-enum MHD_Result intake_reply_unavailable(intake_request *req, const char *detail)
-{
-    return intake_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "%s", detail);
-}
-
 /* ---------------------------------------------------------------- checks */
-
-int anon_intake_camera_valid(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > INTAKE_CAMERA_MAX || name[0] == '.' || name[0] == '-')
-        return 0;
-    for (const char *p = name; *p; p++) {
-        char c = *p;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
 
 /* A client's X-Request-Id is echoed only when it is short and harmless in
  * a log line and a header; otherwise a random one is made. */
@@ -278,12 +190,11 @@ static int take_claimed_sha256(intake_request *req, const char *text)
 }
 
 /* The first call for a request: everything decided from the headers. */
-static enum MHD_Result on_headers(intake_request *req)
+static enum MHD_Result on_headers(anon_intake *in, intake_request *req)
 {
-    anon_intake *in = req->in;
-    if (atomic_load(&in->stopping))
+    if (atomic_load(&in->srv.stopping))
         return intake_reply_unavailable(req, "the server is shutting down");
-    if (atomic_load(&in->connections) > in->cfg.max_connections)
+    if (atomic_load(&in->srv.connections) > in->srv.cfg.max_connections)
         return intake_reply_unavailable(req, "too many connections; retry shortly");
     if (in->token_set && needs_token(req->route) && !token_matches(in, req->conn))
         return intake_reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
@@ -321,9 +232,9 @@ static enum MHD_Result on_headers(intake_request *req)
     req->body = calloc(1, sizeof *req->body);
     if (req->body == NULL)
         return intake_reply_error(req, 500, "internal", "out of memory");
-    atomic_fetch_add(&in->uploads, 1);
-    int status = intake_body_begin(req->body, req->conn, (uint64_t)in->cfg.max_bytes,
-                                   in->cfg.max_pixels);
+    atomic_fetch_add(&in->srv.uploads, 1);
+    int status = intake_body_begin(req->body, req->conn, (uint64_t)in->srv.cfg.max_bytes,
+                                   in->srv.cfg.max_pixels);
     if (status)
         return intake_reply_error(req, status, req->body->fail_error, "%s",
                                   req->body->fail_detail);
@@ -343,14 +254,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (req == NULL)
             return MHD_NO;
         *con_cls = req;
-        req->in = in;
+        req->srv = &in->srv;
         req->conn = conn;
         req->started = (anon_now_ms() / 1e3);
         snprintf(req->method, sizeof req->method, "%s", method);
         atomic_fetch_add(&in->in_flight, 1);
         choose_request_id(req);
         classify(req, url, method);
-        return on_headers(req);
+        return on_headers(in, req);
     }
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
@@ -361,7 +272,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (req->body->fail_status) {
             /* Already refused: read the rest away (bounded) so that the
              * client gets the answer instead of a reset connection. */
-            uint64_t cap = (uint64_t)in->cfg.max_bytes + UPLOAD_DISCARD_SLACK;
+            uint64_t cap = (uint64_t)in->srv.cfg.max_bytes + UPLOAD_DISCARD_SLACK;
             return req->bytes_in > cap ? MHD_NO : MHD_YES;
         }
         intake_body_feed(req->body, upload_data, size);
@@ -390,10 +301,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     else
         snprintf(code, sizeof code, "%s", req->status ? "aborted" : "dropped");
     snprintf(labels, sizeof labels, "route=\"%s\",code=\"%s\"", req->route_label, code);
-    anon_metrics_add(in->metrics, M_REQUESTS, labels, 1);
+    anon_metrics_add(in->srv.metrics, M_REQUESTS, labels, 1);
     snprintf(labels, sizeof labels, "route=\"%s\"", req->route_label);
-    anon_metrics_observe(in->metrics, M_LATENCY, labels, seconds);
-    anon_metrics_add(in->metrics, M_BYTES_IN, "", (double)req->bytes_in);
+    anon_metrics_observe(in->srv.metrics, M_LATENCY, labels, seconds);
+    anon_metrics_add(in->srv.metrics, M_BYTES_IN, "", (double)req->bytes_in);
 
     const char *level = req->status >= 500 ? "error"
                         : req->status >= 400 || req->status == 0 ? "warn"
@@ -420,7 +331,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req->body) {
         intake_body_free(req->body);
         free(req->body);
-        atomic_fetch_sub(&in->uploads, 1);
+        atomic_fetch_sub(&in->srv.uploads, 1);
     }
     free(req);
     pthread_mutex_lock(&in->idle_lock);
@@ -435,9 +346,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     (void)conn; (void)socket_ctx;
     anon_intake *in = cls;
     if (what == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&in->connections, 1);
+        atomic_fetch_add(&in->srv.connections, 1);
     else
-        atomic_fetch_sub(&in->connections, 1);
+        atomic_fetch_sub(&in->srv.connections, 1);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -509,7 +420,7 @@ anon_intake *anon_intake_start(const anon_config *cfg, anon_intake_log_fn log,
         anon_fail(err, "out of memory");
         return NULL;
     }
-    in->cfg = *cfg;
+    in->srv.cfg = *cfg;
     in->log = log;
     in->log_ctx = log_ctx;
     pthread_mutex_init(&in->idle_lock, NULL);
@@ -523,8 +434,8 @@ anon_intake *anon_intake_start(const anon_config *cfg, anon_intake_log_fn log,
     if (cfg->max_connections < 1)
         anon_fail(err, "ANON_MAX_CONNECTIONS must be at least 1");
     if (cfg->max_connections < 1 || parse_listen(cfg->intake_listen, &addr, &ipv6, err) < 0 ||
-        (in->metrics = anon_metrics_new(err)) == NULL || declare_metrics(in->metrics, err) < 0 ||
-        (in->backend = intake_backend_new(cfg, (size_t)cfg->intake_sessions, err)) == NULL) {
+        (in->srv.metrics = anon_metrics_new(err)) == NULL || declare_metrics(in->srv.metrics, err) < 0 ||
+        (in->srv.backend = intake_backend_new(cfg, (size_t)cfg->intake_sessions, err)) == NULL) {
         anon_intake_free(in);
         return NULL;
     }
@@ -564,7 +475,7 @@ int anon_intake_shutdown(anon_intake *in, long grace_seconds)
 {
     if (in->daemon == NULL)
         return 0;
-    atomic_store(&in->stopping, 1);
+    atomic_store(&in->srv.stopping, 1);
     MHD_socket listener = MHD_quiesce_daemon(in->daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
@@ -599,8 +510,8 @@ void anon_intake_free(anon_intake *in)
         return;
     if (in->daemon && anon_intake_shutdown(in, 0) > 0)
         MHD_stop_daemon(in->daemon);   /* waits for the stragglers */
-    intake_backend_free(in->backend);
-    anon_metrics_free(in->metrics);
+    intake_backend_free(in->srv.backend);
+    anon_metrics_free(in->srv.metrics);
     pthread_mutex_destroy(&in->idle_lock);
     pthread_cond_destroy(&in->idle_cond);
     free(in);

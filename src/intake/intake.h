@@ -15,6 +15,7 @@
 
 #include "base/config.h"
 #include "base/error.h"
+#include "intake/intake_check.h"   /* anon_intake_camera_valid, for clients */
 
 /* Receives one complete JSON object (no newline); called from many threads
  * at once, so it must write the line in one call. */
@@ -38,11 +39,6 @@ int anon_intake_port(const anon_intake *in);
  * when that is not 0 the server is left as it is, for the process to exit
  * (anon_intake_free would wait for them). */
 int anon_intake_shutdown(anon_intake *in, long grace_seconds);
-
-/* Camera names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-', so
- * that a name cannot climb out of its key prefix. The intake refuses
- * others with 400; clients can check before sending. */
-int anon_intake_camera_valid(const char *name);
 
 /* Frees the server (shutting it down at once if still running). */
 void anon_intake_free(anon_intake *in);

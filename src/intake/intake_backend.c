@@ -161,11 +161,22 @@ static int need_queue(intake_backend *b, session *s, anon_error *err)
 static backend_result db_failure(session *s, anon_error *err)
 {
     anon_fail_prefix(err, "postgresql: ");
-    if (s->db && !anon_db_last_transient(s->db))
+    if (anon_error_kind_of(err) != ANON_ERR_TRANSIENT)
         return BACKEND_FAILED;
     anon_db_close(s->db);
     s->db = NULL;
     return BACKEND_UNAVAILABLE;
+}
+
+/* An object store failure: the store down, refusing us or without its
+ * bucket is a dependency unavailable (503); a local fault or a request
+ * the store refused as such is ours (500). */
+static backend_result s3_failure(anon_error *err)
+{
+    anon_fail_prefix(err, "s3: ");
+    anon_error_kind kind = anon_error_kind_of(err);
+    return kind == ANON_ERR_FAILED || kind == ANON_ERR_INPUT ? BACKEND_FAILED
+                                                             : BACKEND_UNAVAILABLE;
 }
 
 /* ---------------------------------------------------------------- accept */
@@ -239,12 +250,8 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
     int put = anon_s3_put_fd_hashed(s->s3, b->cfg->input_bucket, key, up->fd, up->sha256,
                                     up->content_type, err);
     stats->put_ms = anon_now_ms() - t;
-    if (put < 0) {
-        anon_fail_prefix(err, "s3: ");
-        anon_s3_status st = anon_s3_last_status(s->s3);
-        return st == ANON_S3_LOCAL || st == ANON_S3_BAD_REQUEST ? BACKEND_FAILED
-                                                                : BACKEND_UNAVAILABLE;
-    }
+    if (put < 0)
+        return s3_failure(err);
 
     anon_image_new row = {
         .camera = up->camera,
@@ -425,8 +432,8 @@ static backend_result fetch_output(intake_backend *b, session *s, const anon_ima
         fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
         close(fd);
         anon_fail_prefix(err, "s3: ");
-        return anon_s3_last_status(s->s3) == ANON_S3_NOT_FOUND ? BACKEND_NOT_READY
-                                                               : BACKEND_UNAVAILABLE;
+        return anon_error_kind_of(err) == ANON_ERR_NOT_FOUND ? BACKEND_NOT_READY
+                                                             : BACKEND_UNAVAILABLE;
     }
     size_t n = strlen(img->output_key);
     int png = n > 4 && strcmp(img->output_key + n - 4, ".png") == 0;

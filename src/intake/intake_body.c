@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "intake/intake_check.h"
 
 /* Multipart framing (boundaries, part headers) on top of the image. */
 #define MULTIPART_SLACK (64 * 1024)
@@ -100,29 +101,6 @@ static int take_image_bytes(intake_body *b, const char *data, size_t size)
     return 0;
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past
- * U+10FFFF), as PostgreSQL and JSON require of text. */
-static int utf8_valid(const unsigned char *s)
-{
-    while (*s) {
-        unsigned c = *s++;
-        int more = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-                 : (c & 0xf8) == 0xf0 ? 3 : -1;
-        if (more < 0 || (more == 1 && c < 0xc2) || (more == 3 && c > 0xf4))
-            return 0;
-        unsigned cp = c & (0x3f >> more);
-        for (int i = 0; i < more; i++, s++) {
-            if ((*s & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (*s & 0x3f);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (more == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-    }
-    return 1;
-}
-
 /* The client's file name is metadata only (never part of a key): its last
  * path component, control characters dropped, non-UTF-8 bytes replaced. */
 static void keep_filename(intake_body *b, const char *name)
@@ -134,7 +112,7 @@ static void keep_filename(intake_body *b, const char *name)
         if ((unsigned char)*p >= 0x20 && *p != 0x7f)
             b->filename[n++] = *p;
     b->filename[n] = '\0';
-    if (!utf8_valid((const unsigned char *)b->filename))
+    if (!intake_utf8_valid(b->filename, n))
         for (char *p = b->filename; *p; p++)
             if ((unsigned char)*p >= 0x80)
                 *p = '_';

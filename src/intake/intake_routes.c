@@ -1,10 +1,11 @@
-/* intake_routes.c - what each route of anon-intake answers.
+/* intake_routes.c - what each route of anon-intake answers (see
+ * intake_routes.h).
  *
  * Called from intake.c once a request is complete (or, for GETs, once its
  * headers are in). Each handler turns the backend's result into a status
  * code: the services being down is always a 503 with Retry-After, so a
  * client knows to come back, and never a 2xx for anything not stored. */
-#include "intake/intake_internal.h"
+#include "intake/intake_routes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@ static enum MHD_Result reply_backend_failure(intake_request *req, backend_result
                                              const anon_error *err)
 {
     if (r == BACKEND_UNAVAILABLE) {
-        anon_metrics_add(req->in->metrics, M_DEPENDENCY_FAILURES, "", 1);
+        anon_metrics_add(req->srv->metrics, M_DEPENDENCY_FAILURES, "", 1);
         snprintf(req->log_detail, sizeof req->log_detail, "%s", err->msg);
         return intake_reply_unavailable(req, err->msg);
     }
@@ -45,13 +46,13 @@ enum MHD_Result intake_route_upload_known(intake_request *req)
         return MHD_YES;
     json_t *record = NULL;
     anon_error err = {0};
-    if (intake_backend_find(req->in->backend, camera, req->claimed_sha256, &record, &err) !=
+    if (intake_backend_find(req->srv->backend, camera, req->claimed_sha256, &record, &err) !=
         BACKEND_OK)
         return MHD_YES;   /* not known (or not answerable now): take the body */
     snprintf(req->camera, sizeof req->camera, "%s", camera);
     json_t *id = json_object_get(record, "id");
     req->image_id = json_is_integer(id) ? json_integer_value(id) : 0;
-    anon_metrics_add(req->in->metrics, M_ACCEPTED, "result=\"existing\"", 1);
+    anon_metrics_add(req->srv->metrics, M_ACCEPTED, "result=\"existing\"", 1);
     return intake_reply_json(req, MHD_HTTP_OK, record);
 }
 
@@ -88,15 +89,15 @@ enum MHD_Result intake_route_upload(intake_request *req)
     };
     json_t *record = NULL;
     anon_error err = {0};
-    backend_result r = intake_backend_accept(req->in->backend, &up, &record, &req->stats, &err);
+    backend_result r = intake_backend_accept(req->srv->backend, &up, &record, &req->stats, &err);
     req->have_stats = 1;
     if (req->stats.publish_failed)
-        anon_metrics_add(req->in->metrics, M_PUBLISH_FAILURES, "", 1);
+        anon_metrics_add(req->srv->metrics, M_PUBLISH_FAILURES, "", 1);
     if (r != BACKEND_CREATED && r != BACKEND_EXISTED)
         return reply_backend_failure(req, r, &err);
     json_t *id = json_object_get(record, "id");
     req->image_id = json_is_integer(id) ? json_integer_value(id) : 0;
-    anon_metrics_add(req->in->metrics, M_ACCEPTED,
+    anon_metrics_add(req->srv->metrics, M_ACCEPTED,
                      r == BACKEND_CREATED ? "result=\"created\"" : "result=\"existing\"", 1);
     return intake_reply_json(req, r == BACKEND_CREATED ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK, record);
 }
@@ -105,7 +106,7 @@ enum MHD_Result intake_route_get(intake_request *req)
 {
     json_t *record = NULL;
     anon_error err = {0};
-    backend_result r = intake_backend_get(req->in->backend, req->image_id, &record, &err);
+    backend_result r = intake_backend_get(req->srv->backend, req->image_id, &record, &err);
     if (r == BACKEND_OK)
         return intake_reply_json(req, MHD_HTTP_OK, record);
     if (r == BACKEND_NOT_FOUND)
@@ -153,7 +154,7 @@ enum MHD_Result intake_route_list(intake_request *req)
     }
     json_t *page = NULL;
     anon_error err = {0};
-    backend_result r = intake_backend_list(req->in->backend, &q, &page, &err);
+    backend_result r = intake_backend_list(req->srv->backend, &q, &page, &err);
     if (r == BACKEND_OK)
         return intake_reply_json(req, MHD_HTTP_OK, page);
     if (r == BACKEND_FAILED && q.status)   /* the only input the backend judges */
@@ -168,7 +169,7 @@ enum MHD_Result intake_route_output(intake_request *req)
     char content_type[64] = "";
     anon_error err = {0};
     backend_result r =
-        intake_backend_output(req->in->backend, req->image_id, &fd, &size, content_type, &err);
+        intake_backend_output(req->srv->backend, req->image_id, &fd, &size, content_type, &err);
     if (r == BACKEND_NOT_FOUND)
         return intake_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no image %lld",
                                   (long long)req->image_id);
@@ -192,11 +193,11 @@ enum MHD_Result intake_route_healthz(intake_request *req)
 
 enum MHD_Result intake_route_readyz(intake_request *req)
 {
-    if (atomic_load(&req->in->stopping))
+    if (atomic_load(&req->srv->stopping))
         return intake_reply_unavailable(req, "the server is shutting down");
     const char *failed = NULL;
     anon_error err = {0};
-    backend_result r = intake_backend_ready(req->in->backend, &failed, &err);
+    backend_result r = intake_backend_ready(req->srv->backend, &failed, &err);
     if (r == BACKEND_OK)
         return intake_reply_json(req, MHD_HTTP_OK,
                                  json_pack("{s:s, s:{s:s, s:s, s:s}}", "status", "ready",
@@ -211,7 +212,7 @@ enum MHD_Result intake_route_readyz(intake_request *req)
 
 enum MHD_Result intake_route_metrics(intake_request *req)
 {
-    anon_intake *in = req->in;
+    intake_server *in = req->srv;
     anon_metrics_set(in->metrics, M_UPLOADS, "", atomic_load(&in->uploads));
     anon_metrics_set(in->metrics, M_CONNECTIONS, "", atomic_load(&in->connections));
     anon_buffer text = ANON_BUFFER_INIT;

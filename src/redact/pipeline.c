@@ -337,7 +337,7 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     rc = 0;
     goto done;
 permanent:
-    res->permanent = true;
+    anon_error_set_kind(err, ANON_ERR_INPUT);
 done:
     anon_image_free(&img);
     return rc;

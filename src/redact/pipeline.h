@@ -36,13 +36,14 @@ typedef struct anon_result {
     int width, height;     /* upright output size */
     anon_boxes faces;
     double ms_decode, ms_detect, ms_blur, ms_encode;
-    bool permanent;        /* failure is the input's fault: retrying won't help */
 } anon_result;
 
 /* The default preset for the model (NULL: the default model), default blur,
  * limits and quality. */
 void anon_process_options_default(anon_process_options *o, const anon_model *model);
 
+/* A photo that cannot be read (not decodable, too many pixels) fails with
+ * ANON_ERR_INPUT in err: retrying will not help. */
 int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
                  const anon_process_options *o, anon_buffer *out,
                  anon_result *res, anon_error *err);

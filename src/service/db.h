@@ -11,8 +11,11 @@
  *
  * Only parameterized queries. One anon_db is one connection: use one per
  * thread. A call that finds the connection broken resets it once and
- * retries (only for statements that are safe to repeat) before failing;
- * anon_db_last_transient() then tells whether trying later may help. */
+ * retries (only for statements that are safe to repeat) before failing.
+ * The kind of a failure is in err: ANON_ERR_TRANSIENT when the server was
+ * unreachable or the connection broke (trying later may help),
+ * ANON_ERR_CONFIG for a malformed URL or a schema that is not there,
+ * ANON_ERR_INPUT for values the statement or the table refused. */
 #ifndef ANON_DB_H
 #define ANON_DB_H
 
@@ -32,10 +35,6 @@ void anon_db_close(anon_db *db);
 
 /* SELECT 1: for readiness checks. */
 int anon_db_ping(anon_db *db, anon_error *err);
-
-/* 1 when the last failure was the server being unreachable or the
- * connection breaking (try later), 0 when it was the statement or data. */
-int anon_db_last_transient(const anon_db *db);
 
 /* Applies every embedded migration not yet recorded in schema_migrations,
  * in version order, each in its own transaction, all under a session
@@ -69,7 +68,7 @@ typedef enum anon_image_status {
 
 /* "received", "queued", ... */
 const char *anon_image_status_name(anon_image_status status);
-/* Parses a status name; -1 (with err) when unknown. */
+/* Parses a status name; -1 (with err, ANON_ERR_INPUT) when unknown. */
 int anon_image_status_parse(const char *name, anon_image_status *status,
                             anon_error *err);
 

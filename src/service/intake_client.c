@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "base/buffer.h"
+#include "base/clock.h"
 #include "image/image.h"
 #include "base/sha256.h"
 
@@ -150,13 +150,6 @@ static void parse_record(anon_intake_client *c, anon_upload_result *res)
     json_decref(j);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
 /* One attempt. Returns 1 when it is final (res->outcome set), 0 when it
  * may be retried; *retry_after_s gets the server's Retry-After (0: none). */
 static int attempt(anon_intake_client *c, FILE *f, int64_t size, struct curl_slist *headers,
@@ -257,15 +250,16 @@ int anon_intake_upload_file(anon_intake_client *c, const char *path, anon_upload
     if (c->auth_header)
         headers = curl_slist_append(headers, c->auth_header);
 
-    long delay = c->o.backoff_ms;
+    /* backoff_ms doubling to 10 s, or the server's Retry-After if longer */
+    anon_backoff backoff = {c->o.backoff_ms, 10000, 0};
     for (int i = 0; i < c->o.max_attempts; i++) {
         long retry_after_s = 0;
         if (attempt(c, f, st.st_size, headers, res, &retry_after_s))
             break;
         res->outcome = ANON_UPLOAD_FAILED;
         if (i + 1 < c->o.max_attempts) {
-            sleep_ms(retry_after_s * 1000 > delay ? retry_after_s * 1000 : delay);
-            delay = delay * 2 > 10000 ? 10000 : delay * 2;
+            long delay = anon_backoff_delay(&backoff, i);
+            anon_sleep_ms(retry_after_s * 1000 > delay ? retry_after_s * 1000 : delay);
         }
     }
     curl_slist_free_all(headers);

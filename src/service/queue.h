@@ -11,7 +11,12 @@
  * re-established with backoff and the unconfirmed messages are published
  * again (at-least-once: consumers must tolerate duplicates, which the
  * images table makes easy). One anon_queue is one connection and channel:
- * use one per thread. */
+ * use one per thread.
+ *
+ * Failures carry their kind in err: ANON_ERR_TRANSIENT when the broker was
+ * unreachable, closed the connection or refused a message for now (try
+ * later), ANON_ERR_CONFIG for what retrying cannot fix (a malformed URL, a
+ * refused login, a queue declared with other settings). */
 #ifndef ANON_QUEUE_H
 #define ANON_QUEUE_H
 
@@ -21,21 +26,7 @@
 #include "base/buffer.h"
 #include "base/config.h"
 #include "base/error.h"
-
-/* The message body, JSON {"id","bucket","key","sha256","attempt"}. */
-typedef struct anon_job {
-    int64_t id;           /* images.id */
-    char bucket[64];      /* input bucket */
-    char *key;            /* input key (heap; anon_job_free) */
-    char sha256[65];
-    int attempt;          /* 1 for the first publish, +1 per republish by retry */
-} anon_job;
-
-void anon_job_free(anon_job *job);
-/* Encodes a job as its JSON body (out replaced). */
-int anon_job_encode(const anon_job *job, anon_buffer *out, anon_error *err);
-/* Decodes and checks a body; malformed JSON or missing fields fail. */
-int anon_job_decode(const void *body, size_t len, anon_job *job, anon_error *err);
+#include "service/job.h"
 
 typedef struct anon_queue_options {
     const char *url;            /* amqp://user:pass@host:port/vhost (vhost %2f = "/"); a
@@ -67,10 +58,6 @@ void anon_queue_close(anon_queue *q);
 /* Checks that the connection is alive (reconnecting once, without
  * backoff, if needed): for readiness checks. */
 int anon_queue_ping(anon_queue *q, anon_error *err);
-
-/* 1 when the last failure was the broker being unreachable or refusing
- * (try later), 0 otherwise. */
-int anon_queue_last_transient(const anon_queue *q);
 
 /* Publishes one job persistently to the main queue and waits for the
  * broker's confirm. 0 means the broker has it. */

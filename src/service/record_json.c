@@ -1,4 +1,4 @@
-/* record_json.c - see record_json.h. */
+/* record_json.c - the JSON of image rows (see record_json.h). */
 #include "service/record_json.h"
 
 #include <stdio.h>
@@ -72,4 +72,22 @@ json_t *anon_boxes_to_json(const anon_boxes *faces)
                                              (int)b->h, "score", (double)b->score));
     }
     return arr;
+}
+
+char *anon_boxes_json(const anon_boxes *faces)
+{
+    json_t *arr = anon_boxes_to_json(faces);
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+char *anon_timings_json(const anon_result *res, double ms_fetch, double ms_store)
+{
+    json_t *obj = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "fetch", ms_fetch, "decode",
+                            res->ms_decode, "detect", res->ms_detect, "blur",
+                            res->ms_blur, "encode", res->ms_encode, "store", ms_store);
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    return text;
 }

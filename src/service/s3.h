@@ -9,9 +9,16 @@
  * HTTP 5xx, 429) are retried with exponential backoff before giving up.
  *
  * Every function returns 0 on success and -1 on failure with a one-line
- * message in err; anon_s3_last_status() then tells what kind of failure it
- * was (not found, denied, unavailable...), so that callers can tell a
- * missing object from a broken store. */
+ * message in err and its kind, so that callers can tell a missing object
+ * from a broken store:
+ *   ANON_ERR_NOT_FOUND   no such key (404)
+ *   ANON_ERR_CONFIG      a setting to fix: refused credentials or signature
+ *                        (401/403), no such bucket, a malformed setting or
+ *                        bucket name
+ *   ANON_ERR_TRANSIENT   connection failure, timeout, 5xx or 429 after the
+ *                        retries: try later
+ *   ANON_ERR_INPUT       the object exceeds the caller's limit, a bad key
+ *   ANON_ERR_FAILED      local I/O or memory, any other refusal */
 #ifndef ANON_S3_H
 #define ANON_S3_H
 
@@ -50,26 +57,11 @@ anon_s3 *anon_s3_open_config(const anon_config *cfg, anon_error *err);
 
 void anon_s3_close(anon_s3 *s3);
 
-/* What the last request on this client came to. */
-typedef enum anon_s3_status {
-    ANON_S3_OK = 0,
-    ANON_S3_NOT_FOUND,      /* 404: no such bucket or key */
-    ANON_S3_DENIED,         /* 401/403: wrong credentials or signature */
-    ANON_S3_UNAVAILABLE,    /* connection failure, timeout, 5xx after retries: try later */
-    ANON_S3_TOO_LARGE,      /* the object exceeds the caller's limit */
-    ANON_S3_BAD_REQUEST,    /* other 4xx, or a bad argument */
-    ANON_S3_LOCAL,          /* local I/O or memory failure */
-} anon_s3_status;
-
-anon_s3_status anon_s3_last_status(const anon_s3 *s3);
-/* The HTTP status of the last response (0: none, e.g. connection refused). */
-long anon_s3_last_http_code(const anon_s3 *s3);
-
 /* Creates a bucket; a bucket that already exists (and is ours) is fine. */
 int anon_s3_create_bucket(anon_s3 *s3, const char *bucket, anon_error *err);
 
-/* HEAD on a bucket: 0 when it exists and the credentials work. Used by
- * readiness checks. */
+/* HEAD on a bucket: 0 when it exists and the credentials work (a missing
+ * bucket is ANON_ERR_CONFIG). Used by readiness checks. */
 int anon_s3_head_bucket(anon_s3 *s3, const char *bucket, anon_error *err);
 
 /* Uploads len bytes as bucket/key. content_type may be NULL
@@ -93,7 +85,7 @@ int anon_s3_put_fd_hashed(anon_s3 *s3, const char *bucket, const char *key, int 
                           anon_error *err);
 
 /* Downloads bucket/key into out (replacing its contents). An object larger
- * than max_bytes (0 = no limit) fails with ANON_S3_TOO_LARGE. */
+ * than max_bytes (0 = no limit) fails with ANON_ERR_INPUT. */
 int anon_s3_get(anon_s3 *s3, const char *bucket, const char *key,
                 anon_buffer *out, size_t max_bytes, anon_error *err);
 
@@ -109,7 +101,7 @@ typedef struct anon_s3_object_info {
     time_t last_modified;    /* 0 if the store did not say */
 } anon_s3_object_info;
 
-/* HEAD on an object. A missing object fails with ANON_S3_NOT_FOUND. info
+/* HEAD on an object. A missing object fails with ANON_ERR_NOT_FOUND. info
  * may be NULL when only existence matters. */
 int anon_s3_head(anon_s3 *s3, const char *bucket, const char *key,
                  anon_s3_object_info *info, anon_error *err);

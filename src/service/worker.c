@@ -1,10 +1,8 @@
 /* worker.c - the drain loop (see worker.h for the rules it follows). */
 #include "service/worker.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/clock.h"
 #include "service/record_json.h"
@@ -12,24 +10,6 @@
 const char *anon_output_key(const char *input_key)
 {
     return input_key;
-}
-
-char *anon_boxes_json(const anon_boxes *faces)
-{
-    json_t *arr = anon_boxes_to_json(faces);
-    char *text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return text;
-}
-
-char *anon_timings_json(const anon_result *res, double ms_fetch, double ms_store)
-{
-    json_t *obj = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "fetch", ms_fetch, "decode",
-                            res->ms_decode, "detect", res->ms_detect, "blur",
-                            res->ms_blur, "encode", res->ms_encode, "store", ms_store);
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    return text;
 }
 
 struct job_ctx {
@@ -40,15 +20,12 @@ struct job_ctx {
     anon_error *err;
 };
 
+/* Before handing a job back: requeue_delay_ms doubled per earlier
+ * delivery, at most 10 s. */
 static void back_off(const anon_worker_options *opt, long delivery_count)
 {
-    long ms = opt->requeue_delay_ms;
-    for (long i = 0; i < delivery_count && ms < 10000; i++)
-        ms *= 2;
-    if (ms > 10000)
-        ms = 10000;
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    anon_backoff b = {opt->requeue_delay_ms, 10000, 0};
+    anon_backoff_sleep(&b, delivery_count > 30 ? 30 : (int)delivery_count);
 }
 
 /* Ends a job: the row is recorded, now settle the message. */
@@ -94,15 +71,18 @@ static anon_job_outcome reject(struct job_ctx *j, const char *reason)
     return settle(j, ANON_JOB_REJECTED, reason);
 }
 
-/* An object store error: the input's fault, the services', or ours. */
-static anon_job_outcome s3_failure(struct job_ctx *j)
+/* A failure, sorted by its kind: the input's fault (the original is
+ * gone or too large, the photo cannot be read) is final; a setting to fix
+ * (refused credentials, a missing bucket) stops the worker, since every
+ * other job would fail the same way; anything else may pass. */
+static anon_job_outcome failure(struct job_ctx *j)
 {
     anon_error ignored;
-    switch (anon_s3_last_status(j->svc->s3)) {
-    case ANON_S3_NOT_FOUND:
-    case ANON_S3_TOO_LARGE:
+    switch (anon_error_kind_of(j->err)) {
+    case ANON_ERR_NOT_FOUND:
+    case ANON_ERR_INPUT:
         return reject(j, j->err->msg);
-    case ANON_S3_DENIED:
+    case ANON_ERR_CONFIG:
         anon_db_image_mark_failed(j->svc->db, j->d->job.id, j->err->msg, &ignored);
         return settle(j, ANON_JOB_REFUSED, j->err->msg);
     default:
@@ -133,14 +113,18 @@ static anon_job_outcome process_job(struct job_ctx *j, anon_buffer *in, anon_buf
     double t0 = anon_now_ms();
     if (anon_s3_get(j->svc->s3, job->bucket, job->key, in, (size_t)j->opt->max_bytes,
                     j->err) < 0)
-        return s3_failure(j);
+        return failure(j);
     double t1 = anon_now_ms();
     anon_result res;
     int rc = anon_process(j->svc->detector, in->data, in->len, &j->opt->process, out,
                           &res, j->err);
     anon_job_outcome outcome;
     if (rc < 0) {
-        outcome = res.permanent ? reject(j, j->err->msg) : requeue(j, j->err->msg);
+        /* The pipeline knows no services: only its input's faults are
+         * final, and a setting cannot be wrong there. */
+        if (anon_error_kind_of(j->err) != ANON_ERR_INPUT)
+            anon_error_set_kind(j->err, ANON_ERR_FAILED);
+        outcome = failure(j);
         anon_result_free(&res);
         return outcome;
     }
@@ -148,7 +132,7 @@ static anon_job_outcome process_job(struct job_ctx *j, anon_buffer *in, anon_buf
     const char *out_key = anon_output_key(job->key);
     if (anon_s3_put(j->svc->s3, j->opt->output_bucket, out_key, out->data, out->len,
                     anon_format_mime(res.format), j->err) < 0) {
-        outcome = s3_failure(j);
+        outcome = failure(j);
     } else {
         double t3 = anon_now_ms();
         char *boxes = anon_boxes_json(&res.faces);
@@ -228,8 +212,8 @@ int anon_worker_run(const anon_worker_services *svc, const anon_worker_options *
         count(totals, outcome);
         anon_delivery_free(&d);
         if (outcome == ANON_JOB_REFUSED) {
-            memcpy(err, &job_err, sizeof *err);
-            return -2;
+            *err = job_err;
+            return -1;
         }
         handled++;
         idle_since = anon_now_ms();

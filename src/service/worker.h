@@ -6,10 +6,12 @@
  * key (so a repeated job overwrites, never duplicates), mark the row done,
  * and only then ack. A crash anywhere before the ack leaves the message to
  * be redelivered; a redelivered job whose row is already done is acked
- * without rework. Failures are sorted: the input's fault (not decodable,
- * too many pixels) -> rejected + ack; the services' fault -> failed + nack
- * with requeue, bounded by the queue's delivery limit (then dead-lettered,
- * where `anonctl retry` picks it up). */
+ * without rework. Failures are sorted by the kind their anon_error carries:
+ * the input's fault (not decodable, too many pixels, the original gone) ->
+ * rejected + ack; a setting to fix (refused credentials) -> the job goes
+ * back and the worker stops; anything else -> failed + nack with requeue,
+ * bounded by the queue's delivery limit (then dead-lettered, where
+ * `anonctl retry` picks it up). */
 #ifndef ANON_WORKER_H
 #define ANON_WORKER_H
 
@@ -73,19 +75,16 @@ typedef struct anon_worker_totals {
 
 /* Runs until idle_exit_ms of an empty queue, max_images jobs, or *stop
  * becomes non-zero (checked between jobs and at least once a second while
- * waiting; the job in hand is finished first). Returns 0; -1 when the
- * queue itself could not be used (the caller exits non-zero and the Job
- * retries the pod); -2 when the configuration is wrong (credentials
- * refused: retrying the pod cannot help). */
+ * waiting; the job in hand is finished first). Returns 0, or -1 with err:
+ * ANON_ERR_CONFIG when the configuration is wrong (credentials refused:
+ * retrying the pod cannot help), another kind (usually ANON_ERR_TRANSIENT)
+ * when the queue itself could not be used (the caller exits non-zero and
+ * the Job retries the pod). */
 int anon_worker_run(const anon_worker_services *svc, const anon_worker_options *opt,
                     volatile sig_atomic_t *stop, anon_job_logger log, void *log_ctx,
                     anon_worker_totals *totals, anon_error *err);
 
 /* The output key for an input key: the same key, in the output bucket. */
 const char *anon_output_key(const char *input_key);
-
-/* JSON text of boxes / stage timings, as stored in the row (caller frees). */
-char *anon_boxes_json(const anon_boxes *faces);
-char *anon_timings_json(const anon_result *res, double ms_fetch, double ms_store);
 
 #endif

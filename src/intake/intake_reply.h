@@ -1,52 +1,45 @@
-/* intake_internal.h - what the files of anon-intake share.
+/* intake_reply.h - one HTTP request of anon-intake and the answers to it.
  *
+ * The files of the intake, each using only those below it:
  *   intake.c          daemon lifecycle, connection accounting, routing,
- *                     auth, request ids, replies, the per-request log line
+ *                     auth, request ids, the per-request log line
  *   intake_routes.c   one handler per route (upload, get, list, output,
  *                     healthz, readyz, metrics)
+ *   intake_reply.c    the request's state and the replies (JSON, errors,
+ *                     503 with Retry-After)
  *   intake_body.c     receiving an upload body (multipart or raw) into a
  *                     spool file while hashing it, then checking it
  *   intake_backend.c  the services: a pool of S3/PostgreSQL/RabbitMQ
  *                     sessions and the durable upload order
+ *   intake_check.c    what client text is accepted (camera names, UTF-8)
  *
- * Not a public interface: only these files include it. */
-#ifndef ANON_INTAKE_INTERNAL_H
-#define ANON_INTAKE_INTERNAL_H
+ * Not a public interface: only the intake's files include it. */
+#ifndef ANON_INTAKE_REPLY_H
+#define ANON_INTAKE_REPLY_H
 
 #include <jansson.h>
 #include <microhttpd.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "base/config.h"
-#include "intake/intake.h"
+#include "base/metrics.h"
 #include "intake/intake_backend.h"
 #include "intake/intake_body.h"
-#include "base/metrics.h"
-#include "base/sha256.h"
+#include "intake/intake_check.h"
 
-#define INTAKE_CAMERA_MAX 64
 #define INTAKE_REQUEST_ID_MAX 64
 #define INTAKE_DEFAULT_CAMERA "default"
 
-struct anon_intake {
+/* What the route handlers see of the server. */
+typedef struct intake_server {
     anon_config cfg;
-    anon_intake_log_fn log;
-    void *log_ctx;
-    struct MHD_Daemon *daemon;
-    int port;
     anon_metrics *metrics;
     intake_backend *backend;
-    char token_hex[ANON_SHA256_HEX_LEN + 1];  /* SHA-256 of the token, compared in constant time */
-    int token_set;
     atomic_int connections;       /* open TCP connections */
-    atomic_int in_flight;         /* requests between headers and completion */
     atomic_int uploads;           /* POST /v1/images in flight */
     atomic_int stopping;
-    pthread_mutex_t idle_lock;    /* with idle_cond: shutdown waits for in_flight == 0 */
-    pthread_cond_t idle_cond;
-};
+} intake_server;
 
 typedef enum {
     ROUTE_NOT_FOUND, ROUTE_UPLOAD, ROUTE_LIST, ROUTE_GET, ROUTE_OUTPUT,
@@ -55,13 +48,13 @@ typedef enum {
 
 /* One HTTP request, from its headers to MHD's completion callback. */
 typedef struct intake_request {
-    anon_intake *in;
+    intake_server *srv;
     struct MHD_Connection *conn;
     intake_route route;
     const char *route_label;      /* for logs and metrics: "POST /v1/images" */
     char method[12];
     char request_id[INTAKE_REQUEST_ID_MAX + 1];
-    char camera[INTAKE_CAMERA_MAX + 1];
+    char camera[ANON_INTAKE_CAMERA_MAX + 1];
     char claimed_sha256[65];      /* X-Content-SHA256, checked against the body */
     int64_t image_id;             /* the {id} of the path, or the upload's row */
     int status;                   /* the status queued, 0 before */
@@ -82,18 +75,6 @@ enum MHD_Result intake_reply_error(intake_request *req, int status, const char *
 enum MHD_Result intake_reply_unavailable(intake_request *req, const char *detail);
 enum MHD_Result intake_reply_response(intake_request *req, int status,
                                       struct MHD_Response *resp);
-
-/* Route handlers (intake_routes.c). */
-enum MHD_Result intake_route_upload(intake_request *req);
-/* Before the body: answers 200 when X-Content-SHA256 names an image this
- * camera already sent; returns MHD_YES without answering otherwise. */
-enum MHD_Result intake_route_upload_known(intake_request *req);
-enum MHD_Result intake_route_list(intake_request *req);
-enum MHD_Result intake_route_get(intake_request *req);
-enum MHD_Result intake_route_output(intake_request *req);
-enum MHD_Result intake_route_healthz(intake_request *req);
-enum MHD_Result intake_route_readyz(intake_request *req);
-enum MHD_Result intake_route_metrics(intake_request *req);
 
 /* Metric names used across the files. */
 #define M_REQUESTS "anon_intake_requests_total"
