@@ -13,7 +13,7 @@
 
 #include "service/db.h"
 #include "detect/detect.h"
-#include "redact/anonymize.h"
+#include "redact/pipeline.h"
 
 json_t *anon_image_row_json(const anon_image_row *row);
 
