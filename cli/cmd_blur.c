@@ -239,7 +239,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
     int c;
     long n;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:m:t:j:q", blur_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:t:j:q", blur_options, NULL)) != -1) {
         switch (c) {
         case 'o': *outdir = optarg; break;
         case 'm': break; /* read in the first pass */
@@ -293,7 +293,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
             break;
         case OPT_JSON: run->json = true; break;
         case 'q': *quiet = true; break;
-        default: return cli_usage_error(cmd, "unknown option");
+        default: return cli_option_error(cmd, c, argv);
         }
     }
     if (*outdir == NULL)

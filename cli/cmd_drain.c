@@ -96,7 +96,7 @@ static int parse_drain_args(int argc, char **argv, struct drain_args *a)
     *a = (struct drain_args){.idle_exit = 60};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", drain_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", drain_options, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (cli_parse_long(optarg, 0, 86400 * 7, &a->idle_exit) < 0)
@@ -112,7 +112,7 @@ static int parse_drain_args(int argc, char **argv, struct drain_args *a)
             break;
         case 'w': a->worker_id = optarg; break;
         case 'e': a->engine = optarg; break;
-        default: return cli_usage_error(cmd, "unknown option");
+        default: return cli_option_error(cmd, c, argv);
         }
     }
     if (optind < argc)

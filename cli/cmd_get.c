@@ -47,9 +47,9 @@ static int run_get(int argc, char **argv, anon_config *cfg)
     const char *path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
         if (c != 'o')
-            return cli_usage_error(&cmd_get, "unknown option");
+            return cli_option_error(&cmd_get, c, argv);
         path = optarg;
     }
     long id;

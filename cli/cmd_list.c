@@ -64,7 +64,7 @@ static int parse_list_args(int argc, char **argv, anon_image_filter *f, bool *js
     int c;
     anon_error err;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", list_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", list_options, NULL)) != -1) {
         switch (c) {
         case 'c': f->camera = optarg; break;
         case 's': {
@@ -89,7 +89,7 @@ static int parse_list_args(int argc, char **argv, anon_image_filter *f, bool *js
             f->after = n;
             break;
         case 'j': *json = true; break;
-        default: return cli_usage_error(cmd, "unknown option");
+        default: return cli_option_error(cmd, c, argv);
         }
     }
     if (optind < argc)

@@ -109,13 +109,13 @@ static int run_status(int argc, char **argv, anon_config *cfg)
     bool json = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", status_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", status_options, NULL)) != -1) {
         if (c == 'c')
             camera = optarg;
         else if (c == 'j')
             json = true;
         else
-            return cli_usage_error(&cmd_status, "unknown option");
+            return cli_option_error(&cmd_status, c, argv);
     }
     long id = 0;
     if (optind < argc && cli_parse_long(argv[optind], 1, 1L << 62, &id) < 0)

@@ -268,7 +268,7 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
     long jobs = 4, attempts = 5;
     int json = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:j:qu:", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:j:qu:", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             camera = optarg;
@@ -288,7 +288,7 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
         case 'q': quiet = 1; break;
         case 'u': cfg->intake_url = optarg; break;
         default:
-            return cli_usage_error(&cmd_upload, "unknown option");
+            return cli_option_error(&cmd_upload, c, argv);
         }
     }
     if (optind >= argc)
