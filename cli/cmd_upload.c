@@ -81,11 +81,14 @@ static int add_file(upload_run *run, const char *path, int64_t size)
 static int collect(upload_run *run, int argc, char **argv, int *missing)
 {
     cli_files files = {0};
-    int problems = cli_collect_files(argv, argc, NULL, false, &files, stderr);
+    cli_collect_options o = {.only_images = false};
+    int problems = cli_collect_files(argv, argc, &o, &files);
     int rc = problems < 0 ? -1 : 0;
     for (size_t i = 0; rc == 0 && i < files.n; i++) {
         struct stat st;
-        if (stat(files.v[i].input, &st) == 0)
+        if (files.v[i].error)
+            fprintf(stderr, "%s: %s\n", files.v[i].input, files.v[i].error);
+        else if (stat(files.v[i].input, &st) == 0)
             rc = add_file(run, files.v[i].input, st.st_size);
     }
     *missing += problems > 0 ? problems : 0;
