@@ -67,4 +67,9 @@ void cli_print_json(struct json_t *value);
  * <bin>/../../.cache/models (a build tree) that holds ssd.cfg. */
 const char *cli_model_dir(const anon_config *cfg, char *buf, size_t size);
 
+/* The face model a --model value or ANON_MODEL names ("ssd", "tiny"): 0,
+ * or -1 when unknown. Defined in cmd_blur.c; `drain --model` parses with
+ * it too, so both commands take the same names. */
+int model_from_name(const char *name, anon_model_kind *kind);
+
 #endif

@@ -241,7 +241,7 @@ static int parse_scales(const char *text, struct blur_run *run)
     return rc;
 }
 
-static int model_from_name(const char *name, anon_model_kind *kind)
+int model_from_name(const char *name, anon_model_kind *kind)
 {
     if (strcmp(name, "ssd") == 0)
         *kind = ANON_MODEL_SSD;

@@ -60,3 +60,12 @@ ANON_DB_URL="host=db password='p w' dbname=anon" "$ANONCTL" config | grep -qx "A
 [ $? -eq 2 ] && [ "$(wc -l <"$TMP/intake.err")" -eq 1 ] && ok intake_unknown_option_one_line \
     || not_ok intake_unknown_option_one_line "$(cat "$TMP/intake.err")"
 
+# drain takes --model and --preset like blur (checked before any service).
+"$ANONCTL" drain --model bogus >/dev/null 2>"$TMP/drain.err"
+rc1=$?
+"$ANONCTL" drain --preset bogus >/dev/null 2>>"$TMP/drain.err"
+rc2=$?
+[ $rc1 -eq 2 ] && [ $rc2 -eq 2 ] && grep -q 'unknown model' "$TMP/drain.err" && grep -q 'unknown preset' "$TMP/drain.err" \
+    && ok drain_model_preset_flags_checked || not_ok drain_model_preset_flags_checked "exit $rc1 $rc2: $(cat "$TMP/drain.err")"
+"$ANONCTL" drain --help | grep -q -- '--model NAME' && "$ANONCTL" drain --help | grep -q -- '--preset NAME' \
+    && ok drain_help_lists_model_preset || not_ok drain_help_lists_model_preset
