@@ -20,7 +20,7 @@ static const char *malformed_setting(const anon_config *cfg, int need)
             return "ANON_DB_URL is not a valid PostgreSQL URL";
         PQconninfoFree(opts);
     }
-    if (need & NEED_QUEUE) {
+    if (need & (NEED_QUEUE | WANT_QUEUE)) {
         char *copy = strdup(cfg->amqp_url);
         struct amqp_connection_info info;
         int rc = copy ? amqp_parse_url(copy, &info) : AMQP_STATUS_NO_MEMORY;
@@ -43,6 +43,20 @@ static int fail(const char *cmd, cli_services *svc, int code, const char *msg)
     return code;
 }
 
+/* The queue for a quick look: each broker of the list tried once, without
+ * the backoff that lets a worker ride out an outage (eight attempts, about
+ * 25 s, before an answer that the broker is down). */
+static anon_queue *open_queue_once(const anon_config *cfg, anon_error *err)
+{
+    anon_queue_options opts;
+    if (anon_queue_options_from_config(&opts, cfg, err) < 0)
+        return NULL;
+    opts.reconnect_attempts = 0;
+    for (const char *p = cfg->amqp_url; *p; p++)
+        opts.reconnect_attempts += *p == ',';
+    return anon_queue_open(&opts, err);
+}
+
 int cli_services_open(const char *cmd, const anon_config *cfg, int need,
                       cli_services *svc)
 {
@@ -57,6 +71,8 @@ int cli_services_open(const char *cmd, const anon_config *cfg, int need,
         return fail(cmd, svc, EXIT_UNAVAILABLE, err.msg);
     if ((need & NEED_S3) && (svc->s3 = anon_s3_open_config(cfg, &err)) == NULL)
         return fail(cmd, svc, EXIT_CONFIG, err.msg);
+    if ((need & WANT_QUEUE) && (svc->queue = open_queue_once(cfg, &err)) == NULL)
+        snprintf(svc->queue_error, sizeof svc->queue_error, "%s", err.msg);
     return EXIT_OK;
 }
 
@@ -69,4 +85,16 @@ void cli_services_close(cli_services *svc)
     if (svc->s3)
         anon_s3_close(svc->s3);
     memset(svc, 0, sizeof *svc);
+}
+
+int cli_s3_exit_code(const cli_services *svc)
+{
+    /* anon_s3_last_status is the one place this file asks the client what
+     * kind of failure it had; it becomes anon_error_kind_of(err) once the
+     * service package records kinds in anon_error. */
+    switch (anon_s3_last_status(svc->s3)) {
+    case ANON_S3_UNAVAILABLE: return EXIT_UNAVAILABLE;
+    case ANON_S3_DENIED: return EXIT_CONFIG;
+    default: return EXIT_SOME_FAILED;
+    }
 }
