@@ -258,6 +258,7 @@ int anon_intake_upload_file(anon_intake_client *c, const char *path, anon_upload
         headers = curl_slist_append(headers, c->auth_header);
 
     long delay = c->o.backoff_ms;
+    c->reported = 0;   /* the previous file's bytes were sent, not to be taken back */
     for (int i = 0; i < c->o.max_attempts; i++) {
         long retry_after_s = 0;
         if (attempt(c, f, st.st_size, headers, res, &retry_after_s))
