@@ -29,7 +29,8 @@ static void print_exit_codes(FILE *out, const struct anonctl_cmd *cmd)
         if (!(used & EXIT_BIT(code)))
             continue;
         const char *note = cmd->exit_notes[code];
-        fprintf(out, "  %d  %s%s%s\n", code, exit_meanings[code], note ? ": " : "",
+        const char *joint = strchr(exit_meanings[code], ':') ? "; " : ": ";
+        fprintf(out, "  %d  %s%s%s\n", code, exit_meanings[code], note ? joint : "",
                 note ? note : "");
     }
 }

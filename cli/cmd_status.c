@@ -170,5 +170,5 @@ const struct anonctl_cmd cmd_status = {
     .run = run_status,
     .exits = EXIT_BIT(EXIT_SOME_FAILED) | EXIT_BIT(EXIT_UNAVAILABLE),
     .exit_notes = {[EXIT_SOME_FAILED] = "no image with that id",
-                   [EXIT_UNAVAILABLE] = "also when only the queue is: the rest is shown"},
+                   [EXIT_UNAVAILABLE] = "also when only the queue is (the rest is still shown)"},
 };
