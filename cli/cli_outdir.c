@@ -32,7 +32,7 @@ static int check_writable(const char *canon, char *why, size_t size)
     char *probe = strdup(canon);
     if (probe == NULL)
         return refuse(why, size, "out of memory");
-    struct stat st;
+    struct stat st = {0};
     while (stat(probe, &st) < 0 && strcmp(probe, "/") != 0) {
         char *slash = strrchr(probe, '/');
         slash[slash == probe ? 1 : 0] = '\0';
