@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_settings.h"
 #include "base/config.h"
 #include "intake/intake.h"
 
@@ -36,15 +37,8 @@ static void print_help(FILE *out)
             "options:\n"
             "  -l, --listen ADDR:PORT  address to listen on (ANON_INTAKE_LISTEN)\n"
             "  -h, --help              this help\n"
-            "      --version           print the version\n"
-            "\nenvironment (flags override):\n");
-    for (const char *const *name = intake_env; *name; name++) {
-        const anon_config_var *v = anon_config_var_find(*name);
-        if (v == NULL)
-            continue;
-        const char *def = v->secret && v->default_value[0] ? "(set)" : v->default_value;
-        fprintf(out, "  %-22s %s (default: %s)\n", v->name, v->help, def[0] ? def : "empty");
-    }
+            "      --version           print the version\n");
+    cli_print_env(out, intake_env);
 }
 
 /* Log lines come from many server threads: one locked write each. */
@@ -73,7 +67,8 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "l:h", options, NULL)) != -1) {
+    opterr = 0;   /* one line of our own instead of getopt's and ours */
+    while ((c = getopt_long(argc, argv, ":l:h", options, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.intake_listen = optarg;
@@ -85,7 +80,8 @@ int main(int argc, char **argv)
             printf("anon-intake %s\n", ANON_VERSION);
             return EXIT_OK;
         default:
-            fprintf(stderr, "Try 'anon-intake --help'.\n");
+            fprintf(stderr, "anon-intake: %s %s (try 'anon-intake --help')\n",
+                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
             return EXIT_USAGE;
         }
     }

@@ -2,7 +2,9 @@
  *
  * Looks the first argument up in the command table and hands the rest to
  * that command. Nothing else lives here: each command is in cli/cmd_*.c. */
+#include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,8 +47,9 @@ static void print_overview(FILE *out)
                  "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(out, "\n'anonctl COMMAND --help' shows a command's options and the\n"
-                 "ANON_* environment variables it reads, with their defaults.\n");
+    fprintf(out, "\n'anonctl help COMMAND' (or 'anonctl COMMAND --help') shows a command's\n"
+                 "options, the ANON_* environment variables it reads with their defaults,\n"
+                 "and its exit codes.\n");
 }
 
 static const struct anonctl_cmd *find_command(const char *name)
@@ -85,6 +88,7 @@ int main(int argc, char **argv)
     /* A closed connection must be an error to handle, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
     keep_freed_memory();
+    opterr = 0;   /* the commands report refused options themselves, in one line */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_overview(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
@@ -93,13 +97,19 @@ int main(int argc, char **argv)
         printf("anonctl %s\n", ANON_VERSION);
         return EXIT_OK;
     }
-    const struct anonctl_cmd *cmd = find_command(argv[1]);
+    bool help = strcmp(argv[1], "help") == 0;
+    if (help && argc == 2) {
+        print_overview(stdout);
+        return EXIT_OK;
+    }
+    const char *name = help ? argv[2] : argv[1];
+    const struct anonctl_cmd *cmd = find_command(name);
     if (cmd == NULL) {
-        fprintf(stderr, "anonctl: unknown command '%s'\n", argv[1]);
+        fprintf(stderr, "anonctl: unknown command '%s'\n", name);
         print_overview(stderr);
         return EXIT_USAGE;
     }
-    if (wants_help(argc - 1, argv + 1)) {
+    if (help || wants_help(argc - 1, argv + 1)) {
         cli_print_help(stdout, cmd);
         return EXIT_OK;
     }

@@ -12,14 +12,19 @@
 
 #include "base/config.h"
 
-/* Exit codes shared by all commands (Kubernetes Jobs key on them). */
+/* Exit codes shared by all commands (Kubernetes Jobs key on them); what
+ * each means is written once, in the table of cli_common.c, and every
+ * command's --help prints the lines of the codes it can return. */
 enum {
     EXIT_OK = 0,
     EXIT_SOME_FAILED = 1,   /* some inputs failed; the others were done */
     EXIT_USAGE = 2,         /* bad flags or arguments */
     EXIT_CONFIG = 3,        /* bad configuration: retrying will not help */
     EXIT_UNAVAILABLE = 4,   /* a service could not be reached: retry later */
+    EXIT_N_CODES
 };
+
+#define EXIT_BIT(code) (1u << (code))
 
 struct anonctl_cmd {
     const char *name;
@@ -28,15 +33,26 @@ struct anonctl_cmd {
     const char *options;     /* the option list for `anonctl NAME --help` */
     const char *const *env;  /* ANON_* variables it reads, NULL-terminated */
     int (*run)(int argc, char **argv, anon_config *cfg);
+    /* Exit codes it can return besides 0, 2 and 3, which every command
+     * can (a malformed ANON_* number is 3 before any command runs). */
+    unsigned exits;
+    /* What a code means for this command beyond the shared meaning,
+     * indexed by code (NULL: nothing to add). */
+    const char *exit_notes[EXIT_N_CODES];
 };
 
-/* Prints `anonctl NAME --help`: usage, options, and the environment
- * variables the command reads with their current defaults. */
+/* Prints `anonctl NAME --help`: usage, options, the environment
+ * variables the command reads with their defaults, and its exit codes. */
 void cli_print_help(FILE *out, const struct anonctl_cmd *cmd);
 
-/* Prints "anonctl NAME: message" on stderr and returns EXIT_USAGE. */
+/* Prints one line, "anonctl NAME: message (try 'anonctl NAME --help')",
+ * on stderr and returns EXIT_USAGE. */
 int cli_usage_error(const struct anonctl_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The usage error for what getopt_long just refused (c is its '?' or ':';
+ * option strings start with ':' so that a missing value is told apart). */
+int cli_option_error(const struct anonctl_cmd *cmd, int c, char **argv);
 
 /* Parses a whole number flag value in [min, max]; -1 on error. */
 int cli_parse_long(const char *text, long min, long max, long *out);

@@ -1,7 +1,10 @@
 /* cli_common.c - help text and flag parsing shared by the commands. */
 #include "cli.h"
+#include "cli_settings.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -9,22 +12,36 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The meaning of each exit code, the same for every command. */
+static const char *const exit_meanings[EXIT_N_CODES] = {
+    [EXIT_OK] = "success",
+    [EXIT_SOME_FAILED] = "failed",
+    [EXIT_USAGE] = "usage error: bad flags or arguments",
+    [EXIT_CONFIG] = "bad configuration: retrying will not help until it is fixed",
+    [EXIT_UNAVAILABLE] = "a service could not be reached: retry later",
+};
+
+static void print_exit_codes(FILE *out, const struct anonctl_cmd *cmd)
+{
+    unsigned used = cmd->exits | EXIT_BIT(EXIT_OK) | EXIT_BIT(EXIT_USAGE) | EXIT_BIT(EXIT_CONFIG);
+    fprintf(out, "\nexit status:\n");
+    for (int code = 0; code < EXIT_N_CODES; code++) {
+        if (!(used & EXIT_BIT(code)))
+            continue;
+        const char *note = cmd->exit_notes[code];
+        const char *joint = strchr(exit_meanings[code], ':') ? "; " : ": ";
+        fprintf(out, "  %d  %s%s%s\n", code, exit_meanings[code], note ? joint : "",
+                note ? note : "");
+    }
+}
+
 void cli_print_help(FILE *out, const struct anonctl_cmd *cmd)
 {
     fprintf(out, "usage: anonctl %s %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
     if (cmd->options && cmd->options[0])
         fprintf(out, "\noptions:\n%s", cmd->options);
-    if (cmd->env == NULL || cmd->env[0] == NULL)
-        return;
-    fprintf(out, "\nenvironment (flags override):\n");
-    for (const char *const *name = cmd->env; *name; name++) {
-        const anon_config_var *v = anon_config_var_find(*name);
-        if (v == NULL)
-            continue;
-        /* Defaults are public (they are in the source); values never print. */
-        fprintf(out, "  %-22s %s (default: %s)\n", v->name, v->help,
-                v->default_value[0] ? v->default_value : "empty");
-    }
+    cli_print_env(out, cmd->env);
+    print_exit_codes(out, cmd);
 }
 
 int cli_usage_error(const struct anonctl_cmd *cmd, const char *fmt, ...)
@@ -34,8 +51,20 @@ int cli_usage_error(const struct anonctl_cmd *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'anonctl %s --help'.\n", cmd->name);
+    fprintf(stderr, " (try 'anonctl %s --help')\n", cmd->name);
     return EXIT_USAGE;
+}
+
+int cli_option_error(const struct anonctl_cmd *cmd, int c, char **argv)
+{
+    /* getopt leaves the refused argument just before optind; an unknown
+     * short option (optopt set) may sit inside a cluster such as -qz. */
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        return cli_usage_error(cmd, "option %s needs a value", arg);
+    if (optopt > 0 && optopt < 128 && isgraph(optopt) && strncmp(arg, "--", 2) != 0)
+        return cli_usage_error(cmd, "unknown option -%c", optopt);
+    return cli_usage_error(cmd, "unknown option %s", arg);
 }
 
 int cli_parse_long(const char *text, long min, long max, long *out)

@@ -2,6 +2,7 @@
 #include "cli_files.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,14 +10,14 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "cli_paths.h"
+
 struct walk {
     cli_files *out;
-    const char *outdir;
+    const cli_collect_options *o;
     bool have_outdir_id;
     dev_t outdir_dev;
     ino_t outdir_ino;
-    FILE *errs;
-    bool only_images;
     int problems;
 };
 
@@ -38,23 +39,56 @@ static char *join(const char *a, const char *b)
     return s;
 }
 
-static int add_file(struct walk *w, const char *input, const char *relative)
+/* OUTDIR/relative, with the suffix before the name's extension. */
+static char *output_path(const cli_collect_options *o, const char *relative)
 {
-    cli_files *f = w->out;
+    const char *suffix = o->suffix ? o->suffix : "";
+    const char *base = strrchr(relative, '/');
+    const char *dot = strrchr(base ? base + 1 : relative, '.');
+    size_t stem = dot && dot != (base ? base + 1 : relative) ? (size_t)(dot - relative)
+                                                              : strlen(relative);
+    char *named = malloc(strlen(relative) + strlen(suffix) + 1);
+    if (named == NULL)
+        return NULL;
+    sprintf(named, "%.*s%s%s", (int)stem, relative, suffix, relative + stem);
+    char *path = join(o->outdir, named);
+    free(named);
+    return path;
+}
+
+static cli_file *new_entry(cli_files *f)
+{
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 64;
         cli_file *v = realloc(f->v, cap * sizeof *v);
         if (v == NULL)
-            return -1;
+            return NULL;
         f->v = v;
         f->cap = cap;
     }
-    cli_file *file = &f->v[f->n];
-    file->input = strdup(input);
-    file->output = w->outdir ? join(w->outdir, relative) : NULL;
-    if (file->input == NULL || (w->outdir && file->output == NULL))
+    cli_file *e = &f->v[f->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static int add_file(struct walk *w, const char *input, const char *relative)
+{
+    cli_file *file = new_entry(w->out);
+    if (file == NULL || (file->input = strdup(input)) == NULL)
         return -1;
-    f->n++;
+    if (w->o->outdir && (file->output = output_path(w->o, relative)) == NULL)
+        return -1;
+    return 0;
+}
+
+/* An input that cannot be taken, kept in the list with the reason. */
+static int add_problem(struct walk *w, const char *input, const char *why)
+{
+    cli_file *file = new_entry(w->out);
+    if (file == NULL || (file->input = strdup(input)) == NULL ||
+        (file->error = strdup(why)) == NULL)
+        return -1;
+    w->problems++;
     return 0;
 }
 
@@ -98,9 +132,9 @@ static int walk_dir(struct walk *w, const char *dir, const char *relative)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
-        fprintf(w->errs, "%s: cannot read directory: %s\n", dir, strerror(errno));
-        w->problems++;
-        return 0;
+        char why[256];
+        snprintf(why, sizeof why, "cannot read directory: %s", strerror(errno));
+        return add_problem(w, dir, why);
     }
     size_t n;
     char **names = sorted_entries(d, &n);
@@ -118,7 +152,7 @@ static int walk_dir(struct walk *w, const char *dir, const char *relative)
             ; /* vanished meanwhile */
         else if (S_ISDIR(st.st_mode) && !is_outdir(w, &st))
             rc = walk_dir(w, path, rel);
-        else if (S_ISREG(st.st_mode) && (!w->only_images || has_image_extension(names[i])))
+        else if (S_ISREG(st.st_mode) && (!w->o->only_images || has_image_extension(names[i])))
             rc = add_file(w, path, rel);
         else if (S_ISREG(st.st_mode))
             w->out->skipped++;
@@ -131,25 +165,33 @@ static int walk_dir(struct walk *w, const char *dir, const char *relative)
     return rc;
 }
 
-int cli_collect_files(char *const *paths, int n_paths, const char *outdir,
-                      bool only_images, cli_files *out, FILE *errs)
+/* A directory argument: its tree straight under OUTDIR, or under its name. */
+static int take_dir(struct walk *w, const char *path)
 {
-    struct walk w = {.out = out, .outdir = outdir, .errs = errs, .only_images = only_images};
+    if (!w->o->dirs_by_name)
+        return walk_dir(w, path, "");
+    char *name = cli_path_name(path);
+    int rc = name ? walk_dir(w, path, name) : -1;
+    free(name);
+    return rc;
+}
+
+int cli_collect_files(char *const *paths, int n_paths, const cli_collect_options *o,
+                      cli_files *out)
+{
+    struct walk w = {.out = out, .o = o};
     struct stat st;
-    if (outdir && stat(outdir, &st) == 0) {
+    if (o->outdir && stat(o->outdir, &st) == 0) {
         w.have_outdir_id = true;
         w.outdir_dev = st.st_dev;
         w.outdir_ino = st.st_ino;
     }
     for (int i = 0; i < n_paths; i++) {
-        if (stat(paths[i], &st) < 0) {
-            fprintf(errs, "%s: %s\n", paths[i], strerror(errno));
-            w.problems++;
-            continue;
-        }
         int rc;
-        if (S_ISDIR(st.st_mode)) {
-            rc = walk_dir(&w, paths[i], "");
+        if (stat(paths[i], &st) < 0) {
+            rc = add_problem(&w, paths[i], strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = take_dir(&w, paths[i]);
         } else {
             const char *base = strrchr(paths[i], '/');
             rc = add_file(&w, paths[i], base ? base + 1 : paths[i]);
@@ -165,9 +207,110 @@ void cli_files_free(cli_files *f)
     for (size_t i = 0; i < f->n; i++) {
         free(f->v[i].input);
         free(f->v[i].output);
+        free(f->v[i].error);
     }
     free(f->v);
     memset(f, 0, sizeof *f);
+}
+
+static int compare_outputs(const void *a, const void *b)
+{
+    const cli_file *x = *(cli_file *const *)a, *y = *(cli_file *const *)b;
+    return strcmp(x->output, y->output);
+}
+
+/* Refuses the n entries of group, which share one output; -1 when out
+ * of memory. */
+static int refuse_group(cli_file **group, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cli_file *other = group[i == 0 ? 1 : 0];
+        char why[1024];
+        snprintf(why, sizeof why,
+                 "%s would also be the output of %s%s; neither is written (rename one, "
+                 "or blur them in separate runs)",
+                 group[i]->output, other->input, n > 2 ? " and others" : "");
+        if ((group[i]->error = strdup(why)) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+long cli_files_refuse_collisions(cli_files *f)
+{
+    cli_file **sorted = malloc((f->n ? f->n : 1) * sizeof *sorted);
+    if (sorted == NULL)
+        return -1;
+    size_t n = 0;
+    long refused = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].output && f->v[i].error == NULL)
+            sorted[n++] = &f->v[i];
+    qsort(sorted, n, sizeof *sorted, compare_outputs);
+    for (size_t i = 0; i < n && refused >= 0;) {
+        size_t j = i + 1;
+        while (j < n && strcmp(sorted[j]->output, sorted[i]->output) == 0)
+            j++;
+        if (j - i > 1)
+            refused = refuse_group(sorted + i, j - i) < 0 ? -1 : refused + (long)(j - i);
+        i = j;
+    }
+    free(sorted);
+    return refused;
+}
+
+int cli_path_list_add(cli_path_list *list, const char *path)
+{
+    if (list->n == list->cap) {
+        int cap = list->cap ? list->cap * 2 : 64;
+        char **v = realloc(list->v, (size_t)cap * sizeof *v);
+        if (v == NULL)
+            return -1;
+        list->v = v;
+        list->cap = cap;
+    }
+    if ((list->v[list->n] = strdup(path)) == NULL)
+        return -1;
+    list->n++;
+    return 0;
+}
+
+int cli_path_list_read(cli_path_list *list, const char *file, char *why, size_t size)
+{
+    bool from_stdin = strcmp(file, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(file, "r");
+    if (f == NULL) {
+        snprintf(why, size, "--files-from %s: %s", file, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len > 0 && cli_path_list_add(list, line) < 0) {
+            snprintf(why, size, "out of memory");
+            rc = -1;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(why, size, "--files-from %s: %s", file, strerror(errno));
+        rc = -1;
+    }
+    free(line);
+    if (!from_stdin)
+        fclose(f);
+    return rc;
+}
+
+void cli_path_list_free(cli_path_list *list)
+{
+    for (int i = 0; i < list->n; i++)
+        free(list->v[i]);
+    free(list->v);
+    memset(list, 0, sizeof *list);
 }
 
 int cli_make_parent_dirs(const char *path)

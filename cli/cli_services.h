@@ -14,12 +14,16 @@
 #include "service/queue.h"
 #include "service/s3.h"
 
-enum { NEED_DB = 1, NEED_QUEUE = 2, NEED_S3 = 4 };
+/* WANT_QUEUE: the queue if it can be reached; when it cannot, queue
+ * stays NULL, queue_error says why and the others are opened anyway (a
+ * malformed ANON_AMQP_URL is still a configuration error). */
+enum { NEED_DB = 1, NEED_QUEUE = 2, NEED_S3 = 4, WANT_QUEUE = 8 };
 
 typedef struct cli_services {
     anon_db *db;
     anon_queue *queue;
     anon_s3 *s3;
+    char queue_error[512];
 } cli_services;
 
 /* Opens what `need` asks for; on failure prints "anonctl CMD: ..." and

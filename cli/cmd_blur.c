@@ -1,9 +1,14 @@
 /* cmd_blur.c - `anonctl blur`: anonymize local files, no services needed.
  *
- * Collects the images, then --jobs threads each take the next file, run the
- * library's anon_process() with their own detector, and write the output
- * atomically (temporary file + rename: never a partial output, never over
- * an input). One bad file is reported and the run goes on. */
+ * Collects the images and checks, before any work, where each one goes:
+ * the output folder may not be, hold or lie in an input folder, two inputs
+ * never share an output (neither is written), and missing inputs count as
+ * failed. Then --jobs threads each take the next file, run the library's
+ * anon_process() with their own detector, and write the output atomically
+ * (temporary file + rename: never a partial output, never over an input).
+ * One bad file is reported and the run goes on. --dry-run stops after the
+ * checks and says what would be written where; --draw-boxes writes review
+ * copies (the detections drawn on the unblurred photo) instead. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdatomic.h>
@@ -12,9 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "redact/draw.h"
 #include "redact/pipeline.h"
 #include "cli.h"
 #include "cli_files.h"
+#include "cli_outdir.h"
 #include "cli_progress.h"
 #include "engine/engine.h"
 #include "detect/preset.h"
@@ -25,10 +32,15 @@ extern const struct anonctl_cmd cmd_blur;
 struct blur_run {
     anon_process_options opt;
     anon_detector_config det;
-    bool json;
+    bool json, skip_existing, dry_run, review;
+    const char *files_from;
     cli_files files;
+    size_t *todo;               /* indices of the entries to process */
+    size_t n_todo;
+    size_t skipped;             /* --skip-existing: outputs already up to date */
     atomic_size_t next;
     atomic_int failed;
+    atomic_size_t written;
     cli_progress progress;
     pthread_mutex_t out_lock;   /* one JSON or error line at a time */
     float scales[8];
@@ -41,27 +53,57 @@ static bool same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
-static void report(struct blur_run *run, const cli_file *f, const anon_result *res,
+/* What became of one input, for its JSON line. */
+typedef enum { OUTCOME_WRITTEN, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_PLANNED } outcome;
+
+static json_t *outcome_json(const struct blur_run *run, const cli_file *f, outcome o,
+                            const anon_result *res, const char *error)
+{
+    switch (o) {
+    case OUTCOME_FAILED:
+        return json_pack("{s:s,s:s?,s:s}", "path", f->input, "output", f->output, "error",
+                         error);
+    case OUTCOME_SKIPPED:
+        return json_pack("{s:s,s:s,s:s,s:b}", "path", f->input, "output", f->output,
+                         "skipped", "the output is newer than the input", "dry_run",
+                         run->dry_run);
+    case OUTCOME_PLANNED:
+        return json_pack("{s:s,s:s,s:b}", "path", f->input, "output", f->output, "dry_run", 1);
+    default:
+        return json_pack("{s:s,s:s,s:i,s:i,s:o,s:{s:f,s:f,s:f,s:f}}", "path", f->input,
+                         "output", f->output, "width", res->width, "height", res->height,
+                         "faces", anon_boxes_to_json(&res->faces), "ms", "decode",
+                         res->ms_decode, "detect", res->ms_detect, "blur", res->ms_blur,
+                         "encode", res->ms_encode);
+    }
+}
+
+/* The line of text for an input, when text mode shows one. */
+static void outcome_text(const struct blur_run *run, const cli_file *f, outcome o,
+                         const char *error)
+{
+    if (o == OUTCOME_FAILED)
+        fprintf(stderr, "%sanonctl blur: %s: %s\n", run->progress.enabled ? "\r\033[K" : "",
+                f->input, error);
+    else if (o == OUTCOME_PLANNED)
+        printf("%s -> %s\n", f->input, f->output);
+    else if (o == OUTCOME_SKIPPED && run->dry_run)
+        printf("%s: skipped, %s is newer\n", f->input, f->output);
+}
+
+static void report(struct blur_run *run, const cli_file *f, outcome o, const anon_result *res,
                    const char *error)
 {
     pthread_mutex_lock(&run->out_lock);
-    if (error)
-        fprintf(stderr, "%sanonctl blur: %s: %s\n", run->progress.enabled ? "\r\033[K" : "",
-                f->input, error);
-    if (run->json) {
-        json_t *line = error
-            ? json_pack("{s:s,s:s}", "path", f->input, "error", error)
-            : json_pack("{s:s,s:s,s:i,s:i,s:o,s:{s:f,s:f,s:f,s:f}}", "path", f->input,
-                        "output", f->output, "width", res->width, "height",
-                        res->height, "faces", anon_boxes_to_json(&res->faces), "ms",
-                        "decode", res->ms_decode, "detect", res->ms_detect, "blur",
-                        res->ms_blur, "encode", res->ms_encode);
-        cli_print_json(line);
-    }
+    if (run->json)
+        cli_print_json(outcome_json(run, f, o, res, error));
+    else
+        outcome_text(run, f, o, error);
     pthread_mutex_unlock(&run->out_lock);
 }
 
-/* Anonymizes one file; returns the error message or NULL. */
+/* Anonymizes one file (or makes its review copy); returns the error
+ * message or NULL. */
 static const char *blur_file(struct blur_run *run, anon_detector *det, const cli_file *f,
                              anon_buffer *in, anon_buffer *out, anon_result *res,
                              anon_error *err)
@@ -70,7 +112,9 @@ static const char *blur_file(struct blur_run *run, anon_detector *det, const cli
         return "output would overwrite the input; choose another -o directory";
     if (anon_buffer_read_file(in, f->input, 0, err) < 0)
         return err->msg;
-    if (anon_process(det, in->data, in->len, &run->opt, out, res, err) < 0)
+    int rc = run->review ? anon_review_copy(det, in->data, in->len, &run->opt, out, res, err)
+                         : anon_process(det, in->data, in->len, &run->opt, out, res, err);
+    if (rc < 0)
         return err->msg;
     if (cli_make_parent_dirs(f->output) < 0) {
         anon_fail(err, "cannot create the directory of %s", f->output);
@@ -93,13 +137,15 @@ static void *blur_worker(void *arg)
     }
     anon_buffer in = ANON_BUFFER_INIT, out = ANON_BUFFER_INIT;
     size_t i;
-    while ((i = atomic_fetch_add(&run->next, 1)) < run->files.n) {
-        const cli_file *f = &run->files.v[i];
+    while ((i = atomic_fetch_add(&run->next, 1)) < run->n_todo) {
+        const cli_file *f = &run->files.v[run->todo[i]];
         anon_result res = {0};
         const char *error = det ? blur_file(run, det, f, &in, &out, &res, &err) : err.msg;
         if (error)
             atomic_fetch_add(&run->failed, 1);
-        report(run, f, &res, error);
+        else
+            atomic_fetch_add(&run->written, 1);
+        report(run, f, error ? OUTCOME_FAILED : OUTCOME_WRITTEN, &res, error);
         cli_progress_step(&run->progress, in.len, error == NULL);
         anon_result_free(&res);
     }
@@ -111,8 +157,8 @@ static void *blur_worker(void *arg)
 
 static int run_workers(struct blur_run *run, long jobs)
 {
-    if ((size_t)jobs > run->files.n)
-        jobs = run->files.n ? (long)run->files.n : 1;
+    if ((size_t)jobs > run->n_todo)
+        jobs = run->n_todo ? (long)run->n_todo : 1;
     pthread_t threads[jobs];
     long started = 0;
     for (; started < jobs; started++)
@@ -127,7 +173,8 @@ static int run_workers(struct blur_run *run, long jobs)
 
 enum { OPT_ENGINE = 256, OPT_TILES, OPT_TILE_OVERLAP, OPT_SCALES, OPT_FLIP, OPT_MIN_FACE,
        OPT_METHOD, OPT_MASK_SCALE, OPT_BOXES, OPT_KEEP_METADATA, OPT_QUALITY,
-       OPT_REENCODE, OPT_MAX_PIXELS, OPT_JSON, OPT_PRESET };
+       OPT_REENCODE, OPT_MAX_PIXELS, OPT_JSON, OPT_PRESET, OPT_SKIP_EXISTING, OPT_FILES_FROM,
+       OPT_DRY_RUN, OPT_DRAW_BOXES };
 
 static const struct option blur_options[] = {
     {"output", required_argument, NULL, 'o'},
@@ -150,6 +197,10 @@ static const struct option blur_options[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"json", no_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
+    {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
+    {"files-from", required_argument, NULL, OPT_FILES_FROM},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"draw-boxes", no_argument, NULL, OPT_DRAW_BOXES},
     {NULL, 0, NULL, 0},
 };
 
@@ -228,7 +279,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
     int c;
     long n;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:m:t:j:q", blur_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:t:j:q", blur_options, NULL)) != -1) {
         switch (c) {
         case 'o': *outdir = optarg; break;
         case 'm': break; /* read in the first pass */
@@ -282,14 +333,126 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
             break;
         case OPT_JSON: run->json = true; break;
         case 'q': *quiet = true; break;
-        default: return cli_usage_error(cmd, "unknown option");
+        case OPT_SKIP_EXISTING: run->skip_existing = true; break;
+        case OPT_FILES_FROM: run->files_from = optarg; break;
+        case OPT_DRY_RUN: run->dry_run = true; break;
+        case OPT_DRAW_BOXES: run->review = true; break;
+        default: return cli_option_error(cmd, c, argv);
         }
     }
     if (*outdir == NULL)
         return cli_usage_error(cmd, "-o OUTDIR is required");
-    if (optind >= argc)
+    if (optind >= argc && run->files_from == NULL)
         return cli_usage_error(cmd, "no PATH given");
     return EXIT_OK;
+}
+
+/* The PATH arguments, then the lines of --files-from. */
+static int gather_paths(int argc, char **argv, const struct blur_run *run,
+                        cli_path_list *paths)
+{
+    char why[512];
+    for (int i = optind; i < argc; i++)
+        if (cli_path_list_add(paths, argv[i]) < 0)
+            return cli_usage_error(&cmd_blur, "out of memory");
+    if (run->files_from && cli_path_list_read(paths, run->files_from, why, sizeof why) < 0)
+        return cli_usage_error(&cmd_blur, "%s", why);
+    return EXIT_OK;
+}
+
+/* Several directory arguments each go under their own name in OUTDIR
+ * (as `cp -r a b OUTDIR` does), so that a.jpg in each never collide; a
+ * single one keeps the plain mirror of its tree. */
+static bool dirs_by_name(const cli_path_list *paths)
+{
+    int dirs = 0;
+    for (int i = 0; i < paths->n; i++) {
+        struct stat st;
+        dirs += stat(paths->v[i], &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    return dirs >= 2;
+}
+
+/* The collected entries sorted out: refused ones (missing, colliding) are
+ * reported as failed and outputs already up to date as skipped; the rest
+ * is left to do. */
+static int triage(struct blur_run *run)
+{
+    run->todo = malloc((run->files.n ? run->files.n : 1) * sizeof *run->todo);
+    if (run->todo == NULL)
+        return -1;
+    for (size_t i = 0; i < run->files.n; i++) {
+        const cli_file *f = &run->files.v[i];
+        if (f->error) {
+            atomic_fetch_add(&run->failed, 1);
+            report(run, f, OUTCOME_FAILED, NULL, f->error);
+        } else if (run->skip_existing && cli_output_up_to_date(f->input, f->output)) {
+            run->skipped++;
+            report(run, f, OUTCOME_SKIPPED, NULL, NULL);
+        } else {
+            run->todo[run->n_todo++] = i;
+        }
+    }
+    return 0;
+}
+
+static void print_summary(const struct blur_run *run, const char *outdir)
+{
+    size_t written = atomic_load(&run->written);
+    fprintf(stderr, "anonctl blur: %s%zu images, %d failed", run->dry_run ? "dry run: " : "",
+            run->files.n, atomic_load(&run->failed));
+    if (run->skip_existing)
+        fprintf(stderr, ", %zu skipped (output newer than input)", run->skipped);
+    if (run->dry_run)
+        fprintf(stderr, ", %zu would be written to %s; nothing written\n", run->n_todo, outdir);
+    else if (written)
+        fprintf(stderr, ", %swritten to %s\n",
+                run->review ? "review copies (faces visible) " : "", outdir);
+    else
+        fprintf(stderr, ", nothing written\n");
+}
+
+/* Collects and checks the inputs; EXIT_OK when the run may go on. */
+static int plan(struct blur_run *run, const cli_path_list *paths, const char *outdir)
+{
+    char why[1024];
+    if (cli_outdir_check(outdir, paths->v, paths->n, run->review, why, sizeof why) < 0) {
+        fprintf(stderr, "anonctl blur: %s\n", why);
+        return EXIT_USAGE;
+    }
+    cli_collect_options co = {.outdir = outdir, .only_images = true,
+                              .dirs_by_name = dirs_by_name(paths),
+                              .suffix = run->review ? ".boxes" : NULL};
+    if (cli_collect_files(paths->v, paths->n, &co, &run->files) < 0 ||
+        cli_files_refuse_collisions(&run->files) < 0 || triage(run) < 0) {
+        fprintf(stderr, "anonctl blur: out of memory; nothing written\n");
+        return EXIT_SOME_FAILED;
+    }
+    if (run->files.skipped)
+        fprintf(stderr, "anonctl blur: %zu files skipped in directories (not .jpg/.jpeg/.png)\n",
+                run->files.skipped);
+    return EXIT_OK;
+}
+
+/* Writes what the plan left to do (or, with --dry-run, says where). */
+static void execute(struct blur_run *run, const char *outdir, long jobs, bool quiet)
+{
+    if (run->dry_run) {
+        for (size_t i = 0; i < run->n_todo; i++)
+            report(run, &run->files.v[run->todo[i]], OUTCOME_PLANNED, NULL, NULL);
+        return;
+    }
+    if (run->n_todo == 0)
+        return;   /* nothing to do: nothing is created */
+    anon_error err;
+    if (run->review && cli_outdir_mark_review(outdir, &err) < 0) {
+        fprintf(stderr, "anonctl blur: %s\n", err.msg);
+        atomic_fetch_add(&run->failed, (int)run->n_todo);
+        return;
+    }
+    cli_progress_init(&run->progress, "images", run->n_todo, quiet || run->json);
+    run_workers(run, jobs);
+    cli_progress_finish(&run->progress);
 }
 
 static int run_blur(int argc, char **argv, anon_config *cfg)
@@ -303,29 +466,22 @@ static int run_blur(int argc, char **argv, anon_config *cfg)
         return rc;
     char model_dir[4096];
     run.det.model_dir = cli_model_dir(cfg, model_dir, sizeof model_dir);
-    if (mkdir(outdir, 0755) < 0 && access(outdir, W_OK) < 0) {
-        fprintf(stderr, "anonctl blur: cannot write to output directory %s\n", outdir);
-        return EXIT_USAGE;
-    }
-    int problems = cli_collect_files(argv + optind, argc - optind, outdir, true, &run.files, stderr);
-    if (problems < 0) {
-        fprintf(stderr, "anonctl blur: out of memory\n");
-        return EXIT_SOME_FAILED;
-    }
-    if (run.files.skipped)
-        fprintf(stderr, "anonctl blur: %zu files skipped in directories (not .jpg/.jpeg/.png)\n",
-                run.files.skipped);
+    cli_path_list paths = {0};
     pthread_mutex_init(&run.out_lock, NULL);
-    cli_progress_init(&run.progress, "images", run.files.n, quiet || run.json);
-    run_workers(&run, jobs);
-    cli_progress_finish(&run.progress);
-    int failed = atomic_load(&run.failed);
-    if (!run.json && !quiet)
-        fprintf(stderr, "anonctl blur: %zu images, %d failed, written to %s\n",
-                run.files.n, failed, outdir);
+    rc = gather_paths(argc, argv, &run, &paths);
+    if (rc == EXIT_OK)
+        rc = plan(&run, &paths, outdir);
+    if (rc == EXIT_OK) {
+        execute(&run, outdir, jobs, quiet);
+        if (!run.json && !quiet)
+            print_summary(&run, outdir);
+        rc = atomic_load(&run.failed) ? EXIT_SOME_FAILED : EXIT_OK;
+    }
+    cli_path_list_free(&paths);
     cli_files_free(&run.files);
+    free(run.todo);
     pthread_mutex_destroy(&run.out_lock);
-    return failed || problems ? EXIT_SOME_FAILED : EXIT_OK;
+    return rc;
 }
 
 static const char *const blur_env[] = {"ANON_MODEL", "ANON_PRESET", "ANON_MODEL_DIR",
@@ -370,10 +526,34 @@ const struct anonctl_cmd cmd_blur = {
         "      --max-pixels N    refuse larger images before decoding\n"
         "                        (default: $ANON_MAX_PIXELS, 50000000)\n"
         "  -j, --jobs N          images in parallel (default: number of cores)\n"
+        "      --skip-existing   leave an output that is newer than its input alone\n"
+        "                        (counted as skipped) (default: off, outputs rewritten)\n"
+        "      --files-from FILE also the paths in FILE, one a line; - reads standard\n"
+        "                        input (default: none)\n"
+        "      --dry-run         say what would be written where, after every check;\n"
+        "                        write nothing, load no model (default: off)\n"
+        "      --draw-boxes      FOR REVIEW ONLY: instead of anonymizing, write copies\n"
+        "                        that show every face, each detection outlined with its\n"
+        "                        score, named NAME.boxes.EXT. Only into a new or empty\n"
+        "                        OUTDIR (or one it made before), which it marks with\n"
+        "                        " CLI_REVIEW_MARKER "; blur never writes anonymized outputs\n"
+        "                        there. Never publish these copies (default: off)\n"
         "      --json            one JSON line per image on stdout: path, output, width,\n"
-        "                        height, faces [{x,y,w,h,score}], ms per stage\n"
+        "                        height, faces [{x,y,w,h,score}], ms per stage; or path,\n"
+        "                        error / skipped / dry_run\n"
         "  -q, --quiet           no progress bar or summary\n"
-        "\nexit status: 0 all images done, 1 some failed (each named on stderr), 2 usage\n",
+        "\nOUTDIR mirrors the input tree: with one directory argument its tree goes\n"
+        "straight into OUTDIR (photos/a/x.jpg -> OUTDIR/a/x.jpg); with several, each goes\n"
+        "under its own name (cam1/x.jpg -> OUTDIR/cam1/x.jpg); a file goes to\n"
+        "OUTDIR/NAME. Two inputs for one output are both refused (failed, nothing\n"
+        "written). OUTDIR may not be an input folder, lie inside one or hold an input\n"
+        "(exit 2 before any work). A path that does not exist counts as failed.\n",
     .env = blur_env,
     .run = run_blur,
+    .exits = EXIT_BIT(EXIT_SOME_FAILED),
+    .exit_notes = {[EXIT_OK] = "every image written (or skipped as up to date)",
+                   [EXIT_SOME_FAILED] = "some images failed, each named on stderr (or in its "
+                                        "JSON line); the others were written",
+                   [EXIT_USAGE] = "also an output folder that is, holds or lies in an input "
+                                  "folder"},
 };

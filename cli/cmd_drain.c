@@ -9,13 +9,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cli_services.h"
 #include "engine/engine.h"
 #include "detect/preset.h"
+#include "base/timestamp.h"
 #include "service/worker.h"
 
 extern const struct anonctl_cmd cmd_drain;
@@ -63,11 +63,20 @@ struct drain_log {
     const char *worker;
 };
 
+/* Now as ISO 8601 UTC, the intake's log format: the two logs sort and
+ * join on "time". */
+static const char *log_time(char buf[ANON_TIMESTAMP_LEN])
+{
+    anon_timestamp_format(anon_timestamp_now(), buf);
+    return buf;
+}
+
 static void log_job(void *ctx, const anon_job_event *ev)
 {
     const struct drain_log *log = ctx;
-    json_t *line = json_pack("{s:f,s:s,s:s,s:s,s:I,s:s?,s:s,s:i,s:f,s:s?}", "time",
-                             (double)time(NULL), "level",
+    char when[ANON_TIMESTAMP_LEN];
+    json_t *line = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s?,s:s,s:i,s:f,s:s?}", "time",
+                             log_time(when), "level",
                              ev->outcome == ANON_JOB_DONE || ev->outcome == ANON_JOB_ALREADY_DONE
                                  ? "info" : "warn",
                              "event", "job", "worker", log->worker, "id", (json_int_t)ev->id,
@@ -82,6 +91,8 @@ static const struct option drain_options[] = {
     {"prefetch", required_argument, NULL, 'p'},
     {"worker-id", required_argument, NULL, 'w'},
     {"engine", required_argument, NULL, 'e'},
+    {"model", required_argument, NULL, 'm'},
+    {"preset", required_argument, NULL, 'P'},
     {NULL, 0, NULL, 0},
 };
 
@@ -90,13 +101,23 @@ struct drain_args {
     const char *worker_id, *engine;
 };
 
-static int parse_drain_args(int argc, char **argv, struct drain_args *a)
+/* --model and --preset override ANON_MODEL and ANON_PRESET, checked by
+ * the settings table like the variables themselves. */
+static int parse_model_flags(int c, anon_config *cfg)
+{
+    anon_error err;
+    if (anon_config_set(cfg, c == 'm' ? "ANON_MODEL" : "ANON_PRESET", optarg, &err) < 0)
+        return cli_usage_error(&cmd_drain, "--%s: %s", c == 'm' ? "model" : "preset", err.msg);
+    return EXIT_OK;
+}
+
+static int parse_drain_args(int argc, char **argv, anon_config *cfg, struct drain_args *a)
 {
     const struct anonctl_cmd *cmd = &cmd_drain;
     *a = (struct drain_args){.idle_exit = 60};
-    int c;
+    int c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", drain_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:", drain_options, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (cli_parse_long(optarg, 0, 86400 * 7, &a->idle_exit) < 0)
@@ -112,7 +133,12 @@ static int parse_drain_args(int argc, char **argv, struct drain_args *a)
             break;
         case 'w': a->worker_id = optarg; break;
         case 'e': a->engine = optarg; break;
-        default: return cli_usage_error(cmd, "unknown option");
+        case 'm':
+        case 'P':
+            if ((rc = parse_model_flags(c, cfg)) != EXIT_OK)
+                return rc;
+            break;
+        default: return cli_option_error(cmd, c, argv);
         }
     }
     if (optind < argc)
@@ -136,7 +162,7 @@ static anon_detector *open_detector(const anon_config *cfg, const char *engine,
 static int run_drain(int argc, char **argv, anon_config *cfg)
 {
     struct drain_args a;
-    int rc = parse_drain_args(argc, argv, &a);
+    int rc = parse_drain_args(argc, argv, cfg, &a);
     if (rc != EXIT_OK)
         return rc;
     const anon_model *model;
@@ -177,12 +203,17 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     }
     install_stop_handlers();
     struct drain_log log = {.worker = worker};
+    char when[ANON_TIMESTAMP_LEN];
+    cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "time", log_time(when), "level",
+                             "info", "event", "start", "worker", worker, "model", cfg->model,
+                             "preset", cfg->preset, "engine",
+                             a.engine ? a.engine : anon_engine_default()));
     anon_worker_services ws = {.db = svc.db, .queue = svc.queue, .s3 = svc.s3, .detector = det};
     anon_worker_totals t;
     anon_error err;
     rc = anon_worker_run(&ws, &opt, &stop_requested, log_job, &log, &t, &err);
-    cli_print_json(json_pack("{s:f,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s?}", "time",
-                              (double)time(NULL), "level", rc < 0 ? "error" : "info", "event",
+    cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s?}", "time",
+                              log_time(when), "level", rc < 0 ? "error" : "info", "event",
                               "exit", "worker", worker, "done", (json_int_t)t.done,
                               "already_done", (json_int_t)t.already_done, "rejected",
                               (json_int_t)t.rejected, "requeued", (json_int_t)t.requeued,
@@ -213,9 +244,16 @@ const struct anonctl_cmd cmd_drain = {
         "                        or HOST/pid-PID outside an Indexed Job)\n"
         "      --engine NAME     engine: anon-lean, anon (every layer kept)\n"
         "                        or darknet (the reference) (default: anon-lean)\n"
-        "\nOne JSON line per job on stdout. SIGTERM: the job in hand is finished, then exit.\n"
-        "exit status: 0 idle or done, 2 usage, 3 bad configuration (also: the object\n"
-        "store refused the credentials; the job in hand goes back), 4 a service unreachable\n",
+        "  -m, --model NAME      face model: ssd or tiny (default: $ANON_MODEL, ssd)\n"
+        "      --preset NAME     detection passes: fast, balanced or thorough, as for\n"
+        "                        anonctl blur (default: $ANON_PRESET, balanced)\n"
+        "\nOne JSON line on stdout at the start (model, preset), one per job and one at\n"
+        "the exit, each with an ISO 8601 UTC \"time\". SIGTERM: the job in hand is\n"
+        "finished, then exit.\n",
     .env = drain_env,
     .run = run_drain,
+    .exits = EXIT_BIT(EXIT_UNAVAILABLE),
+    .exit_notes = {[EXIT_OK] = "the queue stayed idle --idle-exit seconds, or --max-images done",
+                   [EXIT_CONFIG] = "also the object store refused the credentials (the job "
+                                   "in hand goes back)"},
 };

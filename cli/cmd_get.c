@@ -1,15 +1,64 @@
-/* cmd_get.c - `anonctl get ID -o FILE`: download an anonymized image.
+/* cmd_get.c - `anonctl get ID -o FILE|-`: download an anonymized image.
  *
  * Only ever reads the output bucket, under the row's output key, and only
- * once the row is done: there is no way to fetch an original with it. */
+ * once the row is done: there is no way to fetch an original with it. A
+ * file name whose extension says another format than the image's is
+ * refused (a PNG under a .jpg name breaks whatever trusts the name). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_services.h"
+#include "image/image.h"
 
 extern const struct anonctl_cmd cmd_get;
+
+/* The format a file name claims by its extension; UNKNOWN when none. */
+static anon_format format_of_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    const char *dot = strrchr(base ? base : path, '.');
+    if (dot == NULL)
+        return ANON_FMT_UNKNOWN;
+    if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 ||
+        strcasecmp(dot, ".jpe") == 0)
+        return ANON_FMT_JPEG;
+    return strcasecmp(dot, ".png") == 0 ? ANON_FMT_PNG : ANON_FMT_UNKNOWN;
+}
+
+static int write_stdout(const anon_buffer *out)
+{
+    if (fwrite(out->data, 1, out->len, stdout) != out->len || fflush(stdout) != 0) {
+        perror("anonctl get: writing to standard output");
+        return EXIT_SOME_FAILED;
+    }
+    return EXIT_OK;
+}
+
+/* Writes the downloaded output to path ("-": standard output). */
+static int save_output(const anon_buffer *out, int64_t id, const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return write_stdout(out);
+    anon_format have = anon_sniff(out->data, out->len);
+    anon_format named = format_of_name(path);
+    if (named != ANON_FMT_UNKNOWN && have != ANON_FMT_UNKNOWN && named != have) {
+        fprintf(stderr, "anonctl get: image %lld is a %s image; refusing to write it under "
+                        "the name %s: use a .%s name (nothing written)\n",
+                (long long)id, have == ANON_FMT_PNG ? "PNG" : "JPEG", path,
+                have == ANON_FMT_PNG ? "png" : "jpg");
+        return EXIT_USAGE;
+    }
+    anon_error err;
+    if (anon_write_file_atomic(path, out->data, out->len, &err) < 0) {
+        fprintf(stderr, "anonctl get: %s\n", err.msg);
+        return EXIT_SOME_FAILED;
+    }
+    return EXIT_OK;
+}
 
 static int fetch_output(cli_services *svc, const anon_config *cfg, int64_t id,
                         const char *path)
@@ -32,10 +81,8 @@ static int fetch_output(cli_services *svc, const anon_config *cfg, int64_t id,
                         (size_t)cfg->max_bytes * 2, &err) < 0) {
             fprintf(stderr, "anonctl get: %s\n", err.msg);
             rc = cli_exit_for(&err);
-        } else if (anon_write_file_atomic(path, out.data, out.len, &err) < 0) {
-            fprintf(stderr, "anonctl get: %s\n", err.msg);
         } else {
-            rc = EXIT_OK;
+            rc = save_output(&out, id, path);
         }
         anon_buffer_free(&out);
     }
@@ -50,16 +97,19 @@ static int run_get(int argc, char **argv, anon_config *cfg)
     const char *path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
         if (c != 'o')
-            return cli_usage_error(&cmd_get, "unknown option");
+            return cli_option_error(&cmd_get, c, argv);
         path = optarg;
     }
     long id;
     if (optind != argc - 1 || cli_parse_long(argv[optind], 1, 1L << 62, &id) < 0)
         return cli_usage_error(&cmd_get, "expected one image ID");
     if (path == NULL)
-        return cli_usage_error(&cmd_get, "-o FILE is required");
+        return cli_usage_error(&cmd_get, "-o FILE is required (-o - for standard output)");
+    if (strcmp(path, "-") == 0 && isatty(STDOUT_FILENO))
+        return cli_usage_error(&cmd_get, "-o - would write an image to the terminal; "
+                                         "redirect standard output or name a file");
     cli_services svc;
     int rc = cli_services_open("get", cfg, NEED_DB | NEED_S3, &svc);
     if (rc != EXIT_OK)
@@ -75,11 +125,15 @@ static const char *const get_env[] = {"ANON_DB_URL", "ANON_S3_ENDPOINT", "ANON_S
 
 const struct anonctl_cmd cmd_get = {
     .name = "get",
-    .args = "ID -o FILE",
+    .args = "ID -o FILE|-",
     .summary = "download an image's anonymized output (never the original)",
-    .options = "  -o, --output FILE     where to write it (atomically)\n"
-               "\nexit status: 0 written, 1 not found or not done yet, 2 usage,\n"
-               "3 bad configuration, 4 a service unreachable\n",
+    .options = "  -o, --output FILE     where to write it (atomically); - for standard output.\n"
+               "                        A .jpg/.jpeg/.png name must match the image's format\n"
+               "                        (refused otherwise, exit 2: nothing written)\n",
     .env = get_env,
     .run = run_get,
+    .exits = EXIT_BIT(EXIT_SOME_FAILED) | EXIT_BIT(EXIT_UNAVAILABLE),
+    .exit_notes = {[EXIT_SOME_FAILED] = "no image with that id, or not done yet",
+                   [EXIT_USAGE] = "also a file name whose extension is not the image's format",
+                   [EXIT_CONFIG] = "also the object store refused the credentials"},
 };

@@ -11,6 +11,8 @@
 
 extern const struct anonctl_cmd cmd_list;
 
+#define DEFAULT_LIMIT 50
+
 /* --since: a Unix time, or an age such as 90s, 30m, 12h, 7d. */
 static int parse_since(const char *text, double *out)
 {
@@ -32,6 +34,44 @@ static int parse_since(const char *text, double *out)
     return -1;
 }
 
+/* A word as the shell reads it back: quoted unless plainly safe. */
+static void print_shell_word(const char *w)
+{
+    if (w[0] != '\0' && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789._-/:@+=,") == strlen(w)) {
+        fputs(w, stdout);
+        return;
+    }
+    putchar('\'');
+    for (const char *p = w; *p; p++) {
+        if (*p == '\'')
+            fputs("'\\''", stdout);
+        else
+            putchar(*p);
+    }
+    putchar('\'');
+}
+
+/* The command for the next page: the same filters, after the last id. */
+static void print_next_page_hint(const anon_image_filter *f, int64_t next_after)
+{
+    printf("more: anonctl list");
+    if (f->camera) {
+        printf(" --camera ");
+        print_shell_word(f->camera);
+    }
+    if (f->status >= 0)
+        printf(" --status %s", anon_image_status_name(f->status));
+    /* An age (--since 30m) is turned into the time it meant, so that the
+     * next page has the same window. */
+    if (f->since > 0)
+        printf(f->since == (double)(long long)f->since ? " --since %.0f" : " --since %.6f",
+               f->since);
+    if (f->limit != DEFAULT_LIMIT)
+        printf(" --limit %d", f->limit);
+    printf(" --after %lld\n", (long long)next_after);
+}
+
 static void print_row(const anon_image_row *r)
 {
     char when[32] = "-";
@@ -45,6 +85,9 @@ static void print_row(const anon_image_row *r)
     printf("%-8lld %-10s %-16s %5s %-20s %s\n", (long long)r->id,
            anon_image_status_name(r->status), r->camera ? r->camera : "-", faces, when,
            r->original_name ? r->original_name : "");
+    /* Why it was rejected or failed, under its row. */
+    if ((r->status == ANON_IMAGE_REJECTED || r->status == ANON_IMAGE_FAILED) && r->error)
+        printf("%-8s reason: %s\n", "", r->error);
 }
 
 static const struct option list_options[] = {
@@ -64,7 +107,7 @@ static int parse_list_args(int argc, char **argv, anon_image_filter *f, bool *js
     int c;
     anon_error err;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", list_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", list_options, NULL)) != -1) {
         switch (c) {
         case 'c': f->camera = optarg; break;
         case 's': {
@@ -89,7 +132,7 @@ static int parse_list_args(int argc, char **argv, anon_image_filter *f, bool *js
             f->after = n;
             break;
         case 'j': *json = true; break;
-        default: return cli_usage_error(cmd, "unknown option");
+        default: return cli_option_error(cmd, c, argv);
         }
     }
     if (optind < argc)
@@ -100,7 +143,7 @@ static int parse_list_args(int argc, char **argv, anon_image_filter *f, bool *js
 static int run_list(int argc, char **argv, anon_config *cfg)
 {
     anon_image_filter filter = ANON_IMAGE_FILTER_INIT;
-    filter.limit = 50;
+    filter.limit = DEFAULT_LIMIT;
     bool json = false;
     int rc = parse_list_args(argc, argv, &filter, &json);
     if (rc != EXIT_OK)
@@ -127,7 +170,7 @@ static int run_list(int argc, char **argv, anon_config *cfg)
         for (size_t i = 0; i < page.count; i++)
             print_row(&page.rows[i]);
         if (page.next_after)
-            printf("more: anonctl list --after %lld\n", (long long)page.next_after);
+            print_next_page_hint(&filter, page.next_after);
     }
     anon_image_page_free(&page);
     cli_services_close(&svc);
@@ -147,7 +190,9 @@ const struct anonctl_cmd cmd_list = {
                "                        (default: any time)\n"
                "      --limit N         rows per page, 1 to 1000 (default: 50)\n"
                "      --after ID        the page after this id (printed at the end of a page)\n"
-               "      --json            {images: [...], next_after}\n",
+               "      --json            {images: [...], next_after}\n"
+               "\nRejected and failed images show their reason on a line under their row.\n",
     .env = list_env,
     .run = run_list,
+    .exits = EXIT_BIT(EXIT_UNAVAILABLE),
 };

@@ -30,7 +30,7 @@ static int run_migrate(int argc, char **argv, anon_config *cfg)
     int list = 0, c;
     anon_error err;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:l", options, NULL)) != -1) {
         switch (c) {
         case 'd':
             if (anon_config_set(cfg, "ANON_DB_URL", optarg, &err) < 0)
@@ -40,7 +40,7 @@ static int run_migrate(int argc, char **argv, anon_config *cfg)
             list = 1;
             break;
         default:
-            return cli_usage_error(self(), "unknown option");
+            return cli_option_error(self(), c, argv);
         }
     }
     if (optind < argc)
@@ -75,6 +75,8 @@ const struct anonctl_cmd cmd_migrate = {
                "  -l, --list         list the migrations built into this binary\n",
     .env = migrate_env,
     .run = run_migrate,
+    .exits = EXIT_BIT(EXIT_UNAVAILABLE),
+    .exit_notes = {[EXIT_CONFIG] = "also a migration the database refused"},
 };
 
 static const struct anonctl_cmd *self(void)

@@ -61,7 +61,8 @@ static int parse_retry_args(int argc, char **argv, const anon_config *cfg,
     long n;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", retry_options, NULL)) != -1) {
+    int which = 0;
+    while ((c = getopt_long(argc, argv, ":", retry_options, &which)) != -1) {
         if (c == 'd') {
             o->dry_run = p->dry_run = true;
             continue;
@@ -70,8 +71,11 @@ static int parse_retry_args(int argc, char **argv, const anon_config *cfg,
             p->json = true;
             continue;
         }
-        if (c == '?' || cli_parse_long(optarg, 1, 1L << 31, &n) < 0)
-            return cli_usage_error(cmd, c == '?' ? "unknown option" : "expected a positive number");
+        if (c == '?' || c == ':')
+            return cli_option_error(cmd, c, argv);
+        if (cli_parse_long(optarg, 1, 1L << 31, &n) < 0)
+            return cli_usage_error(cmd, "--%s takes a positive number",
+                                   retry_options[which].name);
         switch (c) {
         case 'r': o->policy.received_age = n; break;
         case 'q': o->policy.queued_age = n; break;
@@ -134,8 +138,8 @@ const struct anonctl_cmd cmd_retry = {
         "                            (default: 900)\n"
         "      --max-attempts N      reject images after N attempts (default: $ANON_MAX_ATTEMPTS, 20)\n"
         "      --limit N             rows handled per pass (default: 500)\n"
-        "\nSafe to run twice at once: rows are taken with FOR UPDATE SKIP LOCKED.\n"
-        "exit status: 0 done, 2 usage, 3 bad configuration, 4 a service unreachable\n",
+        "\nSafe to run twice at once: rows are taken with FOR UPDATE SKIP LOCKED.\n",
     .env = retry_env,
     .run = run_retry,
+    .exits = EXIT_BIT(EXIT_UNAVAILABLE),
 };

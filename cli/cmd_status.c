@@ -6,6 +6,7 @@
  * the most frequent errors. With an ID: that image's row. */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -14,8 +15,24 @@
 
 extern const struct anonctl_cmd cmd_status;
 
-static json_t *stats_json(const anon_db_stats *s, uint32_t ready, uint32_t dead,
-                          const char *queue)
+/* The queue's depth, or why it is not known. */
+struct queue_view {
+    const char *name;
+    bool available;
+    uint32_t ready, dead;
+    const char *error;
+};
+
+static json_t *queue_json(const struct queue_view *q)
+{
+    if (q->available)
+        return json_pack("{s:s,s:b,s:i,s:i}", "name", q->name, "available", 1, "ready",
+                         (int)q->ready, "dead_letters", (int)q->dead);
+    return json_pack("{s:s,s:b,s:n,s:n,s:s}", "name", q->name, "available", 0, "ready",
+                     "dead_letters", "error", q->error);
+}
+
+static json_t *stats_json(const anon_db_stats *s, const struct queue_view *q)
 {
     json_t *by = json_object();
     for (int i = 0; i < ANON_IMAGE_N_STATUS; i++)
@@ -24,22 +41,23 @@ static json_t *stats_json(const anon_db_stats *s, uint32_t ready, uint32_t dead,
     for (size_t i = 0; i < s->n_top_errors; i++)
         json_array_append_new(errors, json_pack("{s:s,s:I}", "error", s->top_errors[i].error,
                                                 "count", (json_int_t)s->top_errors[i].count));
-    return json_pack("{s:I,s:o,s:{s:s,s:i,s:i},s:o,s:{s:f,s:f},s:o}", "total",
-                     (json_int_t)s->total, "by_status", by, "queue", "name", queue, "ready",
-                     (int)ready, "dead_letters", (int)dead, "oldest_unfinished_seconds",
+    return json_pack("{s:I,s:o,s:o,s:o,s:{s:f,s:f},s:o}", "total", (json_int_t)s->total,
+                     "by_status", by, "queue", queue_json(q), "oldest_unfinished_seconds",
                      s->oldest_unfinished_age < 0 ? json_null()
                                                   : json_real(s->oldest_unfinished_age),
                      "images_per_second", "last_5min", s->per_second_5min, "last_60min",
                      s->per_second_60min, "top_errors", errors);
 }
 
-static void print_stats(const anon_db_stats *s, uint32_t ready, uint32_t dead,
-                        const char *queue)
+static void print_stats(const anon_db_stats *s, const struct queue_view *q)
 {
     printf("images: %lld\n", (long long)s->total);
     for (int i = 0; i < ANON_IMAGE_N_STATUS; i++)
         printf("  %-11s %lld\n", anon_image_status_name(i), (long long)s->by_status[i]);
-    printf("queue %s: %u ready, %u dead letters\n", queue, ready, dead);
+    if (q->available)
+        printf("queue %s: %u ready, %u dead letters\n", q->name, q->ready, q->dead);
+    else
+        printf("queue %s: unavailable (%s)\n", q->name, q->error);
     if (s->oldest_unfinished_age >= 0)
         printf("oldest unfinished image: %.0f s old\n", s->oldest_unfinished_age);
     else
@@ -52,23 +70,32 @@ static void print_stats(const anon_db_stats *s, uint32_t ready, uint32_t dead,
         printf("  %5lld  %s\n", (long long)s->top_errors[i].count, s->top_errors[i].error);
 }
 
+/* What PostgreSQL knows is shown even when RabbitMQ is down: the queue is
+ * then marked unavailable and the exit code still says a service was
+ * unreachable. */
 static int show_overview(cli_services *svc, const anon_config *cfg, const char *camera,
                          bool json)
 {
     anon_db_stats stats;
     anon_error err;
-    uint32_t ready = 0, dead = 0;
-    if (anon_db_stats_get(svc->db, camera, 5, &stats, &err) < 0 ||
-        anon_queue_depth(svc->queue, &ready, &dead, &err) < 0) {
+    if (anon_db_stats_get(svc->db, camera, 5, &stats, &err) < 0) {
         fprintf(stderr, "anonctl status: %s\n", err.msg);
         return cli_exit_for(&err);
     }
+    struct queue_view q = {.name = cfg->queue, .error = svc->queue_error};
+    if (svc->queue && anon_queue_depth(svc->queue, &q.ready, &q.dead, &err) == 0)
+        q.available = true;
+    else if (svc->queue)
+        q.error = err.msg;
     if (json)
-        cli_print_json(stats_json(&stats, ready, dead, cfg->queue));
+        cli_print_json(stats_json(&stats, &q));
     else
-        print_stats(&stats, ready, dead, cfg->queue);
+        print_stats(&stats, &q);
     anon_db_stats_free(&stats);
-    return EXIT_OK;
+    if (q.available)
+        return EXIT_OK;
+    fprintf(stderr, "anonctl status: queue %s unavailable: %s\n", q.name, q.error);
+    return EXIT_UNAVAILABLE;
 }
 
 static int show_image(cli_services *svc, int64_t id, bool json)
@@ -109,19 +136,19 @@ static int run_status(int argc, char **argv, anon_config *cfg)
     bool json = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", status_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", status_options, NULL)) != -1) {
         if (c == 'c')
             camera = optarg;
         else if (c == 'j')
             json = true;
         else
-            return cli_usage_error(&cmd_status, "unknown option");
+            return cli_option_error(&cmd_status, c, argv);
     }
     long id = 0;
     if (optind < argc && cli_parse_long(argv[optind], 1, 1L << 62, &id) < 0)
         return cli_usage_error(&cmd_status, "ID must be an image id (a positive number)");
     cli_services svc;
-    int rc = cli_services_open("status", cfg, id ? NEED_DB : NEED_DB | NEED_QUEUE, &svc);
+    int rc = cli_services_open("status", cfg, id ? NEED_DB : NEED_DB | WANT_QUEUE, &svc);
     if (rc != EXIT_OK)
         return rc;
     rc = id ? show_image(&svc, id, json) : show_overview(&svc, cfg, camera, json);
@@ -136,7 +163,12 @@ const struct anonctl_cmd cmd_status = {
     .args = "[--camera NAME] [--json] [ID]",
     .summary = "counts by status, queue depth, throughput, errors; or one image",
     .options = "      --camera NAME     only this camera's images (default: all)\n"
-               "      --json            machine-readable output\n",
+               "      --json            machine-readable output\n"
+               "\nWith RabbitMQ unreachable, what PostgreSQL knows is still shown and the\n"
+               "queue is marked unavailable (exit 4).\n",
     .env = status_env,
     .run = run_status,
+    .exits = EXIT_BIT(EXIT_SOME_FAILED) | EXIT_BIT(EXIT_UNAVAILABLE),
+    .exit_notes = {[EXIT_SOME_FAILED] = "no image with that id",
+                   [EXIT_UNAVAILABLE] = "also when only the queue is (the rest is still shown)"},
 };

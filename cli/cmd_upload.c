@@ -38,8 +38,10 @@ typedef struct {
     int64_t total_bytes;
     atomic_size_t next;
     atomic_size_t finished;
-    atomic_llong bytes_done;
+    atomic_llong bytes_done;   /* for the progress bar: sent, or settled without sending */
+    atomic_llong bytes_sent;   /* body bytes that went to the intake */
     anon_intake_client_options client;
+    const char *url_source;    /* where the URL came from, for messages */
     int show_progress;
     int verbose;               /* per-file problem lines on stderr */
     pthread_mutex_t out_lock;
@@ -81,11 +83,14 @@ static int add_file(upload_run *run, const char *path, int64_t size)
 static int collect(upload_run *run, int argc, char **argv, int *missing)
 {
     cli_files files = {0};
-    int problems = cli_collect_files(argv, argc, NULL, false, &files, stderr);
+    cli_collect_options o = {.only_images = false};
+    int problems = cli_collect_files(argv, argc, &o, &files);
     int rc = problems < 0 ? -1 : 0;
     for (size_t i = 0; rc == 0 && i < files.n; i++) {
         struct stat st;
-        if (stat(files.v[i].input, &st) == 0)
+        if (files.v[i].error)
+            fprintf(stderr, "%s: %s\n", files.v[i].input, files.v[i].error);
+        else if (stat(files.v[i].input, &st) == 0)
             rc = add_file(run, files.v[i].input, st.st_size);
     }
     *missing += problems > 0 ? problems : 0;
@@ -158,6 +163,7 @@ static void on_progress(void *ctx, int64_t sent)
     upload_worker *w = ctx;
     w->file_sent += sent;
     atomic_fetch_add(&w->run->bytes_done, sent);
+    atomic_fetch_add(&w->run->bytes_sent, sent);
 }
 
 static void report_problem(upload_run *run, const upload_job *job)
@@ -178,6 +184,18 @@ static void report_problem(upload_run *run, const upload_job *job)
     pthread_mutex_unlock(&run->out_lock);
 }
 
+/* A failure without any answer is the intake not being reachable at the
+ * address in force: say which address, and where it was set. */
+static void name_unreachable_intake(const upload_run *run, anon_upload_result *r)
+{
+    if (r->outcome != ANON_UPLOAD_FAILED || r->http_status != 0)
+        return;
+    char cause[sizeof r->detail];
+    snprintf(cause, sizeof cause, "%s", r->detail);
+    snprintf(r->detail, sizeof r->detail, "cannot reach %.200s (%s): %.250s", run->client.url,
+             run->url_source, cause);
+}
+
 static void *worker_thread(void *arg)
 {
     upload_run *run = arg;
@@ -194,7 +212,8 @@ static void *worker_thread(void *arg)
             job->res.outcome = ANON_UPLOAD_FAILED;
             snprintf(job->res.detail, sizeof job->res.detail, "%s", err.msg);
         } else {
-            anon_intake_upload_file(client, job->path, &job->res, &err);
+            if (anon_intake_upload_file(client, job->path, &job->res, &err) == 0)
+                name_unreachable_intake(run, &job->res);
         }
         atomic_fetch_add(&run->bytes_done, job->size - w.file_sent);
         atomic_fetch_add(&run->finished, 1);
@@ -228,13 +247,14 @@ static void print_json(const upload_run *run, const upload_counts *k, double sec
         json_array_append_new(files, f);
     }
     json_t *doc = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o}", "files", (json_int_t)run->n, "uploaded",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o}", "files", (json_int_t)run->n, "uploaded",
         (json_int_t)k->by_outcome[ANON_UPLOAD_CREATED], "skipped_existing",
         (json_int_t)k->by_outcome[ANON_UPLOAD_EXISTING], "not_images",
         (json_int_t)k->by_outcome[ANON_UPLOAD_NOT_IMAGE], "rejected",
         (json_int_t)k->by_outcome[ANON_UPLOAD_REJECTED], "failed",
         (json_int_t)k->by_outcome[ANON_UPLOAD_FAILED], "bytes", (json_int_t)run->total_bytes,
-        "seconds", seconds, "results", files);
+        "bytes_sent", (json_int_t)atomic_load(&run->bytes_sent), "seconds", seconds, "results",
+        files);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
     if (text)
         puts(text);
@@ -242,16 +262,21 @@ static void print_json(const upload_run *run, const upload_counts *k, double sec
     json_decref(doc);
 }
 
+/* The rate counts only the bytes that went out: files the intake already
+ * had, and failures, took no bandwidth. */
 static void print_summary(const upload_run *run, const upload_counts *k, double seconds)
 {
-    char total[24], rate[24];
+    double sent = (double)atomic_load(&run->bytes_sent);
+    char total[24], sent_text[24], rate[24];
     format_bytes(total, sizeof total, (double)run->total_bytes);
-    format_bytes(rate, sizeof rate, seconds > 0 ? (double)run->total_bytes / seconds : 0);
-    printf("%zu files: %zu uploaded, %zu already there (skipped), %zu not images, "
-           "%zu rejected, %zu failed; %s in %.1f s (%s/s)\n",
-           run->n, k->by_outcome[ANON_UPLOAD_CREATED], k->by_outcome[ANON_UPLOAD_EXISTING],
-           k->by_outcome[ANON_UPLOAD_NOT_IMAGE], k->by_outcome[ANON_UPLOAD_REJECTED],
-           k->by_outcome[ANON_UPLOAD_FAILED], total, seconds, rate);
+    format_bytes(sent_text, sizeof sent_text, sent);
+    format_bytes(rate, sizeof rate, seconds > 0 ? sent / seconds : 0);
+    printf("%zu files (%s): %zu uploaded, %zu already there (skipped), %zu not images, "
+           "%zu rejected, %zu failed; %s sent in %.1f s (%s/s)\n",
+           run->n, total, k->by_outcome[ANON_UPLOAD_CREATED],
+           k->by_outcome[ANON_UPLOAD_EXISTING], k->by_outcome[ANON_UPLOAD_NOT_IMAGE],
+           k->by_outcome[ANON_UPLOAD_REJECTED], k->by_outcome[ANON_UPLOAD_FAILED], sent_text,
+           seconds, rate);
 }
 
 /* ---------------------------------------------------------------- command */
@@ -268,7 +293,8 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
     long jobs = 4, attempts = 5;
     int json = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:j:qu:", options, NULL)) != -1) {
+    const char *url_source = "ANON_INTAKE_URL";
+    while ((c = getopt_long(argc, argv, ":c:j:qu:", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             camera = optarg;
@@ -286,9 +312,12 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
             break;
         case 'J': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'u': cfg->intake_url = optarg; break;
+        case 'u':
+            cfg->intake_url = optarg;
+            url_source = "--url";
+            break;
         default:
-            return cli_usage_error(&cmd_upload, "unknown option");
+            return cli_option_error(&cmd_upload, c, argv);
         }
     }
     if (optind >= argc)
@@ -297,6 +326,7 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
     upload_run run = {
         .client = {.url = cfg->intake_url, .token = cfg->intake_token, .camera = camera,
                    .max_attempts = (int)attempts},
+        .url_source = url_source,
         .verbose = !json && !quiet,
         .show_progress = !json && !quiet && isatty(STDERR_FILENO),
     };
@@ -342,8 +372,13 @@ static int run_upload(int argc, char **argv, anon_config *cfg)
     size_t accepted = k.by_outcome[ANON_UPLOAD_CREATED] + k.by_outcome[ANON_UPLOAD_EXISTING];
     size_t failed = k.by_outcome[ANON_UPLOAD_FAILED];
     int rc = EXIT_OK;
-    if (failed && !accepted && !k.by_outcome[ANON_UPLOAD_REJECTED])
+    if (failed && !accepted && !k.by_outcome[ANON_UPLOAD_REJECTED]) {
         rc = EXIT_UNAVAILABLE;
+        size_t first = 0;
+        while (run.jobs[first].res.outcome != ANON_UPLOAD_FAILED)
+            first++;
+        fprintf(stderr, "anonctl upload: nothing sent: %s\n", run.jobs[first].res.detail);
+    }
     else if (failed || k.by_outcome[ANON_UPLOAD_REJECTED] || missing)
         rc = EXIT_SOME_FAILED;
     for (size_t i = 0; i < run.n; i++)
@@ -367,8 +402,12 @@ const struct anonctl_cmd cmd_upload = {
                "  -u, --url URL       intake address (overrides ANON_INTAKE_URL)\n"
                "      --json          print one JSON document with every file's outcome\n"
                "  -q, --quiet         no progress line and no per-file messages\n"
-               "\nexit status: 0 all sent or already there (non-images are skipped and reported),\n"
-               "1 some rejected or failed, 4 the intake could not be reached at all\n",
+               "\nThe summary's rate counts the bytes sent: files the intake already has\n"
+               "are answered before their bytes go out.\n",
     .env = upload_env,
     .run = run_upload,
+    .exits = EXIT_BIT(EXIT_SOME_FAILED) | EXIT_BIT(EXIT_UNAVAILABLE),
+    .exit_notes = {[EXIT_OK] = "all sent or already there (non-images are skipped and reported)",
+                   [EXIT_SOME_FAILED] = "some files were rejected or failed",
+                   [EXIT_UNAVAILABLE] = "the intake could not be reached at all"},
 };

@@ -27,3 +27,7 @@ check_fails() {
     local name=$1; shift
     if "$@" >/dev/null 2>&1; then not_ok "$name" "expected failure: $*"; else ok "$name"; fi
 }
+
+# json_true FILE FILTER: ok when FILE holds JSON and FILTER is true for it
+# (jq -e alone also passes on an empty file).
+json_true() { [ -s "$1" ] && jq -e "$2" "$1" >/dev/null 2>&1; }

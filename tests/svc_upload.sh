@@ -38,6 +38,12 @@ n=$(sql "SELECT count(*) FROM images WHERE camera = '$CAM' AND status = 'queued'
 rc=$?
 [ $rc = 0 ] && [ "$(json "$TMP/second.json" '[.uploaded, .skipped_existing] | join(",")')" = 0,9 ] \
     && ok rerun_skips_everything || not_ok rerun_skips_everything "exit $rc: $(head -c 300 "$TMP/second.json")"
+# The rate counts only bytes sent: all of the first run's images, none of the re-run's.
+json_true "$TMP/first.json" '.bytes_sent == ([.results[] | select(.outcome == "created") | .bytes] | add)' &&
+    json_true "$TMP/second.json" ".bytes_sent == 0" && ok bytes_sent_counted \
+    || not_ok bytes_sent_counted "$(jq -c "[.bytes_sent, ([.results[] | select(.outcome == \"created\") | .bytes] | add)]" "$TMP/first.json" "$TMP/second.json")"
+"$CTL" upload --url "$INTAKE_URL" --camera "$CAM" "$TMP/photos" >"$TMP/third.txt" 2>/dev/null
+grep -q ' 0 kB sent in .* (0 kB/s)$' "$TMP/third.txt" && ok rate_counts_only_bytes_sent     || not_ok rate_counts_only_bytes_sent "$(cat "$TMP/third.txt")"
 # the re-run sent digests only: the intake read no image bytes for those 200s
 read=$(jq -s '[.[] | select(.status == 200 and .route == "POST /v1/images") | .bytes] | add' "$INTAKE_LOG")
 [ "$read" = 0 ] && ok rerun_sends_no_image_bytes || not_ok rerun_sends_no_image_bytes "$read bytes read"
@@ -81,6 +87,14 @@ stop_intake
 rc=$?
 [ $rc = 4 ] && [ "$(json "$TMP/down.json" .failed)" = 3 ] && ok unreachable_exit_4 \
     || not_ok unreachable_exit_4 "exit $rc"
+# Failures name the address and where it was set.
+ANON_INTAKE_URL=http://127.0.0.1:$port "$CTL" upload --retries 1 "$TMP/late" >/dev/null 2>"$TMP/down.err"
+rc=$?
+[ $rc = 4 ] && grep -q "cannot reach http://127.0.0.1:$port (ANON_INTAKE_URL)" "$TMP/down.err" \
+    && ok unreachable_names_intake_url || not_ok unreachable_names_intake_url "exit $rc: $(head -c 300 "$TMP/down.err")"
+"$CTL" upload --url "http://127.0.0.1:$port" --retries 1 -q "$TMP/late" >/dev/null 2>"$TMP/down2.err"
+grep -q "cannot reach http://127.0.0.1:$port (--url)" "$TMP/down2.err" \
+    && ok unreachable_names_url_flag || not_ok unreachable_names_url_flag "$(head -c 300 "$TMP/down2.err")"
 
 # token
 start_intake token ANON_INTAKE_TOKEN=upload-secret || not_ok token_start

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "base/config.h"
 #include "base/error.h"
+#include "base/timestamp.h"
 
 TEST(fail_formats_and_returns_minus_one)
 {
@@ -67,9 +68,20 @@ TEST(config_defaults_and_overrides)
     CHECK(anon_config_set(&cfg, "ANON_NOPE", "1", &err) == -1);
 }
 
+TEST(timestamp_iso8601_utc_milliseconds)
+{
+    char text[ANON_TIMESTAMP_LEN];
+    anon_timestamp_format(1700000000.25, text);
+    CHECK(strcmp(text, "2023-11-14T22:13:20.250Z") == 0);
+    anon_timestamp_format(0, text);
+    CHECK(strcmp(text, "1970-01-01T00:00:00.000Z") == 0);
+    CHECK(anon_timestamp_now() > 1700000000.0);
+}
+
 RUN_TESTS("base",
           CASE(fail_formats_and_returns_minus_one),
           CASE(buffer_grows),
           CASE(atomic_write_round_trip),
           CASE(atomic_write_into_missing_dir_fails_cleanly),
-          CASE(config_defaults_and_overrides))
+          CASE(config_defaults_and_overrides),
+          CASE(timestamp_iso8601_utc_milliseconds))

@@ -24,6 +24,7 @@
 
 #include "base/clock.h"
 #include "base/sha256.h"
+#include "base/timestamp.h"
 #include "intake/intake_reply.h"
 #include "intake/intake_routes.h"
 
@@ -46,21 +47,11 @@ struct anon_intake {
     pthread_cond_t idle_cond;
 };
 
-static void format_utc_now(char out[32])
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 /* Sends one JSON log line: time and level first, then the given fields. */
 static void emit_log(anon_intake *in, const char *level, json_t *fields)
 {
-    char when[32];
-    format_utc_now(when);
+    char when[ANON_TIMESTAMP_LEN];
+    anon_timestamp_format(anon_timestamp_now(), when);
     json_t *line = json_pack("{s:s, s:s}", "time", when, "level", level);
     if (line && fields)
         json_object_update(line, fields);

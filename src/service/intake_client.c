@@ -252,6 +252,7 @@ int anon_intake_upload_file(anon_intake_client *c, const char *path, anon_upload
 
     /* backoff_ms doubling to 10 s, or the server's Retry-After if longer */
     anon_backoff backoff = {c->o.backoff_ms, 10000, 0};
+    c->reported = 0;   /* the previous file's bytes were sent, not to be taken back */
     for (int i = 0; i < c->o.max_attempts; i++) {
         long retry_after_s = 0;
         if (attempt(c, f, st.st_size, headers, res, &retry_after_s))

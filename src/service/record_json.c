@@ -2,19 +2,16 @@
 #include "service/record_json.h"
 
 #include <stdio.h>
-#include <time.h>
 
-/* Unix seconds as an ISO 8601 UTC string with milliseconds; null for 0. */
+#include "base/timestamp.h"
+
+/* Unix seconds as ISO 8601 UTC text; null for 0 (not set). */
 static json_t *timestamp_json(double t)
 {
     if (t <= 0)
         return json_null();
-    time_t secs = (time_t)t;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char text[40];
-    size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(text + n, sizeof text - n, ".%03dZ", (int)((t - (double)secs) * 1000));
+    char text[ANON_TIMESTAMP_LEN];
+    anon_timestamp_format(t, text);
     return json_string(text);
 }
 
