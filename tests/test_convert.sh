@@ -5,7 +5,7 @@
 # for YOLOv8n-face: the cfg's layout, the refusal of every ONNX graph it
 # cannot map exactly (small graphs built by tests/yolo_graphs.py), and the
 # converted model run by scripts/darknet-forward against ONNX Runtime's
-# head outputs (the oracle of `make oracle`).
+# head outputs (the oracle of `make oracle`), and the reference decoder.
 SUITE=convert
 source "$(dirname "$0")/lib.sh"
 
@@ -195,3 +195,35 @@ if [ -f "$YOLO_ORACLE/sample1-640.s8.f32" ] && [ -f "$MODELS/yolo.cfg" ]; then
 else
     not_ok yolo_forward_matches_onnxruntime "no oracle in $YOLO_ORACLE (make oracle)"
 fi
+
+# The reference decoder (scripts/yolo-reference), which the oracle's boxes
+# and the engine's decoder follow, on hand-made heads: a cell whose bins
+# are one-hot gives whole strides, uniform bins give 7.5; NMS as nms.c.
+check yolo_reference_decoder_hand_case "$PY" - "$ROOT/scripts/yolo-reference" <<'PY'
+import sys, importlib.machinery, importlib.util
+import numpy as np
+loader = importlib.machinery.SourceFileLoader("yr", sys.argv[1])
+spec = importlib.util.spec_from_loader("yr", loader)
+yr = importlib.util.module_from_spec(spec); loader.exec_module(yr)
+h8 = np.zeros((65, 2, 2), np.float32); h8[64] = -10    # input 16 x 16
+h8[64, 0, 1] = 0                                       # cell x=1, y=0: score 0.5
+for side, b in enumerate((2, 1, 3, 0)):                # left 2, top 1, right 3, bottom 0
+    h8[side * 16 + b, 0, 1] = 50
+h8[64, 1, 0] = 2                                       # cell x=0, y=1: uniform bins
+heads = [h8, np.full((65, 1, 1), -10, np.float32), np.full((65, 1, 1), -10, np.float32)]
+boxes = yr.decode(heads, 0.25)
+assert boxes.shape == (2, 5), boxes
+one = boxes[np.argmin(boxes[:, 4])]
+assert np.allclose(one, [(1.5 - 2) * 8, (0.5 - 1) * 8, 5 * 8, 1 * 8, 0.5], atol=1e-6), one
+uni = boxes[np.argmax(boxes[:, 4])]
+s = 1 / (1 + np.exp(-2.0))
+assert np.allclose(uni, [(0.5 - 7.5) * 8, (1.5 - 7.5) * 8, 15 * 8, 15 * 8, s], atol=1e-5), uni
+assert len(yr.decode(heads, 0.6)) == 1                 # score > thresh only
+b = np.array([[0, 0, 10, 10, 0.9], [1, 0, 10, 10, 0.8], [0, 20, 10, 10, 0.7],
+              [0, 0, 10, 10, 0.9]])
+kept = yr.nms(b[:3], 0.45)                             # IoU 0.82: the second goes
+assert kept.tolist() == [b[0].tolist(), b[2].tolist()], kept
+kept = yr.nms(b[[3, 2, 0]], 0.45)                      # equal scores: one of the twins stays
+assert len(kept) == 2
+assert len(yr.nms(b[:2], 0.9)) == 2                    # IoU 0.82 is not above 0.9
+PY
