@@ -71,7 +71,8 @@ APT_PACKAGES := gcc make pkg-config libc6-dev zlib1g-dev \
 	libcurl4-openssl-dev librabbitmq-dev libpq-dev libjpeg62-turbo-dev \
 	libpng-dev libmicrohttpd-dev libjansson-dev libopenblas-dev darknet \
 	postgresql-15 rabbitmq-server python3 python3-numpy python3-opencv \
-	python3-botocore valgrind curl ca-certificates nettle-dev libxml2-dev
+	python3-botocore valgrind curl ca-certificates nettle-dev libxml2-dev \
+	python3-onnx
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -98,13 +99,40 @@ $(FACE_API)/package.json:
 		&& tar xzf vladmandic-face-api-$(FACE_API_VERSION).tgz
 	touch $@
 
-models: $(FACE_API)/package.json $(MODELS)/ssd.cfg $(MODELS)/tiny.cfg
+# YOLOv8n-face (the default model): an ONNX file inside a Node-RED package,
+# pinned by version and by the file's sha256 (checked after every fetch).
+YOLO_PACKAGE := @good-i-deer/node-red-contrib-face-detection
+YOLO_VERSION := 1.0.1
+YOLO_SHA256  := 52d50f2c689f935251b6e492f1934bfc9086d2853c2628667cbdb28ef8a76178
+YOLO_DIR     := $(CACHE)/yolo
+YOLO_ONNX    := $(YOLO_DIR)/package/model/yolov8n-face.onnx
+# The graph cut after its three heads, any input size: what yolo.cfg
+# computes, for ONNX Runtime (the oracle) and scripts/yolo-explore.
+YOLO_HEADS   := $(YOLO_DIR)/yolov8n-face-heads.onnx
+
+$(YOLO_ONNX):
+	mkdir -p $(YOLO_DIR)
+	cd $(YOLO_DIR) && npm pack --silent $(YOLO_PACKAGE)@$(YOLO_VERSION) >/dev/null \
+		&& tar xzf good-i-deer-node-red-contrib-face-detection-$(YOLO_VERSION).tgz
+	@echo "$(YOLO_SHA256)  $@" | sha256sum --check --status 2>/dev/null || { \
+		echo "$@: sha256 $$(sha256sum <$@ | cut -c1-64) is not the pinned $(YOLO_SHA256):" \
+			"$(YOLO_PACKAGE)@$(YOLO_VERSION) changed; not using it" >&2; \
+		rm -f $@; exit 1; }
+	touch $@
+
+$(YOLO_HEADS): $(YOLO_ONNX) scripts/convert-model
+	/usr/bin/python3 scripts/convert-model yolo-heads $(YOLO_ONNX) $@
+
+models: $(FACE_API)/package.json $(MODELS)/ssd.cfg $(MODELS)/tiny.cfg $(MODELS)/yolo.cfg
 
 $(MODELS)/ssd.cfg: $(FACE_API)/package.json scripts/convert-model
 	/usr/bin/python3 scripts/convert-model ssd $(FACE_API)/model $(MODELS)
 
 $(MODELS)/tiny.cfg: $(FACE_API)/package.json scripts/convert-model
 	/usr/bin/python3 scripts/convert-model tiny $(FACE_API)/model $(MODELS)
+
+$(MODELS)/yolo.cfg: $(YOLO_ONNX) scripts/convert-model
+	/usr/bin/python3 scripts/convert-model yolo $(YOLO_ONNX) $(MODELS)
 
 # Reference detections by face-api itself (Node, tfjs CPU backend) for the
 # parity tests: computed once per machine, ~20 s per photo. The photos are
@@ -123,7 +151,33 @@ $(ORACLE)/%.json: $(ORACLE)/%.ppm scripts/face-api-oracle.mjs
 	node --no-warnings scripts/face-api-oracle.mjs $(FACE_API) $< $@ >/dev/null
 
 .PRECIOUS: $(ORACLE)/%.ppm
-oracle: $(ORACLE_JSON)
+
+# YOLOv8n-face's raw head outputs from ONNX Runtime (npm onnxruntime-node,
+# pinned in scripts/onnxruntime/, installed into the cache) and the boxes of
+# the reference decoder, for the six demo photos at two input sizes; format
+# in scripts/yolo-oracle.mjs. Once per machine, ~1 s per photo and size.
+ORT_NODE := $(CACHE)/onnxruntime
+YOLO_ORACLE := $(ORACLE)/yolo
+YOLO_ORACLE_SIZES := 640 1024
+YOLO_ORACLE_JSON := $(foreach s,$(YOLO_ORACLE_SIZES),$(DEMO_PHOTOS:%=$(YOLO_ORACLE)/%-$(s).json))
+
+$(ORT_NODE)/node_modules/.installed: scripts/onnxruntime/package.json scripts/onnxruntime/package-lock.json
+	mkdir -p $(ORT_NODE)
+	cp $^ $(ORT_NODE)/
+	cd $(ORT_NODE) && npm ci --silent --no-audit --no-fund --ignore-scripts
+	touch $@
+
+$(YOLO_ORACLE)/%.ppm: $(FACE_API)/package.json scripts/yolo-reference
+	@mkdir -p $(YOLO_ORACLE)
+	/usr/bin/python3 scripts/yolo-reference input $(FACE_API)/demo/$(firstword $(subst -, ,$*)).jpg \
+		$(lastword $(subst -, ,$*)) $@
+
+$(YOLO_ORACLE)/%.json: $(YOLO_ORACLE)/%.ppm $(YOLO_HEADS) $(ORT_NODE)/node_modules/.installed \
+		scripts/yolo-oracle.mjs scripts/yolo-reference
+	node --no-warnings scripts/yolo-oracle.mjs $(ORT_NODE) $(YOLO_HEADS) $(YOLO_ORACLE)/$*
+	/usr/bin/python3 scripts/yolo-reference decode $(YOLO_ORACLE)/$*
+.PRECIOUS: $(YOLO_ORACLE)/%.ppm
+oracle: $(ORACLE_JSON) $(YOLO_ORACLE_JSON)
 test-build: oracle
 
 # ---------------------------------------------------------------- build
@@ -237,6 +291,15 @@ bench-engine: deps models $(BUILD)/bench_engine
 # (build/eval_detect: the detector alone with every option.)
 eval: all oracle $(BUILD)/eval_detect
 	scripts/eval-detection --markdown
+
+# YOLOv8n-face settings run by ONNX Runtime on a labelled set of real photos
+# (docs/detection.md; WIDER=DIR, default ../shared/wider-dev: evaluation
+# only, no test needs it). Resumable; about 40 min of one core for 500 photos.
+WIDER ?= ../shared/wider-dev
+.PHONY: eval-yolo
+eval-yolo: models $(YOLO_HEADS) $(ORT_NODE)/node_modules/.installed
+	scripts/yolo-explore run --set $(WIDER)
+	scripts/yolo-explore table --set $(WIDER) --markdown
 
 # ---------------------------------------------------------------- demo
 demo: all
