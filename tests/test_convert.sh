@@ -6,6 +6,7 @@
 # cannot map exactly (small graphs built by tests/yolo_graphs.py), and the
 # converted model run by scripts/darknet-forward against ONNX Runtime's
 # head outputs (the oracle of `make oracle`), and the reference decoder.
+# needs: oracle (ONNX Runtime's head outputs, from npm)
 SUITE=convert
 source "$(dirname "$0")/lib.sh"
 
