@@ -21,9 +21,13 @@ static const char *malformed_setting(const anon_config *cfg, int need)
         PQconninfoFree(opts);
     }
     if (need & NEED_QUEUE) {
-        char *copy = strdup(cfg->amqp_url);
+        /* A cluster is a comma-separated list: each URL must parse. */
+        char *copy = strdup(cfg->amqp_url), *save = NULL;
         struct amqp_connection_info info;
-        int rc = copy ? amqp_parse_url(copy, &info) : AMQP_STATUS_NO_MEMORY;
+        char *url = copy ? strtok_r(copy, ",", &save) : NULL;
+        int rc = url ? AMQP_STATUS_OK : AMQP_STATUS_BAD_URL;
+        for (; url && rc == AMQP_STATUS_OK; url = strtok_r(NULL, ",", &save))
+            rc = amqp_parse_url(url, &info);
         free(copy);
         if (rc != AMQP_STATUS_OK)
             return "ANON_AMQP_URL is not a valid amqp:// URL";

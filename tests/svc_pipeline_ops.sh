@@ -2,9 +2,9 @@
 # svc_pipeline_ops.sh - what operators lean on: a worker stops cleanly on
 # SIGTERM (the Kubernetes termination signal) losing nothing; refused object
 # store credentials stop a worker with the configuration exit code instead
-# of burning through the queue; `anonctl retry` republishes dead letters,
-# changes nothing with --dry-run, speaks JSON, and two at once never handle
-# the same row.
+# of burning through the queue; a cluster's URL list is accepted;
+# `anonctl retry` republishes dead letters, changes nothing with --dry-run,
+# speaks JSON, and two at once never handle the same row.
 SUITE=svc_pipeline_ops
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/intake_lib.sh"
@@ -32,6 +32,15 @@ rc=$?
 grep -q '"outcome":"refused"' "$TMP/refused.log" && ok refused_job_logged || not_ok refused_job_logged
 drain 2
 [ "$(count "$CAM-s" done)" = 1 ] && ok refused_job_done_by_next_worker || not_ok refused_job_done_by_next_worker
+
+# ---------------------------------------------------------------- a cluster's URL list
+# ANON_AMQP_URL may name a cluster's nodes, comma-separated: every command
+# takes the list, and a malformed member is a configuration error.
+ANON_AMQP_URL="$ANON_AMQP_URL,$ANON_AMQP_URL" "$ANONCTL" status --json >"$TMP/list.json" 2>&1 \
+    && ok amqp_url_list_accepted || not_ok amqp_url_list_accepted "$(tail -1 "$TMP/list.json")"
+ANON_AMQP_URL="$ANON_AMQP_URL,amqp://guest:guest@127.0.0.1:port/%2f" "$ANONCTL" status >/dev/null 2>&1
+rc=$?
+[ $rc = 3 ] && ok amqp_url_list_malformed_member_exit_3 || not_ok amqp_url_list_malformed_member_exit_3 "exit $rc"
 
 # ---------------------------------------------------------------- retry and dead letters
 "$ANONCTL" upload -q --camera "$CAM-d" "$TMP/photos/sample2.jpg" >/dev/null 2>&1
