@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jerror.h>
+
 #include "codec/codec.h"
 #include "codec/jpeg_internal.h"
 #include "codec/jpeg_scan.h"
@@ -52,6 +54,16 @@ static void fail_with(redact_ctx *ctx, const char *msg)
 {
     snprintf(ctx->err.why, sizeof ctx->err.why, "%s", msg);
     longjmp(ctx->err.jump, 1);
+}
+
+/* A failure while reading or rewriting the source is the input's fault:
+ * the same file fails the same way every time. Only memory is not. */
+static anon_error_kind failure_kind(const redact_ctx *ctx)
+{
+    return ctx->err.pub.msg_code == JERR_OUT_OF_MEMORY ||
+                   strcmp(ctx->err.why, "out of memory") == 0
+               ? ANON_ERR_FAILED
+               : ANON_ERR_INPUT;
 }
 
 /* ---------------------------------------------------------------- support */
@@ -528,7 +540,7 @@ static int patches_make(const uint8_t *src, size_t len, const anon_image *uprigh
         rc = patches_body(ctx, src, len, have_image ? upright_blurred : NULL, regions, n,
                           as_blocks, p) ? 0 : 1;
     else
-        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+        rc = anon_fail_kind(err, failure_kind(ctx), "JPEG redact: %s", ctx->err.why);
     redact_ctx_free(ctx);
     if (rc == 0)
         *out = p;
@@ -583,7 +595,7 @@ static int source_read_libjpeg(const uint8_t *src, size_t len, int width, int he
     if (setjmp(ctx->err.jump) == 0)
         rc = read_body(ctx, src, len, width, height, scale_denom, small) ? 0 : 1;
     else
-        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+        rc = anon_fail_kind(err, failure_kind(ctx), "JPEG redact: %s", ctx->err.why);
     if (rc != 0) {
         redact_ctx_free(ctx);
         return rc;
@@ -741,7 +753,7 @@ static int write_libjpeg(redact_ctx *ctx, const uint8_t *src, size_t len,
         if (write_body(ctx, src, len, p, keep_metadata))
             rc = anon_buffer_append(out, ctx->out, ctx->out_size, err);
     } else {
-        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+        rc = anon_fail_kind(err, failure_kind(ctx), "JPEG redact: %s", ctx->err.why);
     }
     return rc;
 }

@@ -289,10 +289,10 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     if (blockwise && denom > 1) {
         rc = process_jpeg_source(d, in, in_len, denom, &info, o, out, res, err);
         if (rc != 1)
-            return rc;
+            goto done;
         rc = process_jpeg_reduced(d, in, in_len, denom, &info, o, out, res, err);
         if (rc != 1)
-            return rc;
+            goto done;
         rc = -1;
     }
     anon_decode_options dopt = {.max_pixels = o->max_pixels, .scale_denom = 1};
@@ -335,6 +335,8 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
 permanent:
     res->permanent = true;
 done:
+    if (rc < 0 && anon_error_kind_of(err) == ANON_ERR_INPUT)
+        res->permanent = true;
     anon_image_free(&img);
     return rc;
 }
