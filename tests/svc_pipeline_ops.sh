@@ -3,8 +3,9 @@
 # SIGTERM (the Kubernetes termination signal) losing nothing; refused object
 # store credentials stop a worker with the configuration exit code instead
 # of burning through the queue; a cluster's URL list is accepted;
-# `anonctl retry` republishes dead letters, changes nothing with --dry-run,
-# speaks JSON, and two at once never handle the same row.
+# `anonctl retry` republishes dead letters (also one whose row a worker
+# could not mark failed), changes nothing with --dry-run, speaks JSON, and
+# two at once never handle the same row.
 SUITE=svc_pipeline_ops
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/intake_lib.sh"
@@ -84,3 +85,28 @@ drain 3
 [ "$(sql "SELECT status FROM images WHERE id = $id")" = done ] && ok dead_letter_ends_done || not_ok dead_letter_ends_done
 depth=$("$ANONCTL" status --json | jq '.queue.dead_letters')
 [ "$depth" = 0 ] && ok dead_letter_queue_empty || not_ok dead_letter_queue_empty "$depth left"
+
+# ---------------------------------------------------------------- a dead letter whose row is still queued
+# A worker that cannot reach PostgreSQL gives its jobs back without marking
+# the rows failed: at the delivery limit the message dies while its row
+# still says queued. Retry must republish it, not take it for a copy of a
+# message it republished itself (found by scripts/chaos).
+"$ANONCTL" upload -q --camera "$CAM-q" "$TMP/photos/sample3.jpg" >/dev/null 2>&1
+qid=$(sql "SELECT id FROM images WHERE camera = '$CAM-q'")
+for _ in $(seq 1 10); do   # rejected until the queue dead-letters it (the broker adds x-death)
+    [ "$("$ANONCTL" status --json | jq '.queue.dead_letters')" = 1 ] && break
+    curl -s -u guest:guest -H 'content-type: application/json' -X POST \
+        "$ANON_AMQP_MANAGEMENT_URL/api/queues/%2f/$ANON_QUEUE/get" \
+        -d '{"count": 1, "ackmode": "reject_requeue_true", "encoding": "auto"}' >/dev/null
+    sleep 0.2
+done
+[ "$(sql "SELECT status FROM images WHERE id = $qid")" = queued ] && \
+    [ "$("$ANONCTL" status --json | jq '.queue.dead_letters')" = 1 ] \
+    && ok queued_row_dead_lettered || not_ok queued_row_dead_lettered
+"$ANONCTL" retry --json >"$TMP/rq.json" 2>&1
+jq -s -e "[.[] | select(.id == $qid and .dead_letter and .action == \"republished\")] | length == 1" \
+    <"$TMP/rq.json" >/dev/null && ok dead_letter_of_queued_row_republished \
+    || not_ok dead_letter_of_queued_row_republished "$(cat "$TMP/rq.json")"
+drain 4
+[ "$(sql "SELECT status FROM images WHERE id = $qid")" = done ] && ok dead_letter_of_queued_row_ends_done \
+    || not_ok dead_letter_of_queued_row_ends_done "$(sql "SELECT status FROM images WHERE id = $qid")"

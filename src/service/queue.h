@@ -93,6 +93,7 @@ typedef struct anon_delivery {
     uint64_t generation;    /* which connection: acks for an old one are void */
     int redelivered;
     long delivery_count;    /* x-delivery-count header of quorum queues (0: first) */
+    double died_at;         /* a dead letter's x-death time, Unix seconds (0: none) */
     anon_buffer body;
     int valid;              /* body decoded into job */
     anon_job job;
