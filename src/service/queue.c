@@ -52,6 +52,7 @@ struct anon_queue {
     long connect_timeout_ms;
     long confirm_timeout_ms;
     int reconnect_attempts;
+    int heartbeat_s;
 
     amqp_connection_state_t conn;     /* NULL: not connected */
     uint64_t generation;              /* bumped on every new connection */
@@ -343,8 +344,8 @@ static int connect_once(anon_queue *q, const struct broker *b, anon_error *err)
     amqp_set_handshake_timeout(q->conn, &tv);
     struct timeval rpc = {q->confirm_timeout_ms / 1000, (q->confirm_timeout_ms % 1000) * 1000};
     amqp_set_rpc_timeout(q->conn, &rpc);
-    amqp_rpc_reply_t r = amqp_login(q->conn, b->info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-                                    b->info.user, b->info.password);
+    amqp_rpc_reply_t r = amqp_login(q->conn, b->info.vhost, 0, 131072, q->heartbeat_s,
+                                    AMQP_SASL_METHOD_PLAIN, b->info.user, b->info.password);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
         char what[300];
         snprintf(what, sizeof what, "logging in to RabbitMQ at %s:%d as %s", b->info.host,
@@ -428,6 +429,7 @@ anon_queue *anon_queue_open(const anon_queue_options *opts, anon_error *err)
     q->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
     q->confirm_timeout_ms = opts->confirm_timeout_ms > 0 ? opts->confirm_timeout_ms : 30000;
     q->reconnect_attempts = opts->reconnect_attempts >= 0 ? opts->reconnect_attempts : 8;
+    q->heartbeat_s = opts->heartbeat_s > 0 ? opts->heartbeat_s : 60;
     if (ensure_connected(q, err) < 0)
         goto fail;
     return q;

@@ -47,6 +47,9 @@ typedef struct anon_queue_options {
     long confirm_timeout_ms;    /* wait for a publisher confirm; 0: 30000 */
     int reconnect_attempts;     /* on a lost connection before failing; -1: default 8
                                    (backoff 0.2 s doubling to 5 s) */
+    int heartbeat_s;            /* AMQP heartbeat timeout: RabbitMQ drops a client
+                                   silent for 2-3 times this long and redelivers what
+                                   it held; 0: 60 */
 } anon_queue_options;
 
 /* Fills options from ANON_AMQP_URL, ANON_QUEUE, ANON_DELIVERY_LIMIT. */
