@@ -4,6 +4,7 @@
 #   make test     the whole test suite under ASan/UBSan; ends with "N passed, N failed"
 #   make demo     the main job on the demo photos
 #   make bench    benchmarks, each beside its anchor in the same run
+#   make chaos    the chaos campaign: nothing lost or duplicated under faults
 #   make eval     detection settings scored on a generated labelled set
 #
 # Models and third-party photos are fetched into .cache/ (git-ignored).
@@ -281,6 +282,15 @@ bench-pipeline: all
 	scripts/bench-pipeline
 # the bench's labelled set is made from the oracle's boxes on the demo photos
 bench: oracle
+
+# The chaos campaign (scripts/chaos): CHAOS_PHOTOS photos through the whole
+# batch system on a private 3-node stack while workers, the intake and a
+# RabbitMQ node are killed, PostgreSQL restarts, S3 goes away and a
+# worker's network is cut; fails on any lost or duplicated image.
+CHAOS_PHOTOS ?= 1000
+.PHONY: chaos
+chaos: all oracle
+	nice scripts/chaos --photos $(CHAOS_PHOTOS)
 
 # The inference engines side by side with OpenCV DNN (scripts/bench-engine).
 bench-engine: deps models $(BUILD)/bench_engine

@@ -2,9 +2,10 @@
 # svc_pipeline_ops.sh - what operators lean on: a worker stops cleanly on
 # SIGTERM (the Kubernetes termination signal) losing nothing; refused object
 # store credentials stop a worker with the configuration exit code instead
-# of burning through the queue; `anonctl retry` republishes dead letters,
-# changes nothing with --dry-run, speaks JSON, and two at once never handle
-# the same row.
+# of burning through the queue; a cluster's URL list is accepted;
+# `anonctl retry` republishes dead letters (also one whose row a worker
+# could not mark failed), changes nothing with --dry-run, speaks JSON, and
+# two at once never handle the same row.
 SUITE=svc_pipeline_ops
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/intake_lib.sh"
@@ -32,6 +33,15 @@ rc=$?
 grep -q '"outcome":"refused"' "$TMP/refused.log" && ok refused_job_logged || not_ok refused_job_logged
 drain 2
 [ "$(count "$CAM-s" done)" = 1 ] && ok refused_job_done_by_next_worker || not_ok refused_job_done_by_next_worker
+
+# ---------------------------------------------------------------- a cluster's URL list
+# ANON_AMQP_URL may name a cluster's nodes, comma-separated: every command
+# takes the list, and a malformed member is a configuration error.
+ANON_AMQP_URL="$ANON_AMQP_URL,$ANON_AMQP_URL" "$ANONCTL" status --json >"$TMP/list.json" 2>&1 \
+    && ok amqp_url_list_accepted || not_ok amqp_url_list_accepted "$(tail -1 "$TMP/list.json")"
+ANON_AMQP_URL="$ANON_AMQP_URL,amqp://guest:guest@127.0.0.1:port/%2f" "$ANONCTL" status >/dev/null 2>&1
+rc=$?
+[ $rc = 3 ] && ok amqp_url_list_malformed_member_exit_3 || not_ok amqp_url_list_malformed_member_exit_3 "exit $rc"
 
 # ---------------------------------------------------------------- retry and dead letters
 "$ANONCTL" upload -q --camera "$CAM-d" "$TMP/photos/sample2.jpg" >/dev/null 2>&1
@@ -75,3 +85,28 @@ drain 3
 [ "$(sql "SELECT status FROM images WHERE id = $id")" = done ] && ok dead_letter_ends_done || not_ok dead_letter_ends_done
 depth=$("$ANONCTL" status --json | jq '.queue.dead_letters')
 [ "$depth" = 0 ] && ok dead_letter_queue_empty || not_ok dead_letter_queue_empty "$depth left"
+
+# ---------------------------------------------------------------- a dead letter whose row is still queued
+# A worker that cannot reach PostgreSQL gives its jobs back without marking
+# the rows failed: at the delivery limit the message dies while its row
+# still says queued. Retry must republish it, not take it for a copy of a
+# message it republished itself (found by scripts/chaos).
+"$ANONCTL" upload -q --camera "$CAM-q" "$TMP/photos/sample3.jpg" >/dev/null 2>&1
+qid=$(sql "SELECT id FROM images WHERE camera = '$CAM-q'")
+for _ in $(seq 1 10); do   # rejected until the queue dead-letters it (the broker adds x-death)
+    [ "$("$ANONCTL" status --json | jq '.queue.dead_letters')" = 1 ] && break
+    curl -s -u guest:guest -H 'content-type: application/json' -X POST \
+        "$ANON_AMQP_MANAGEMENT_URL/api/queues/%2f/$ANON_QUEUE/get" \
+        -d '{"count": 1, "ackmode": "reject_requeue_true", "encoding": "auto"}' >/dev/null
+    sleep 0.2
+done
+[ "$(sql "SELECT status FROM images WHERE id = $qid")" = queued ] && \
+    [ "$("$ANONCTL" status --json | jq '.queue.dead_letters')" = 1 ] \
+    && ok queued_row_dead_lettered || not_ok queued_row_dead_lettered
+"$ANONCTL" retry --json >"$TMP/rq.json" 2>&1
+jq -s -e "[.[] | select(.id == $qid and .dead_letter and .action == \"republished\")] | length == 1" \
+    <"$TMP/rq.json" >/dev/null && ok dead_letter_of_queued_row_republished \
+    || not_ok dead_letter_of_queued_row_republished "$(cat "$TMP/rq.json")"
+drain 4
+[ "$(sql "SELECT status FROM images WHERE id = $qid")" = done ] && ok dead_letter_of_queued_row_ends_done \
+    || not_ok dead_letter_of_queued_row_ends_done "$(sql "SELECT status FROM images WHERE id = $qid")"

@@ -1,6 +1,7 @@
 /* svc_queue.c - the RabbitMQ job queue against the local stack: round
  * trips, batches, dead-lettering after the delivery limit, queue depth,
- * malformed settings, and publishing through a broker kill and restart. */
+ * malformed settings, publishing through a broker kill and restart, and a
+ * consumer whose network silently stalls. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +312,70 @@ TEST(broker_killed_mid_stream)
     cleanup(q);
 }
 
+/* Starts scripts/chaos-proxy from listen_port to the stack's AMQP port;
+ * returns its pid once it listens, -1 on failure. */
+static pid_t start_proxy(int listen_port, int target_port)
+{
+    const char *root = getenv("ROOT");
+    char path[1024], route[128];
+    snprintf(path, sizeof path, "%s/scripts/chaos-proxy", root ? root : ".");
+    snprintf(route, sizeof route, "127.0.0.1:%d=127.0.0.1:%d", listen_port, target_port);
+    int out[2];
+    if (pipe(out) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        execl("/usr/bin/python3", "python3", path, "--route", route, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char ready[16] = "";
+    ssize_t got = pid > 0 ? read(out[0], ready, sizeof ready - 1) : -1;
+    close(out[0]);
+    return got > 0 && strncmp(ready, "ready", 5) == 0 ? pid : -1;
+}
+
+/* A consumer whose network silently stops passing packets (the proxy
+ * stalled) holds the job delivered to it: heartbeats make the broker take
+ * it for gone and hand the job to another consumer, instead of keeping it
+ * until the TCP connection dies. */
+TEST(stalled_consumer_gives_its_job_back)
+{
+    const char *base = getenv("ANON_STACK_PORT_BASE");
+    CHECKF(base != NULL, "ANON_STACK_PORT_BASE is not set (run through scripts/run-tests)");
+    int port = atoi(base) + 19;   /* free: the stack uses +0..+12 */
+    pid_t proxy = start_proxy(port, atoi(base) + 1);
+    CHECKF(proxy > 0, "scripts/chaos-proxy did not start");
+    char url[128];
+    snprintf(url, sizeof url, "amqp://guest:guest@127.0.0.1:%d/%%2f", port);
+    anon_queue_options o = {.url = url, .queue = qname("stall"), .delivery_limit = 5,
+                            .prefetch = 1, .reconnect_attempts = 0, .confirm_timeout_ms = 2000,
+                            .heartbeat_s = 2};
+    anon_error err;
+    anon_queue *stalled = anon_queue_open(&o, &err);
+    int consuming = stalled ? anon_queue_consume(stalled, &err) : -1;
+    kill(proxy, SIGHUP);
+    usleep(300000);
+    anon_queue *q = open_queue("stall", 5, 1, 3, &err);
+    char key[64];
+    anon_job j = make_job(7, key, sizeof key);
+    int published = q ? anon_queue_publish(q, &j, &err) : -1;
+    anon_delivery d = {0};
+    int rc = published == 0 ? anon_queue_next(q, &d, 20000, &err) : -1;
+    int got_it = rc == 1 && d.valid && d.job.id == 7;
+    if (rc == 1)
+        anon_queue_ack(q, &d, NULL);
+    anon_delivery_free(&d);
+    kill(proxy, SIGTERM);
+    waitpid(proxy, NULL, 0);
+    anon_queue_close(stalled);
+    if (q)
+        cleanup(q);
+    CHECKF(consuming == 0 && published == 0, "%.300s", err.msg);
+    CHECKF(got_it, "the stalled consumer kept the job (rc %d): %.300s", rc, rc < 0 ? err.msg : "");
+}
+
 int main(void)
 {
     snprintf(base_name, sizeof base_name, "anon.test.%d", (int)getpid());
@@ -319,6 +384,7 @@ int main(void)
         CASE(job_json), CASE(publish_consume_ack), CASE(batch_and_prefetch),
         CASE(publish_while_consuming), CASE(nacked_message_is_dead_lettered),
         CASE(kinds_of_failure), CASE(malformed_urls), CASE(unreachable_and_refused), CASE(broker_killed_mid_stream),
+        CASE(stalled_consumer_gives_its_job_back),
     };
     return check_run("svc_queue", cases, sizeof cases / sizeof cases[0]);
 }

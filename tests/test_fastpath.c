@@ -301,7 +301,55 @@ TEST(no_face_rewrites_without_reencoding)
     CHECK(same);
 }
 
+/* A JPEG whose scan holds a marker libjpeg does not know: the fast path
+ * (a large photo) and the full one (a small photo) both fail to rewrite it,
+ * and that failure is the input's fault, so the batch rejects the image at
+ * once instead of retrying it until its attempts run out. */
+TEST(unwritable_damaged_jpeg_is_permanent)
+{
+    anon_detector_config cfg = {.model = anon_model_find("tiny"), .model_dir = model_dir()};
+    anon_error err;
+    anon_detector *d = anon_detector_open(&cfg, &err);
+    CHECKF(d != NULL, "%.200s", err.msg);
+    static const int sizes[][2] = {{1920, 1280}, {160, 120}};
+    int failed = 0;
+    for (int s = 0; s < 2; s++) {
+        anon_image img = {0};
+        anon_buffer src = {0}, out = {0};
+        CHECK(anon_image_alloc(&img, sizes[s][0], sizes[s][1], 3, NULL) == 0);
+        for (size_t i = 0; i < (size_t)img.width * (size_t)img.height * 3; i++)
+            img.pixels[i] = (uint8_t)(i * 7 % 251);
+        int rc = anon_encode(&img, ANON_FMT_JPEG, NULL, &src, &err);
+        anon_image_free(&img);
+        size_t sos = 0;
+        for (size_t i = 2; rc == 0 && i + 1 < src.len && sos == 0; i++)
+            if (src.data[i] == 0xFF && src.data[i + 1] == 0xDA)
+                sos = i;
+        if (sos > 0) {   /* a bogus marker in the middle of the scan */
+            size_t at = sos + (src.len - sos) / 2;
+            src.data[at] = 0xFF;
+            src.data[at + 1] = 0x52;
+        }
+        anon_process_options o;
+        anon_process_options_default(&o, cfg.model);
+        anon_result res = {0};
+        if (sos > 0)
+            rc = anon_process(d, src.data, src.len, &o, &out, &res, &err);
+        bool permanent = rc < 0 && anon_error_kind_of(&err) == ANON_ERR_INPUT;
+        anon_result_free(&res);
+        anon_buffer_free(&src);
+        anon_buffer_free(&out);
+        CHECKF(sos > 0, "no scan in the %dx%d JPEG", sizes[s][0], sizes[s][1]);
+        CHECKF(rc == 0 || permanent, "%dx%d: a transient failure: %.200s", sizes[s][0],
+               sizes[s][1], err.msg);
+        failed += rc < 0;
+    }
+    anon_detector_close(d);
+    CHECKF(failed > 0, "neither damaged file failed: the test no longer reaches the case");
+}
+
 RUN_TESTS("fastpath",
+          CASE(unwritable_damaged_jpeg_is_permanent),
           CASE(no_face_rewrites_without_reencoding),
           CASE(reduced_decode_finds_the_same_faces_tiny),
           CASE(reduced_decode_finds_the_same_faces_ssd),

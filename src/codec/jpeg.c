@@ -166,7 +166,7 @@ int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom, int orien
         *img = ctx->img;
     } else {
         anon_image_free(&ctx->img);
-        rc = anon_fail(err, "JPEG: %s", ctx->err.why);
+        rc = anon_fail_kind(err, anon_jpeg_error_kind(&ctx->err), "JPEG: %s", ctx->err.why);
     }
     jpeg_destroy_decompress(&ctx->cinfo);
     free(ctx->strip);
@@ -260,13 +260,13 @@ int anon_jpeg_decode_regions(const uint8_t *data, size_t len, const anon_rect *r
         decode_regions_body(ctx, data, len, regions, n);
         if (info.warnings > 0) {
             anon_image_free(&ctx->img);
-            rc = anon_fail(err, "JPEG: %s", info.warning);
+            rc = anon_fail_kind(err, ANON_ERR_INPUT, "JPEG: %s", info.warning);
         } else {
             *img = ctx->img;
         }
     } else {
         anon_image_free(&ctx->img);
-        rc = anon_fail(err, "JPEG: %s", ctx->err.why);
+        rc = anon_fail_kind(err, anon_jpeg_error_kind(&ctx->err), "JPEG: %s", ctx->err.why);
     }
     /* The rows below the last region are not needed: abort, not finish. */
     jpeg_destroy_decompress(&ctx->cinfo);

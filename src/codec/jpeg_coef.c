@@ -310,7 +310,7 @@ int anon_jpeg_coef_regions(const anon_jpeg_mcu_reader *r, const anon_rect *regio
         return -1;
     if (setjmp(e->jump) != 0) {
         anon_image_free(img);
-        return anon_fail(err, "JPEG: %s", e->why);
+        return anon_fail_kind(err, anon_jpeg_error_kind(e), "JPEG: %s", e->why);
     }
     int mcu_w = DCTSIZE * ci->max_h_samp_factor, mcu_h = DCTSIZE * ci->max_v_samp_factor;
     for (size_t i = 0; i < n; i++) {

@@ -1,6 +1,8 @@
 /* jpeg_lib.c - libjpeg plumbing and shared JPEG facts (see jpeg_lib_private.h). */
 #include "codec/jpeg_lib_private.h"
 
+#include <jerror.h>
+
 #include <string.h>
 
 const uint8_t anon_jpeg_zigzag[64 + 16] = {
@@ -137,4 +139,11 @@ bool anon_jpeg_mcu_cover(const anon_rect *r, int mcu_w, int mcu_h, int width, in
     *out = (anon_rect){(int)x0, (int)y0, (int)((x1 > width ? width : x1) - x0),
                        (int)((y1 > height ? height : y1) - y0)};
     return true;
+}
+
+anon_error_kind anon_jpeg_error_kind(const anon_jpeg_errmgr *e)
+{
+    if (e->pub.msg_code == JERR_OUT_OF_MEMORY || strcmp(e->why, "out of memory") == 0)
+        return ANON_ERR_FAILED;
+    return ANON_ERR_INPUT;
 }

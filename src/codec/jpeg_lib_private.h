@@ -35,6 +35,10 @@ typedef struct anon_jpeg_errmgr {
 void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info);
 /* Attaches the scan-limit progress monitor (after jpeg_create_decompress). */
 void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e);
+/* The kind of the failure e caught: the input's fault (a file that fails
+ * once fails the same way every time), but for libjpeg running out of
+ * memory. */
+anon_error_kind anon_jpeg_error_kind(const anon_jpeg_errmgr *e);
 /* Fails the libjpeg work under e's setjmp with msg. */
 _Noreturn void anon_jpeg_fail(anon_jpeg_errmgr *e, const char *msg);
 

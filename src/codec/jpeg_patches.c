@@ -215,7 +215,7 @@ static int patches_make(const uint8_t *src, size_t len, const anon_image *uprigh
         rc = patches_body(ctx, src, len, have_image ? upright_blurred : NULL, regions, n,
                           as_blocks, p) ? 0 : ANON_DECLINED;
     else
-        rc = anon_fail(err, "JPEG redact: %s", ctx->err.why);
+        rc = anon_fail_kind(err, anon_jpeg_error_kind(&ctx->err), "JPEG redact: %s", ctx->err.why);
     patches_ctx_free(ctx);
     if (rc == 0)
         *out = p;

@@ -102,7 +102,7 @@ int anon_jpeg_transcode_read(const uint8_t *src, size_t len, int width, int heig
     if (setjmp(t->err.jump) == 0)
         rc = read_body(t, src, len, width, height, scale_denom, small) ? 0 : ANON_DECLINED;
     else
-        rc = anon_fail(err, "JPEG redact: %s", t->err.why);
+        rc = anon_fail_kind(err, anon_jpeg_error_kind(&t->err), "JPEG redact: %s", t->err.why);
     if (rc != 0) {
         anon_jpeg_transcode_free(t);
         return rc;
@@ -265,7 +265,7 @@ int anon_jpeg_transcode_write(anon_jpeg_transcode *t, const uint8_t *src, size_t
         if (write_body(t, src, len, p, keep_metadata))
             rc = anon_buffer_append(out, t->out, t->out_size, err);
     } else {
-        rc = anon_fail(err, "JPEG redact: %s", t->err.why);
+        rc = anon_fail_kind(err, anon_jpeg_error_kind(&t->err), "JPEG redact: %s", t->err.why);
     }
     return rc;
 }

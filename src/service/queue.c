@@ -237,7 +237,7 @@ static int open_channel(anon_queue *q, const struct queue_broker *b, struct time
                         anon_error *err)
 {
     amqp_set_rpc_timeout(q->conn, rpc);
-    amqp_rpc_reply_t r = amqp_login(q->conn, b->info.vhost, 0, 131072, 0,
+    amqp_rpc_reply_t r = amqp_login(q->conn, b->info.vhost, 0, 131072, q->heartbeat_s,
                                     AMQP_SASL_METHOD_PLAIN, b->info.user, b->info.password);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
         char what[300];
@@ -333,6 +333,7 @@ anon_queue *anon_queue_open(const anon_queue_options *opts, anon_error *err)
     q->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
     q->confirm_timeout_ms = opts->confirm_timeout_ms > 0 ? opts->confirm_timeout_ms : 30000;
     q->reconnect_attempts = opts->reconnect_attempts >= 0 ? opts->reconnect_attempts : 8;
+    q->heartbeat_s = opts->heartbeat_s > 0 ? opts->heartbeat_s : 60;
     if (queue_ensure_connected(q, err) < 0)
         goto fail;
     return q;

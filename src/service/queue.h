@@ -38,6 +38,9 @@ typedef struct anon_queue_options {
     long confirm_timeout_ms;    /* wait for a publisher confirm; 0: 30000 */
     int reconnect_attempts;     /* on a lost connection before failing; -1: default 8
                                    (backoff 0.2 s doubling to 5 s) */
+    int heartbeat_s;            /* AMQP heartbeat timeout: RabbitMQ drops a client
+                                   silent for 2-3 times this long and redelivers what
+                                   it held; 0: 60 */
 } anon_queue_options;
 
 /* Fills options from ANON_AMQP_URL, ANON_QUEUE, ANON_DELIVERY_LIMIT. */
@@ -80,6 +83,7 @@ typedef struct anon_delivery {
     uint64_t generation;    /* which connection: acks for an old one are void */
     int redelivered;
     long delivery_count;    /* x-delivery-count header of quorum queues (0: first) */
+    double died_at;         /* a dead letter's x-death time, Unix seconds (0: none) */
     anon_buffer body;
     int valid;              /* body decoded into job */
     anon_job job;

@@ -42,6 +42,25 @@ static long header_long(const amqp_basic_properties_t *p, const char *name)
     return 0;
 }
 
+/* When a dead letter died: the "time" of its latest x-death entry (an
+ * array of tables, the latest first); 0 when it has none. */
+static double death_time(const amqp_basic_properties_t *p)
+{
+    for (int i = 0; (p->_flags & AMQP_BASIC_HEADERS_FLAG) && i < p->headers.num_entries; i++) {
+        const amqp_table_entry_t *e = &p->headers.entries[i];
+        if (e->key.len != 7 || memcmp(e->key.bytes, "x-death", 7) != 0 ||
+            e->value.kind != AMQP_FIELD_KIND_ARRAY || e->value.value.array.num_entries < 1 ||
+            e->value.value.array.entries[0].kind != AMQP_FIELD_KIND_TABLE)
+            continue;
+        const amqp_table_t *t = &e->value.value.array.entries[0].value.table;
+        for (int j = 0; j < t->num_entries; j++)
+            if (t->entries[j].key.len == 4 && memcmp(t->entries[j].key.bytes, "time", 4) == 0 &&
+                t->entries[j].value.kind == AMQP_FIELD_KIND_TIMESTAMP)
+                return (double)t->entries[j].value.value.u64;
+    }
+    return 0;
+}
+
 /* A body that is not a job is flagged (valid 0, with the reason), not
  * refused: the caller dead-letters it. */
 static int fill_delivery(anon_queue *q, anon_delivery *d, uint64_t tag, int redelivered,
@@ -52,6 +71,7 @@ static int fill_delivery(anon_queue *q, anon_delivery *d, uint64_t tag, int rede
     d->generation = q->generation;
     d->redelivered = redelivered;
     d->delivery_count = header_long(&m->properties, "x-delivery-count");
+    d->died_at = death_time(&m->properties);
     if (anon_buffer_append(&d->body, m->body.bytes, m->body.len, err) < 0)
         return -1;
     anon_error jerr;

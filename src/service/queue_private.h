@@ -38,6 +38,7 @@ struct anon_queue {
     long connect_timeout_ms;
     long confirm_timeout_ms;
     int reconnect_attempts;
+    int heartbeat_s;
 
     amqp_connection_state_t conn;     /* NULL: not connected */
     uint64_t generation;              /* bumped on every new connection */

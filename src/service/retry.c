@@ -78,14 +78,19 @@ static int repair_rows(anon_db *db, anon_queue *q, const anon_retry_options *opt
 }
 
 /* Whether a dead letter still stands for work: its row exists, is not
- * finished, and was not already republished (queued) by a pass. */
-static const char *dead_letter_redundant(int found, const anon_image_row *row)
+ * finished, and was not already republished (queued) by a pass. A row
+ * queued before the message died is not: a worker that could not reach
+ * the database gave the message back without marking the row failed, so
+ * this dead letter is its only message. (x-death times are whole
+ * seconds: a second's margin errs on the side of a harmless duplicate.) */
+static const char *dead_letter_redundant(int found, const anon_image_row *row,
+                                         const anon_delivery *d)
 {
     if (found == 0)
         return "no such image, or another retry pass holds it";
     if (row->status == ANON_IMAGE_DONE || row->status == ANON_IMAGE_REJECTED)
         return "already finished";
-    if (row->status == ANON_IMAGE_QUEUED)
+    if (row->status == ANON_IMAGE_QUEUED && row->queued_at > d->died_at + 1)
         return "already republished";
     return NULL;
 }
@@ -98,7 +103,7 @@ static int repair_dead_letter_row(anon_db *db, anon_queue *q, const anon_retry_o
     anon_image_row row = {0};
     int found = d->valid ? anon_db_image_lock(db, d->job.id, &row, err) : 0;
     int rc = found < 0 ? -1 : 0;
-    const char *redundant = d->valid ? dead_letter_redundant(found, &row) : d->invalid_reason;
+    const char *redundant = d->valid ? dead_letter_redundant(found, &row, d) : d->invalid_reason;
     if (rc == 0 && redundant) {
         row.id = d->valid ? d->job.id : 0;
         emit(log, ctx, ANON_RETRY_DROPPED, true, &row, redundant);
