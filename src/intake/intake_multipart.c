@@ -3,11 +3,14 @@
  * A body is: a preamble, then parts each introduced by a delimiter line
  * "--BOUNDARY" and made of header lines, an empty line and the content,
  * and last "--BOUNDARY--" and an epilogue. The content of a part ends
- * where "\r\n--BOUNDARY" begins, so content is scanned for that delimiter
- * with Knuth-Morris-Pratt: bytes that may be the start of a delimiter are
- * held back (they are the delimiter's own first bytes, so nothing needs to
- * be stored) and handed over as content when the match fails. Content
- * between carriage returns is passed on in one piece. */
+ * where "\r\n--BOUNDARY" begins, so content is scanned for that delimiter:
+ * bytes that may be the start of a delimiter are held back (they are the
+ * delimiter's own first bytes, so nothing needs to be stored) and handed
+ * over as content when the match fails. As the delimiter starts with CR
+ * and a boundary cannot hold one, no proper prefix of it is also its
+ * suffix: after a mismatch the scan starts afresh at the mismatching byte
+ * (Knuth-Morris-Pratt with an all-zero failure table). Content between
+ * carriage returns is passed on in one piece. */
 #include "intake/intake_multipart.h"
 
 #include <ctype.h>
@@ -74,16 +77,6 @@ int multipart_init(multipart *mp, const char *content_type, const multipart_hand
     mp->dlen = 4 + strlen(boundary);
     memcpy(mp->delim, "\r\n--", 4);
     memcpy(mp->delim + 4, boundary, mp->dlen - 4);
-    /* fail[m]: the longest proper prefix of delim[0..m) that is also its
-     * suffix, where matching resumes after a mismatch at m. */
-    size_t k = 0;
-    for (size_t m = 1; m < mp->dlen; m++) {
-        while (k > 0 && mp->delim[m] != mp->delim[k])
-            k = mp->fail[k];
-        if (mp->delim[m] == mp->delim[k])
-            k++;
-        mp->fail[m + 1] = (unsigned char)k;
-    }
     /* The first delimiter may open the body, without a line end before
      * it: start as if that line end had been seen. */
     mp->matched = 2;
@@ -116,11 +109,10 @@ static int scan(multipart *mp, const char *data, size_t len, size_t *used, int *
             i = (size_t)(cr - data);
         }
         char c = data[i];
-        while (m > 0 && c != mp->delim[m]) {
-            size_t f = mp->fail[m];
-            if ((rc = deliver(mp, mp->delim, m - f)) != 0)
+        if (m > 0 && c != mp->delim[m]) {   /* the held bytes were content */
+            if ((rc = deliver(mp, mp->delim, m)) != 0)
                 return rc;
-            m = f;
+            m = 0;
         }
         if (c != mp->delim[m]) {   /* content; m is 0 and run is i */
             i++;

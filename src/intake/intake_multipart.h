@@ -37,7 +37,6 @@ typedef struct multipart {
     multipart_handler h;
     char delim[4 + MULTIPART_BOUNDARY_MAX];  /* "\r\n--" + boundary */
     size_t dlen;
-    unsigned char fail[4 + MULTIPART_BOUNDARY_MAX + 1];  /* KMP failure function */
     size_t matched;            /* delimiter bytes matched and held back */
     int state;
     char headers[MULTIPART_HEADERS_MAX];
