@@ -62,6 +62,9 @@ static const anon_config_var vars[] = {
         "seconds anon-intake lets in-flight requests finish after SIGTERM"),
     NUM(intake_timeout, "ANON_INTAKE_TIMEOUT", "30", 1, 3600,
         "seconds anon-intake waits on a silent client before closing the connection"),
+    NUM(intake_body_timeout, "ANON_INTAKE_BODY_TIMEOUT", "120", 0, 86400,
+        "seconds anon-intake gives one request body in all before it closes the connection "
+        "(slow senders cannot hold connections; 0: no limit)"),
     NUM(intake_sessions, "ANON_INTAKE_SESSIONS", "16", 1, 1024,
         "anon-intake connections to each service (S3, PostgreSQL, RabbitMQ) shared by requests"),
     STR(model_dir, "ANON_MODEL_DIR", "",

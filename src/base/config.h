@@ -33,6 +33,7 @@ typedef struct anon_config {
     long max_connections;
     long shutdown_grace;
     long intake_timeout;
+    long intake_body_timeout;
     long intake_sessions;
     const char *model_dir;
     const char *model;

@@ -25,24 +25,28 @@
 #include "base/clock.h"
 #include "base/sha256.h"
 #include "base/timestamp.h"
+#include "intake/intake_guard.h"
 #include "intake/intake_reply.h"
 #include "intake/intake_routes.h"
 
 /* Connections beyond max_connections still get a 503 answer up to this
  * many more; past that MHD refuses them outright. */
 #define SATURATION_MARGIN 32
-#define UPLOAD_DISCARD_SLACK (1024 * 1024)
 #define CONNECTION_MEMORY (128 * 1024)
+#define LISTEN_BACKLOG 128
 
 struct anon_intake {
     intake_server srv;            /* what the route handlers see */
     anon_intake_log_fn log;
     void *log_ctx;
     struct MHD_Daemon *daemon;
+    int listen_fd;                /* ours until MHD runs, then MHD's */
     int port;
     char token_hex[ANON_SHA256_HEX_LEN + 1];  /* SHA-256 of the token, compared in constant time */
     int token_set;
     atomic_int in_flight;         /* requests between headers and completion */
+    pthread_t ready_check;        /* the check at start (log_readiness) */
+    int ready_check_started;
     pthread_mutex_t idle_lock;    /* with idle_cond: shutdown waits for in_flight == 0 */
     pthread_cond_t idle_cond;
 };
@@ -113,6 +117,29 @@ static int token_matches(const anon_intake *in, struct MHD_Connection *conn)
     return diff == 0;
 }
 
+/* A request header (NULL when absent). */
+static const char *header(intake_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* A body may take ANON_INTAKE_BODY_TIMEOUT from its headers to its last
+ * byte: a client that trickles bytes just inside the idle timeout would
+ * otherwise hold its connection (and a slot under the cap) for as long as
+ * it likes. The connection is closed: libmicrohttpd cannot answer in the
+ * middle of a body. */
+static int body_too_slow(const anon_intake *in, intake_request *req)
+{
+    long limit = in->srv.cfg.intake_body_timeout;
+    if (limit <= 0 || anon_now_ms() / 1e3 - req->started <= (double)limit)
+        return 0;
+    req->timed_out = 1;
+    snprintf(req->log_detail, sizeof req->log_detail,
+             "the body took longer than %ld s (ANON_INTAKE_BODY_TIMEOUT): connection closed",
+             limit);
+    return 1;
+}
+
 /* ---------------------------------------------------------------- routing */
 
 /* Parses the decimal id of /v1/images/{id}; 0 when it is not one. */
@@ -181,10 +208,23 @@ static int take_claimed_sha256(intake_request *req, const char *text)
 }
 
 /* The first call for a request: everything decided from the headers. */
-static enum MHD_Result on_headers(anon_intake *in, intake_request *req)
+static enum MHD_Result on_headers(anon_intake *in, intake_request *req, const char *method,
+                                  const char *url)
 {
     if (atomic_load(&in->srv.stopping))
         return intake_reply_unavailable(req, "the server is shutting down");
+    const char *bad = intake_guard_framing(req->conn);
+    if (bad) {
+        /* What follows on this connection cannot be told apart from a
+         * body: no second request is read from it. */
+        req->close_connection = 1;
+        return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", "%s", bad);
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if ((bad = intake_guard_method(method)) != NULL ||
+        (bad = intake_guard_text(req->conn, url, ci ? ci->socket_context : NULL)) != NULL)
+        return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", "%s", bad);
     if (atomic_load(&in->srv.connections) > in->srv.cfg.max_connections)
         return intake_reply_unavailable(req, "too many connections; retry shortly");
     if (in->token_set && needs_token(req->route) && !token_matches(in, req->conn))
@@ -206,15 +246,14 @@ static enum MHD_Result on_headers(anon_intake *in, intake_request *req)
     case ROUTE_METRICS: return intake_route_metrics(req);
     }
 
-    const char *camera = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Camera");
+    const char *camera = header(req, "X-Camera");
     if (camera && !anon_intake_camera_valid(camera))
         return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_camera",
                                   "camera names are 1-64 characters of A-Z a-z 0-9 . _ - "
                                   "and do not start with . or -");
     if (camera)
         snprintf(req->camera, sizeof req->camera, "%s", camera);
-    const char *claimed = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                      "X-Content-SHA256");
+    const char *claimed = header(req, "X-Content-SHA256");
     if (claimed && !take_claimed_sha256(req, claimed))
         return intake_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request",
                                   "X-Content-SHA256 must be 64 hexadecimal digits");
@@ -224,7 +263,10 @@ static enum MHD_Result on_headers(anon_intake *in, intake_request *req)
     if (req->body == NULL)
         return intake_reply_error(req, 500, "internal", "out of memory");
     atomic_fetch_add(&in->srv.uploads, 1);
-    int status = intake_body_begin(req->body, req->conn, (uint64_t)in->srv.cfg.max_bytes,
+    intake_body_headers h = {header(req, MHD_HTTP_HEADER_CONTENT_TYPE),
+                             header(req, MHD_HTTP_HEADER_CONTENT_LENGTH),
+                             header(req, "X-Filename")};
+    int status = intake_body_begin(req->body, &h, (uint64_t)in->srv.cfg.max_bytes,
                                    in->srv.cfg.max_pixels);
     if (status)
         return intake_reply_error(req, status, req->body->fail_error, "%s",
@@ -248,24 +290,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->srv = &in->srv;
         req->conn = conn;
         req->started = (anon_now_ms() / 1e3);
-        snprintf(req->method, sizeof req->method, "%s", method);
+        /* Escaped before anything else: whatever the client sent, the log
+         * line and the replies can carry them. */
+        intake_escape(method, strlen(method), req->method, sizeof req->method);
+        intake_escape(url, strlen(url), req->path, sizeof req->path);
         atomic_fetch_add(&in->in_flight, 1);
         choose_request_id(req);
         classify(req, url, method);
-        return on_headers(in, req);
+        return on_headers(in, req, method, url);
     }
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
         req->bytes_in += size;
-        if (req->body == NULL || req->status)
+        if (body_too_slow(in, req))
+            return MHD_NO;
+        /* Answered already, or refused: read the rest away so that the
+         * client gets the answer instead of a reset connection (the time
+         * limit bounds how long). */
+        if (req->body == NULL || req->status || req->body->fail_status)
             return MHD_YES;
-        if (req->body->fail_status) {
-            /* Already refused: read the rest away (bounded) so that the
-             * client gets the answer instead of a reset connection. */
-            uint64_t cap = (uint64_t)in->srv.cfg.max_bytes + UPLOAD_DISCARD_SLACK;
-            return req->bytes_in > cap ? MHD_NO : MHD_YES;
-        }
         intake_body_feed(req->body, upload_data, size);
         return MHD_YES;
     }
@@ -290,7 +334,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req->status && how == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         snprintf(code, sizeof code, "%d", req->status);
     else
-        snprintf(code, sizeof code, "%s", req->status ? "aborted" : "dropped");
+        snprintf(code, sizeof code, "%s", req->timed_out ? "timeout"
+                                          : req->status ? "aborted" : "dropped");
     snprintf(labels, sizeof labels, "route=\"%s\",code=\"%s\"", req->route_label, code);
     anon_metrics_add(in->srv.metrics, M_REQUESTS, labels, 1);
     snprintf(labels, sizeof labels, "route=\"%s\"", req->route_label);
@@ -300,10 +345,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     const char *level = req->status >= 500 ? "error"
                         : req->status >= 400 || req->status == 0 ? "warn"
                                                                : "info";
-    json_t *fields = json_pack("{s:s, s:s, s:s, s:i, s:I, s:f}", "request_id", req->request_id,
-                               "method", req->method, "route", req->route_label, "status",
-                               req->status, "bytes", (json_int_t)req->bytes_in, "ms",
-                               seconds * 1000.0);
+    json_t *fields = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f}", "request_id",
+                               req->request_id, "method", req->method, "path", req->path,
+                               "route", req->route_label, "status", req->status, "bytes",
+                               (json_int_t)req->bytes_in, "ms", seconds * 1000.0);
     if (fields && req->camera[0])
         json_object_set_new(fields, "camera", json_string(req->camera));
     if (fields && req->image_id > 0)
@@ -334,12 +379,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode what)
 {
-    (void)conn; (void)socket_ctx;
+    (void)conn;
     anon_intake *in = cls;
-    if (what == MHD_CONNECTION_NOTIFY_STARTED)
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&in->srv.connections, 1);
-    else
+        *socket_ctx = calloc(1, sizeof(intake_conn));   /* NULL: checks without it */
+    } else {
         atomic_fetch_sub(&in->srv.connections, 1);
+        free(*socket_ctx);
+        *socket_ctx = NULL;
+    }
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -403,6 +452,77 @@ static int declare_metrics(anon_metrics *m, anon_error *err)
     return 0;
 }
 
+/* Binds and listens here rather than in libmicrohttpd, so that a port
+ * another process holds fails with that reason, and two servers never
+ * share a port (SO_REUSEADDR only lets a restart bind over TIME_WAIT). */
+static int open_listener(anon_intake *in, const char *text, anon_error *err)
+{
+    struct sockaddr_storage addr;
+    int ipv6 = 0;
+    if (parse_listen(text, &addr, &ipv6, err) < 0)
+        return -1;
+    int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return anon_fail(err, "cannot listen on %s: %s", text, strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t len = ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EADDRINUSE)
+            return anon_fail_kind(err, ANON_ERR_CONFIG, "cannot listen on %s: address in use "
+                                  "(another process listens on that port)", text);
+        return anon_fail(err, "cannot listen on %s: %s", text, strerror(e));
+    }
+    len = sizeof addr;
+    if (getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        in->port = ntohs(ipv6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+                              : ((struct sockaddr_in *)&addr)->sin_port);
+    in->listen_fd = fd;
+    return 0;
+}
+
+/* The services are connected lazily, so the server starts without them;
+ * one check at start says in the log what is missing (the probe itself
+ * only answers which dependency is down). In a thread of its own, so that
+ * a service that takes its time to refuse does not hold up the start, nor
+ * the signal handling that follows it. */
+static void *log_readiness(void *arg)
+{
+    anon_intake *in = arg;
+    const char *failed = NULL;
+    anon_error err = {0};
+    if (intake_backend_ready(in->srv.backend, &failed, &err) == BACKEND_OK) {
+        log_event(in, "info", "ready: postgresql, rabbitmq and s3 answer");
+        return NULL;
+    }
+    char detail[600];
+    intake_escape(err.msg, strlen(err.msg), detail, sizeof detail);
+    emit_log(in, "warn", json_pack("{s:s, s:s, s:s}", "msg",
+                                   "not ready: a service is unreachable (/readyz answers 503 "
+                                   "until it is back)", "dependency",
+                                   failed ? failed : "unknown", "detail", detail));
+    return NULL;
+}
+
+static struct MHD_Daemon *start_daemon(anon_intake *in, const anon_config *cfg)
+{
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ITC;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, in,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)in->listen_fd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->max_connections + SATURATION_MARGIN),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->intake_timeout,
+        /* bigger body chunks: fewer calls, writes and hash updates per upload */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, in,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, in,
+        MHD_OPTION_UNESCAPE_CALLBACK, intake_guard_unescape, NULL,
+        MHD_OPTION_END);
+}
+
 anon_intake *anon_intake_start(const anon_config *cfg, anon_intake_log_fn log,
                                void *log_ctx, anon_error *err)
 {
@@ -414,46 +534,33 @@ anon_intake *anon_intake_start(const anon_config *cfg, anon_intake_log_fn log,
     in->srv.cfg = *cfg;
     in->log = log;
     in->log_ctx = log_ctx;
+    in->listen_fd = -1;
     pthread_mutex_init(&in->idle_lock, NULL);
     pthread_cond_init(&in->idle_cond, NULL);
     if (cfg->intake_token && cfg->intake_token[0]) {
         in->token_set = 1;
         anon_sha256_hex(cfg->intake_token, strlen(cfg->intake_token), in->token_hex);
     }
-    struct sockaddr_storage addr;
-    int ipv6 = 0;
     if (cfg->max_connections < 1)
-        anon_fail(err, "ANON_MAX_CONNECTIONS must be at least 1");
-    if (cfg->max_connections < 1 || parse_listen(cfg->intake_listen, &addr, &ipv6, err) < 0 ||
-        (in->srv.metrics = anon_metrics_new(err)) == NULL || declare_metrics(in->srv.metrics, err) < 0 ||
-        (in->srv.backend = intake_backend_new(cfg, (size_t)cfg->intake_sessions, err)) == NULL) {
+        anon_fail_kind(err, ANON_ERR_CONFIG, "ANON_MAX_CONNECTIONS must be at least 1");
+    if (cfg->max_connections < 1 ||
+        (in->srv.metrics = anon_metrics_new(err)) == NULL ||
+        declare_metrics(in->srv.metrics, err) < 0 ||
+        (in->srv.backend = intake_backend_new(cfg, (size_t)cfg->intake_sessions, err)) == NULL ||
+        open_listener(in, cfg->intake_listen, err) < 0) {
         anon_intake_free(in);
         return NULL;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ITC | (ipv6 ? MHD_USE_IPv6 : 0);
-    in->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, in,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->max_connections + SATURATION_MARGIN),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->intake_timeout,
-        /* bigger body chunks: fewer calls, writes and hash updates per upload */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, in,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, in,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
-    if (in->daemon == NULL) {
-        anon_fail(err, "cannot listen on %s: %s", cfg->intake_listen,
-                  errno ? strerror(errno) : "libmicrohttpd refused to start");
+    if ((in->daemon = start_daemon(in, cfg)) == NULL) {
+        anon_fail(err, "cannot listen on %s: libmicrohttpd refused to start", cfg->intake_listen);
         anon_intake_free(in);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(in->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    in->port = info ? info->port : 0;
+    in->listen_fd = -1;   /* the daemon's now */
     char msg[160];
     snprintf(msg, sizeof msg, "listening on %s (port %d)", cfg->intake_listen, in->port);
     log_event(in, "info", msg);
+    in->ready_check_started = pthread_create(&in->ready_check, NULL, log_readiness, in) == 0;
     return in;
 }
 
@@ -501,6 +608,10 @@ void anon_intake_free(anon_intake *in)
         return;
     if (in->daemon && anon_intake_shutdown(in, 0) > 0)
         MHD_stop_daemon(in->daemon);   /* waits for the stragglers */
+    if (in->ready_check_started)
+        pthread_join(in->ready_check, NULL);
+    if (in->listen_fd >= 0)
+        close(in->listen_fd);
     intake_backend_free(in->srv.backend);
     anon_metrics_free(in->srv.metrics);
     pthread_mutex_destroy(&in->idle_lock);

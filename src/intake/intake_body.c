@@ -1,9 +1,9 @@
 /* intake_body.c - receiving one upload into a spool file (see intake_body.h).
  *
- * libmicrohttpd hands the body over in chunks; for multipart/form-data its
- * PostProcessor splits the parts and calls on_part for each piece of each
- * field. Only the "image" field is spooled; "camera" is kept (bounded);
- * other fields are ignored, so no field can make the server buffer it. */
+ * The body comes in chunks; for multipart/form-data intake_multipart.c
+ * splits the parts and announces each. Only the "image" field is spooled,
+ * and only one; "camera" is kept (bounded); other fields are ignored, so no
+ * field can make the server buffer it. */
 #include "intake/intake_body.h"
 
 #include <errno.h>
@@ -21,7 +21,6 @@
 
 /* Multipart framing (boundaries, part headers) on top of the image. */
 #define MULTIPART_SLACK (64 * 1024)
-#define POST_BUFFER_SIZE (64 * 1024)
 
 static int fail(intake_body *b, int status, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -118,37 +117,52 @@ static void keep_filename(intake_body *b, const char *name)
                 *p = '_';
 }
 
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *filename, const char *content_type,
-                               const char *transfer_encoding, const char *data,
-                               uint64_t off, size_t size)
+/* multipart handlers: one image part, a bounded camera field, the rest
+ * ignored. A non-zero return stops the parser with that status. */
+static int on_part_begin(void *ctx, const multipart_part *part)
 {
-    (void)kind; (void)content_type; (void)transfer_encoding;
-    intake_body *b = cls;
-    if (key == NULL)
-        return MHD_YES;
-    if (strcmp(key, "image") == 0) {
-        if (off == 0 && b->image_parts > 0 && b->bytes > 0 && size > 0) {
-            fail(b, 400, "bad_request", "more than one image field; send one image per request");
-            return MHD_NO;
-        }
-        if (b->image_parts == 0) {
-            b->image_parts = 1;
-            if (filename)
-                keep_filename(b, filename);
-        }
-        return take_image_bytes(b, data, size) ? MHD_NO : MHD_YES;
+    intake_body *b = ctx;
+    if (strcmp(part->name, "image") == 0) {
+        /* Counted when announced, so an empty first part counts too. */
+        if (b->image_parts++ > 0)
+            return fail(b, 400, "bad_request",
+                        "more than one image field; send one image per request");
+        if (part->has_filename)
+            keep_filename(b, part->filename);
+        b->part = PART_IMAGE;
+    } else if (strcmp(part->name, "camera") == 0) {
+        b->part = PART_CAMERA;
+        b->camera_bad |= b->camera_fields++ > 0;   /* two camera fields: which one? */
+    } else {
+        b->part = PART_OTHER;
     }
-    if (strcmp(key, "camera") == 0) {
-        size_t have = strlen(b->camera);
-        if (off != have || size > sizeof b->camera - 1 - have) {
+    return 0;
+}
+
+static int on_part_data(void *ctx, const char *data, size_t len)
+{
+    intake_body *b = ctx;
+    if (b->part == PART_IMAGE)
+        return take_image_bytes(b, data, len);
+    if (b->part == PART_CAMERA) {
+        /* A NUL or other control byte would cut the name short or forge
+         * a log line: the whole field is refused, not trimmed. */
+        if (len > sizeof b->camera - 1 - b->camera_len || intake_has_control(data, len, 0)) {
             b->camera_bad = 1;
-            return MHD_YES;
+            return 0;
         }
-        memcpy(b->camera + have, data, size);
-        b->camera[have + size] = '\0';
+        memcpy(b->camera + b->camera_len, data, len);
+        b->camera_len += len;
+        b->camera[b->camera_len] = '\0';
     }
-    return MHD_YES;
+    return 0;
+}
+
+static int on_part_end(void *ctx)
+{
+    intake_body *b = ctx;
+    b->part = PART_NONE;
+    return 0;
 }
 
 /* The media type of a Content-Type value, without parameters. */
@@ -160,7 +174,7 @@ static int media_type_is(const char *value, const char *type)
     return value[n] == '\0' || value[n] == ';' || value[n] == ' ';
 }
 
-int intake_body_begin(intake_body *b, struct MHD_Connection *conn, uint64_t max_bytes,
+int intake_body_begin(intake_body *b, const intake_body_headers *h, uint64_t max_bytes,
                       long max_pixels)
 {
     memset(b, 0, sizeof *b);
@@ -169,32 +183,33 @@ int intake_body_begin(intake_body *b, struct MHD_Connection *conn, uint64_t max_
     b->max_pixels = max_pixels;
     anon_sha256_init(&b->hash);
 
-    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_CONTENT_TYPE);
+    /* Header values go into replies escaped: they are the client's bytes. */
+    const char *type = h->content_type;
+    char shown[80];
+    intake_escape(type ? type : "no Content-Type", strlen(type ? type : "no Content-Type"),
+                  shown, sizeof shown);
     int multipart = type && media_type_is(type, "multipart/form-data");
     if (type == NULL || (!multipart && !media_type_is(type, "image/jpeg") &&
                          !media_type_is(type, "image/png")))
         return fail(b, 415, "unsupported_media_type",
                     "send multipart/form-data with an 'image' field, or a raw body "
-                    "with Content-Type image/jpeg or image/png (got %s)",
-                    type ? type : "no Content-Type");
+                    "with Content-Type image/jpeg or image/png (got %s)", shown);
 
-    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t allowed = max_bytes + (multipart ? MULTIPART_SLACK : 0);
-    if (length != NULL && strtoull(length, NULL, 10) > allowed)
+    if (h->content_length != NULL && strtoull(h->content_length, NULL, 10) > allowed) {
+        intake_escape(h->content_length, strlen(h->content_length), shown, sizeof shown);
         return fail(b, 413, "too_large", "Content-Length %s exceeds %llu bytes (ANON_MAX_BYTES)",
-                    length, (unsigned long long)max_bytes);
+                    shown, (unsigned long long)max_bytes);
+    }
 
     if (multipart) {
-        b->pp = MHD_create_post_processor(conn, POST_BUFFER_SIZE, on_part, b);
-        if (b->pp == NULL)
+        multipart_handler handler = {on_part_begin, on_part_data, on_part_end, b};
+        if (multipart_init(&b->mp, type, &handler) < 0)
             return fail(b, 400, "bad_request",
                         "malformed multipart/form-data header (no boundary?)");
-    } else {
-        const char *name = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Filename");
-        if (name)
-            keep_filename(b, name);
+        b->multipart_body = 1;
+    } else if (h->filename) {
+        keep_filename(b, h->filename);
     }
     return 0;
 }
@@ -203,11 +218,12 @@ int intake_body_feed(intake_body *b, const char *data, size_t size)
 {
     if (b->fail_status)
         return b->fail_status;
-    if (b->pp == NULL)
+    if (!b->multipart_body)
         return take_image_bytes(b, data, size);
-    if (MHD_post_process(b->pp, data, size) != MHD_YES)
+    int rc = multipart_feed(&b->mp, data, size);
+    if (rc < 0)
         return fail(b, 400, "bad_request", "malformed multipart/form-data body");
-    return 0;
+    return rc;
 }
 
 /* Reads the header from the spool through a read-only mapping: only the
@@ -236,20 +252,17 @@ static int probe_spool(intake_body *b)
 
 int intake_body_finish(intake_body *b)
 {
-    if (b->pp) {
-        struct MHD_PostProcessor *pp = b->pp;
-        b->pp = NULL;
-        if (MHD_destroy_post_processor(pp) != MHD_YES && b->fail_status == 0)
+    if (b->fail_status)
+        return b->fail_status;
+    if (b->multipart_body) {
+        if (multipart_finish(&b->mp) < 0)
             return fail(b, 400, "bad_request", "malformed or truncated multipart/form-data body");
-        if (b->fail_status)
-            return b->fail_status;
         if (b->image_parts == 0)
             return fail(b, 400, "bad_request", "no form field named 'image'");
         if (b->camera_bad)
-            return fail(b, 400, "bad_camera", "the camera field is longer than 64 characters");
+            return fail(b, 400, "bad_camera", "the camera field is longer than 64 characters "
+                                              "or holds control characters");
     }
-    if (b->fail_status)
-        return b->fail_status;
     if (b->bytes == 0)
         return fail(b, 400, "bad_request", "the image is empty");
     if (check_magic(b) || probe_spool(b))
@@ -262,9 +275,6 @@ int intake_body_finish(intake_body *b)
 
 void intake_body_free(intake_body *b)
 {
-    if (b->pp)
-        MHD_destroy_post_processor(b->pp);
-    b->pp = NULL;
     if (b->fd >= 0)
         close(b->fd);
     b->fd = -1;

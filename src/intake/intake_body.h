@@ -5,19 +5,33 @@
  * SHA-256 is computed. The first bytes are sniffed as soon as they arrive,
  * so a non-image is refused without being spooled; at the end the header is
  * probed for dimensions without decoding anything. On failure the body
- * records the HTTP status, a short error code and a detail for the reply. */
+ * records the HTTP status, a short error code and a detail for the reply.
+ *
+ * It takes the request's header values as plain strings and its body as
+ * bytes, and knows nothing of the HTTP server, so it can be driven (and
+ * fuzzed) from memory. */
 #ifndef ANON_INTAKE_BODY_H
 #define ANON_INTAKE_BODY_H
 
-#include <microhttpd.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
 #include "base/sha256.h"
+#include "intake/intake_check.h"
+#include "intake/intake_multipart.h"
+
+/* What the request's headers say about its body (NULL: header absent). */
+typedef struct intake_body_headers {
+    const char *content_type;
+    const char *content_length;
+    const char *filename;             /* X-Filename, for a raw body */
+} intake_body_headers;
 
 typedef struct intake_body {
-    struct MHD_PostProcessor *pp;     /* NULL for a raw body */
+    int multipart_body;               /* 0 for a raw body */
+    multipart mp;
+    enum { PART_NONE, PART_IMAGE, PART_CAMERA, PART_OTHER } part;
     int fd;                           /* spool file, -1 until the first byte */
     uint64_t bytes;
     uint64_t max_bytes;
@@ -26,8 +40,10 @@ typedef struct intake_body {
     uint8_t head[16];                 /* first bytes, for the magic check */
     size_t head_len;
     int image_parts;                  /* multipart parts named "image" */
-    char camera[65];                  /* the "camera" form field, if any */
-    int camera_bad;                   /* that field was too long */
+    char camera[ANON_INTAKE_CAMERA_MAX + 1];  /* the "camera" form field, if any */
+    size_t camera_len;
+    int camera_fields;
+    int camera_bad;                   /* too long, control bytes, or two of them */
     char filename[256];               /* client's file name, printable only */
     /* after intake_body_finish: */
     char sha256[65];
@@ -41,17 +57,19 @@ typedef struct intake_body {
     char fail_detail[256];
 } intake_body;
 
-/* Prepares a body for the connection's request: decides multipart or raw
+/* Prepares a body from the request's headers: decides multipart or raw
  * from Content-Type and refuses what cannot work before any byte is read
- * (unsupported type 415, announced Content-Length over max_bytes 413).
- * Returns 0, or the HTTP status of the refusal. */
-int intake_body_begin(intake_body *b, struct MHD_Connection *conn,
-                      uint64_t max_bytes, long max_pixels);
+ * (unsupported type 415, announced Content-Length over max_bytes 413, a
+ * multipart type without a usable boundary 400). Returns 0, or the HTTP
+ * status of the refusal. */
+int intake_body_begin(intake_body *b, const intake_body_headers *h, uint64_t max_bytes,
+                      long max_pixels);
 
-/* Feeds the next chunk of the request body. Returns 0 or an HTTP status. */
+/* Feeds the next chunk of the request body. Returns 0 or an HTTP status
+ * (after which further chunks are ignored). */
 int intake_body_feed(intake_body *b, const char *data, size_t size);
 
-/* The body is complete: checks that an image arrived, its magic bytes,
+/* The body is complete: checks that one image arrived, its magic bytes,
  * header and pixel count, and rewinds the spool file for reading.
  * Returns 0 or an HTTP status. */
 int intake_body_finish(intake_body *b);

@@ -51,3 +51,34 @@ int intake_utf8_valid(const char *s, size_t len)
     }
     return 1;
 }
+
+int intake_has_control(const char *s, size_t len, int tab_ok)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && !(tab_ok && c == '\t')) || c == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+void intake_escape(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char piece[5];
+        size_t k = 1;
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            piece[0] = (char)c;
+        else
+            k = (size_t)snprintf(piece, sizeof piece, "\\x%02x", c);
+        if (n + k + 4 > cap) {   /* keep room for "..." and the NUL */
+            memcpy(out + n, "...", 4);
+            return;
+        }
+        memcpy(out + n, piece, k);
+        n += k;
+    }
+    out[n] = '\0';
+}

@@ -1,7 +1,8 @@
 /* intake_reply.c - the answers of anon-intake (see intake_reply.h): JSON
  * bodies with a trailing newline, errors as {"error","detail",
  * "request_id"}, and the headers every answer carries (X-Request-Id,
- * Cache-Control; Retry-After on 503; Connection: close while stopping). */
+ * Cache-Control; Retry-After on 503; Connection: close while stopping or
+ * when the request's framing cannot be trusted). */
 #include "intake/intake_reply.h"
 
 #include <stdarg.h>
@@ -18,7 +19,7 @@ static int add_common_headers(intake_request *req, struct MHD_Response *resp, in
     if (status == MHD_HTTP_UNAUTHORIZED)
         ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                            "Bearer realm=\"anon-intake\"") == MHD_YES;
-    if (atomic_load(&req->srv->stopping))
+    if (atomic_load(&req->srv->stopping) || req->close_connection)
         ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
     return ok ? 0 : -1;
 }

@@ -52,7 +52,8 @@ typedef struct intake_request {
     struct MHD_Connection *conn;
     intake_route route;
     const char *route_label;      /* for logs and metrics: "POST /v1/images" */
-    char method[12];
+    char method[48];              /* escaped for logs and replies (intake_escape) */
+    char path[256];               /* the decoded path, escaped */
     char request_id[INTAKE_REQUEST_ID_MAX + 1];
     char camera[ANON_INTAKE_CAMERA_MAX + 1];
     char claimed_sha256[65];      /* X-Content-SHA256, checked against the body */
@@ -64,6 +65,8 @@ typedef struct intake_request {
     char log_detail[512];         /* why a 5xx happened, for the log line */
     intake_accept_stats stats;    /* where an upload's time went */
     int have_stats;
+    int close_connection;         /* answer with Connection: close */
+    int timed_out;                /* the body took longer than the limit */
 } intake_request;
 
 /* Replies; each returns what the access handler must return. */

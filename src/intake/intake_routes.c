@@ -203,11 +203,13 @@ enum MHD_Result intake_route_readyz(intake_request *req)
                                  json_pack("{s:s, s:{s:s, s:s, s:s}}", "status", "ready",
                                            "checks", "postgresql", "ok", "rabbitmq", "ok",
                                            "s3", "ok"));
+    /* The probe is unauthenticated: which dependency is down is all it
+     * says; why (hosts, ports, buckets) goes to the log. */
     snprintf(req->log_detail, sizeof req->log_detail, "%s", err.msg);
     return intake_reply_json(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-                             json_pack("{s:s, s:s, s:s, s:s}", "error", "not_ready",
-                                       "dependency", failed ? failed : "unknown", "detail",
-                                       err.msg, "request_id", req->request_id));
+                             json_pack("{s:s, s:s, s:s}", "error", "not_ready", "dependency",
+                                       failed ? failed : "unknown", "request_id",
+                                       req->request_id));
 }
 
 enum MHD_Result intake_route_metrics(intake_request *req)
