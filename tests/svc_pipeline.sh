@@ -23,7 +23,7 @@ unnamed=$(sql "SELECT count(*) FROM images WHERE camera = 'e2e$$-a' AND worker !
 grep -q '"worker":"[^"]*/0"' "$TMP/drain-0.log" && grep -q '"worker":"[^"]*/1"' "$TMP/drain-1.log" && [ "$unnamed" = 0 ] \
     && ok worker_ids_from_completion_index || not_ok worker_ids_from_completion_index "$unnamed rows without a worker id"
 status=$("$ANONCTL" status --camera e2e$$-a --json)
-echo "$status" | jq -e ".total == $N and .by_status.done == $N and .queue.ready == 0" >/dev/null \
+[ -n "$status" ] && echo "$status" | jq -e ".total == $N and .by_status.done == $N and .queue.ready == 0" >/dev/null \
     && ok status_counts_match || not_ok status_counts_match "$status"
 
 fetch_outputs e2e$$-a "$TMP/out-a" && ok outputs_downloaded || not_ok outputs_downloaded

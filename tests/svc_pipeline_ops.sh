@@ -65,7 +65,7 @@ publish_dead 'not json at all' >/dev/null
 
 "$ANONCTL" retry --dry-run --json --received-age 3600 --queued-age 3600 --processing-age 3600 >"$TMP/dry.json" 2>&1
 [ "$(sql "SELECT status FROM images WHERE id = $id")" = failed ] && ok dry_run_changes_nothing || not_ok dry_run_changes_nothing
-tail -n1 "$TMP/dry.json" | jq -e '.dry_run == true' >/dev/null && ok dry_run_says_so || not_ok dry_run_says_so "$(tail -2 "$TMP/dry.json")"
+tail -n1 "$TMP/dry.json" >"$TMP/dry.last" && json_true "$TMP/dry.last" '.dry_run == true' && ok dry_run_says_so || not_ok dry_run_says_so "$(tail -2 "$TMP/dry.json")"
 
 # Two passes at once: each row and dead letter is handled once in all.
 "$ANONCTL" retry --json --received-age 3600 --queued-age 3600 --processing-age 3600 >"$TMP/r1.json" 2>&1 & r1=$!
