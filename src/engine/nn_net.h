@@ -44,6 +44,9 @@ typedef struct nn_layer {
     float *weights, *biases;        /* owned */
     float *output;                  /* in the arena, or a route's source */
     int owner;                      /* the layer whose buffer holds the output */
+    size_t slice;                   /* where in it (floats) */
+    int joined_into;                /* the route whose buffer it is written into, or -1 */
+    int joined;                     /* a route whose inputs are written into it */
     int last_read;                  /* last layer reading the owner's buffer */
 } nn_layer;
 

@@ -189,12 +189,50 @@ static size_t work_floats(const anon_net *net, int i)
     }
 }
 
-/* The layer whose buffer holds layer i's output: a route of one layer
- * aliases its source. */
-static int owner_of(const anon_net *net, int i)
+/* Joins: a [route] of several layers gets its inputs written straight
+ * into its own buffer, one after the other (on CHW tensors a channel
+ * concatenation is contiguous), so that it copies nothing; unless an input
+ * is a route itself, or joined into another route already, or appears
+ * twice. */
+static void plan_joins(anon_net *net)
 {
-    const nn_layer *l = &net->layers[i];
-    return l->kind == NN_ROUTE && l->n_inputs == 1 ? net->layers[l->inputs[0]].owner : i;
+    for (int i = 0; i < net->n; i++) {
+        net->layers[i].joined_into = -1;
+        net->layers[i].slice = 0;
+        net->layers[i].joined = 0;
+    }
+    for (int j = 0; j < net->n; j++) {
+        nn_layer *r = &net->layers[j];
+        int ok = r->kind == NN_ROUTE && r->n_inputs > 1;
+        for (int k = 0; ok && k < r->n_inputs; k++) {
+            const nn_layer *x = &net->layers[r->inputs[k]];
+            ok = x->kind != NN_ROUTE && x->joined_into < 0;
+            for (int m = 0; ok && m < k; m++)
+                ok = r->inputs[m] != r->inputs[k];
+        }
+        size_t slice = 0;
+        for (int k = 0; ok && k < r->n_inputs; k++) {
+            nn_layer *x = &net->layers[r->inputs[k]];
+            x->joined_into = j;
+            x->slice = slice;
+            slice += nn_layer_floats(x);
+        }
+        r->joined = ok;
+    }
+}
+
+/* The layer whose buffer holds layer i's output, and where in it: a route
+ * of one layer aliases its source, a joined layer its route's buffer. */
+static void set_owner(anon_net *net, int i)
+{
+    nn_layer *l = &net->layers[i];
+    l->owner = i;
+    if (l->kind == NN_ROUTE && l->n_inputs == 1) {
+        l->owner = net->layers[l->inputs[0]].owner;
+        l->slice = net->layers[l->inputs[0]].slice;
+    } else if (l->joined_into >= 0) {
+        l->owner = l->joined_into;
+    }
 }
 
 static void mark_read(anon_net *net, int owner, int reader)
@@ -207,14 +245,16 @@ static void mark_read(anon_net *net, int owner, int reader)
 static void find_last_reads(anon_net *net)
 {
     for (int i = 0; i < net->n; i++) {
-        net->layers[i].owner = owner_of(net, i);
+        set_owner(net, i);
         net->layers[i].last_read = -1;
     }
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
         if (l->kind != NN_ROUTE && j > 0)
             mark_read(net, net->layers[j - 1].owner, j);
-        for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && k < l->n_inputs; k++)
+        /* (a joined route reads nothing: its inputs are its buffer) */
+        for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && !l->joined && k < l->n_inputs;
+             k++)
             mark_read(net, net->layers[l->inputs[k]].owner, j);
         if (l->kind == NN_SHORTCUT)
             mark_read(net, net->layers[l->from].owner, j);
@@ -289,15 +329,17 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
 {
     size_t total = 0;
     int n_live = 0, turn = 0;
+    for (int j = 0; j < net->n; j++)
+        offset[j] = SIZE_MAX;
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
-        offset[j] = 0;
-        if (l->owner == j && !l->pooled && !l->into_next) {
-            size_t len = round_up(nn_layer_floats(l));
-            offset[j] = place(live, &n_live, len, j, cap, alternate && (turn++ & 1));
-            if (offset[j] == SIZE_MAX)
+        int b = l->owner;   /* a joined route's buffer is made with its first input */
+        if (offset[b] == SIZE_MAX && !l->pooled && !l->into_next) {
+            size_t len = round_up(nn_layer_floats(&net->layers[b]));
+            offset[b] = place(live, &n_live, len, b, cap, alternate && (turn++ & 1));
+            if (offset[b] == SIZE_MAX)
                 return SIZE_MAX;
-            total = offset[j] + len > total ? offset[j] + len : total;
+            total = offset[b] + len > total ? offset[b] + len : total;
         }
         for (int k = 0; net->lean && k < n_live; k++)
             if (net->layers[live[k].owner].last_read == j) {
@@ -333,6 +375,7 @@ static float *arena_alloc(size_t bytes)
  * for each new input size; the arena only ever grows, to the largest. */
 int nn_plan_buffers(anon_net *net, anon_error *err)
 {
+    plan_joins(net);
     find_last_reads(net);
     plan_fusions(net);
     span *live = malloc((size_t)net->n * sizeof *live);
@@ -372,8 +415,11 @@ int nn_plan_buffers(anon_net *net, anon_error *err)
         }
         net->arena_floats = need;
     }
-    for (int i = 0; i < net->n; i++)
-        net->layers[i].output = net->arena + offset[net->layers[i].owner];
+    for (int i = 0; i < net->n; i++)   /* (fused-away layers have no buffer: NULL) */
+        net->layers[i].output = offset[net->layers[i].owner] == SIZE_MAX
+                                    ? NULL
+                                    : net->arena + offset[net->layers[i].owner] +
+                                          net->layers[i].slice;
     free(offset);
     net->work = net->arena + total;
     return 0;

@@ -106,8 +106,8 @@ static const float *layer_input(const anon_net *net, int i)
 
 static void run_route(const anon_net *net, const nn_layer *l)
 {
-    if (l->n_inputs == 1)
-        return;   /* aliased */
+    if (l->n_inputs == 1 || l->joined)
+        return;   /* aliased, or its inputs were written into it */
     float *dst = l->output;
     for (int k = 0; k < l->n_inputs; k++) {
         const nn_layer *src = &net->layers[l->inputs[k]];
