@@ -6,7 +6,7 @@
  * weights file both sides load, and runs at any input size.
  *
  * Only what the test networks use: [convolutional] (filters, size, stride,
- * pad, activation linear | leaky | relu | silu), [route] layers=,
+ * pad, groups, activation linear | leaky | relu | silu), [route] layers=,
  * [shortcut] from=, [maxpool] size stride padding, [upsample] stride. */
 #ifndef ANON_TEST_NN_REFERENCE_H
 #define ANON_TEST_NN_REFERENCE_H
@@ -21,11 +21,11 @@
 
 typedef struct ref_layer {
     char kind;              /* c conv, r route, s shortcut, m maxpool, u upsample */
-    int filters, size, stride, pad, padding;
+    int filters, size, stride, pad, padding, groups;
     char act[8];
     int inputs[8], n_inputs;
     int c, h, w, oc, oh, ow;
-    float *bias, *weights;  /* conv: [oc], [oc][c][size][size] */
+    float *bias, *weights;  /* conv: [oc], [oc][c / groups][size][size] */
     double *out;
 } ref_layer;
 
@@ -53,6 +53,7 @@ static inline void ref_option(ref_net *net, const char *key, const char *v)
     else if (strcmp(key, "stride") == 0) l->stride = x;
     else if (strcmp(key, "pad") == 0) l->pad = x;
     else if (strcmp(key, "padding") == 0) l->padding = x;
+    else if (strcmp(key, "groups") == 0) l->groups = x;
     else if (strcmp(key, "activation") == 0) snprintf(l->act, sizeof l->act, "%s", v);
     else if (strcmp(key, "from") == 0) l->inputs[l->n_inputs++] = ref_index(x, net->n - 1);
     else if (strcmp(key, "layers") == 0)
@@ -75,6 +76,7 @@ static inline void ref_parse(ref_net *net, const char *cfg)
             l->kind = line[1] == 'c' ? 'c' : line[1] == 'r' ? 'r' : line[1] == 's' ? 's'
                     : line[1] == 'm' ? 'm' : 'u';
             l->size = 1;
+            l->groups = 1;
             l->stride = l->kind == 'u' ? 2 : 1;
             snprintf(l->act, sizeof l->act, "linear");
         } else if (eq) {
@@ -145,7 +147,7 @@ static inline int ref_write_weights(ref_net *net, const char *path, unsigned see
         ref_layer *l = &net->l[i];
         if (l->kind != 'c')
             continue;
-        size_t per = (size_t)l->c * (size_t)l->size * (size_t)l->size;
+        size_t per = (size_t)(l->c / l->groups) * (size_t)l->size * (size_t)l->size;
         float a = 2.0f / sqrtf((float)per);
         l->bias = malloc((size_t)l->filters * sizeof *l->bias);
         l->weights = malloc((size_t)l->filters * per * sizeof *l->weights);
@@ -172,18 +174,19 @@ static inline double ref_activate(const char *act, double v)
 
 static inline void ref_conv(const ref_layer *l, const double *in, double *out)
 {
-    int p = l->pad ? l->size / 2 : 0, k = l->size;
+    int p = l->pad ? l->size / 2 : 0, k = l->size, cg = l->c / l->groups;
     for (int o = 0; o < l->oc; o++)
         for (int y = 0; y < l->oh; y++)
             for (int x = 0; x < l->ow; x++) {
                 double v = l->bias[o];
-                for (int ic = 0; ic < l->c; ic++)
+                int ic0 = o / (l->oc / l->groups) * cg;   /* the group's first input */
+                for (int ic = 0; ic < cg; ic++)
                     for (int ky = 0; ky < k; ky++)
                         for (int kx = 0; kx < k; kx++) {
                             int iy = y * l->stride + ky - p, ix = x * l->stride + kx - p;
                             if (iy >= 0 && iy < l->h && ix >= 0 && ix < l->w)
-                                v += l->weights[(((size_t)o * l->c + ic) * k + ky) * k + kx] *
-                                     in[((size_t)ic * l->h + iy) * l->w + ix];
+                                v += l->weights[(((size_t)o * cg + ic) * k + ky) * k + kx] *
+                                     in[((size_t)(ic0 + ic) * l->h + iy) * l->w + ix];
                         }
                 out[((size_t)o * l->oh + y) * l->ow + x] = ref_activate(l->act, v);
             }

@@ -610,7 +610,8 @@ static const char yolo_like_cfg[] =
 
 /* Wide and deep enough for the blocked kernel's bands (several per layer
  * at stride 1 and 2), a 5x5 kernel, 1x1 layers over more than 128
- * channels, channel counts of 40, 9 and 200. */
+ * channels, channel counts of 40, 9 and 200; SiLU on the other kernels too
+ * (grouped: GEMM; depthwise). */
 static const char blocked_cfg[] =
     "[net]\nwidth=136\nheight=20\nchannels=3\n"
     "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=silu\n"
@@ -618,7 +619,9 @@ static const char blocked_cfg[] =
     "[convolutional]\nfilters=24\nsize=3\nstride=2\npad=1\nactivation=silu\n"
     "[convolutional]\nfilters=16\nsize=5\nstride=1\npad=1\nactivation=silu\n"
     "[convolutional]\nfilters=200\nsize=1\nstride=1\nactivation=silu\n"
-    "[convolutional]\nfilters=9\nsize=1\nstride=1\nactivation=silu\n";
+    "[convolutional]\nfilters=9\nsize=1\nstride=1\nactivation=silu\n"
+    "[convolutional]\nfilters=6\ngroups=3\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=6\ngroups=6\nsize=3\nstride=1\npad=1\nactivation=silu\n";
 
 /* Runs engine e's net and the reference on one random input of w x h and
  * compares every layer; the worst element-wise difference in *worst. */

@@ -31,6 +31,10 @@
 #include "detect/model.h"
 #include "detect/tiles.h"
 
+/* The largest pass of a model of any input size, in pixels on its long
+ * side (a 8192 x 8192 YOLO pass takes about 1.5 GB of layer outputs). */
+#define MAX_PASS_SIDE 8192
+
 struct anon_detector {
     const anon_model *model;
     const anon_engine *engine;
@@ -302,9 +306,12 @@ static int run_scale(anon_detector *d, const anon_image *img, float ratio, bool 
     double scale = ratio * pass_side(d, opt) / longer;
     if (d->any_size) {   /* one pass of long side ratio * N */
         anon_rect whole = {0, 0, img->width, img->height};
+        long n = lround(ratio * pass_side(d, opt));
+        if (n < 32 || n > MAX_PASS_SIDE)
+            return anon_fail(err, "detect: scale %g gives a %ld px pass (32..%d)", ratio, n,
+                             MAX_PASS_SIDE);
         ++*passes;
-        return run_pass_at(d, img, whole, scale, (int)lround(ratio * pass_side(d, opt)), flip,
-                           opt, out, err);
+        return run_pass_at(d, img, whole, scale, (int)n, flip, opt, out, err);
     }
     return run_windows(d, img, scale, flip, opt, out, passes, err);
 }
@@ -379,6 +386,9 @@ int anon_detect(anon_detector *d, const anon_image *img, const anon_detect_optio
         return anon_fail(err, "detect: not an RGB(A) image");
     if (opt->n_scales < 0 || (opt->n_scales > 0 && !opt->scales))
         return anon_fail(err, "detect: bad scales");
+    if (opt->input_size != 0 && (opt->input_size < 32 || opt->input_size > MAX_PASS_SIDE))
+        return anon_fail(err, "detect: input size %d outside 32..%d", opt->input_size,
+                         MAX_PASS_SIDE);
     anon_boxes found = {0};
     int passes = 0;
     int rc = run_all(d, img, false, opt, &found, &passes, err);
