@@ -18,6 +18,7 @@
  * block's remainder per row; the columns past out_w are computed and
  * dropped when the block is copied out. The planes are made a band of
  * output rows at a time (for a 1x1 convolution, a copy of the band). */
+#include <immintrin.h>
 #include <string.h>
 
 #include "engine/nn.h"
@@ -44,7 +45,7 @@
 
 /* dst[o][x] = act(bias[o] + sum_ic sum_t w[ic][t][o] * base[ic * ic_stride + koff[t] + x])
  * for the 8 channels o of the block (nb of them real) and x < XV * LANES. */
-#define DEFINE_BLOCK(NAME, TARGET, LANES, XV)                                                 \
+#define DEFINE_BLOCK(NAME, TARGET, LANES, XV, RCP)                                            \
     typedef float NAME##_v __attribute__((vector_size(LANES * 4)));                           \
     typedef int NAME##_m __attribute__((vector_size(LANES * 4)));                             \
     __attribute__((target(TARGET))) static void NAME(                                         \
@@ -65,14 +66,22 @@
         _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++)                                  \
             _Pragma("GCC unroll 4") for (int j = 0; j < XV; j++) {                            \
                 NAME##_v v = acc[o][j] + (o < nb ? bias[o] : 0.0f);                           \
-                NN_ACTIVATE_VEC(NAME##_v, NAME##_m, v, act);                                  \
+                if (act == NN_SILU)                                                           \
+                    NN_SILU_VEC_RCP(NAME##_v, NAME##_m, v, RCP);                              \
+                else                                                                          \
+                    NN_ACTIVATE_VEC(NAME##_v, NAME##_m, v, act);                              \
                 memcpy(dst + (size_t)o * dst_stride + j * LANES, &v, sizeof v);               \
             }                                                                                 \
     }
 
-DEFINE_BLOCK(block_avx512, "arch=x86-64-v4", 16, 3)
-DEFINE_BLOCK(block_avx2, "arch=x86-64-v3", 8, 1)
-DEFINE_BLOCK(block_sse, "arch=x86-64", 4, 1)
+/* The reciprocal estimates of each target (14 and 12 bits). */
+#define RCP_AVX512(d) ((block_avx512_v)_mm512_rcp14_ps((__m512)(d)))
+#define RCP_AVX2(d) ((block_avx2_v)_mm256_rcp_ps((__m256)(d)))
+#define RCP_SSE(d) ((block_sse_v)_mm_rcp_ps((__m128)(d)))
+
+DEFINE_BLOCK(block_avx512, "arch=x86-64-v4", 16, 3, RCP_AVX512)
+DEFINE_BLOCK(block_avx2, "arch=x86-64-v3", 8, 1, RCP_AVX2)
+DEFINE_BLOCK(block_sse, "arch=x86-64", 4, 1, RCP_SSE)
 
 typedef void block_fn(const float *, size_t, int, const ptrdiff_t *, int, const float *,
                       const float *, int, nn_activation, float *, size_t);
