@@ -611,7 +611,7 @@ static const char yolo_like_cfg[] =
 /* Wide and deep enough for the blocked kernel's bands (several per layer
  * at stride 1 and 2), a 5x5 kernel, 1x1 layers over more than 128
  * channels, channel counts of 40, 9 and 200; SiLU on the other kernels too
- * (grouped: GEMM; depthwise). */
+ * (grouped: GEMM; depthwise); a 9 x 9 stride-1 pool. */
 static const char blocked_cfg[] =
     "[net]\nwidth=136\nheight=20\nchannels=3\n"
     "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=silu\n"
@@ -621,7 +621,8 @@ static const char blocked_cfg[] =
     "[convolutional]\nfilters=200\nsize=1\nstride=1\nactivation=silu\n"
     "[convolutional]\nfilters=9\nsize=1\nstride=1\nactivation=silu\n"
     "[convolutional]\nfilters=6\ngroups=3\nsize=3\nstride=1\npad=1\nactivation=silu\n"
-    "[convolutional]\nfilters=6\ngroups=6\nsize=3\nstride=1\npad=1\nactivation=silu\n";
+    "[convolutional]\nfilters=6\ngroups=6\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[maxpool]\nsize=9\nstride=1\npadding=8\n";
 
 /* Runs engine e's net and the reference on one random input of w x h and
  * compares every layer; the worst element-wise difference in *worst. */
@@ -811,6 +812,7 @@ TEST(bad_cfgs_fail_naming_the_line)
                     "[shortcut]\nfrom=-2\n", 100,
                 "net.cfg:11: shortcut adds layer 0 (2x8x8) to a 2x4x4 input");
     CHECK_FAILS(NET "[upsample]\nstride=0\n", 0, "net.cfg:6: stride=0");
+    CHECK_FAILS(NET "[upsample]\nstride=100000000\n", 0, "net.cfg:5: upsampling 8x8 by");
     CHECK_FAILS(NET "[convolutional]\nfilters=2\ndilation=2\nactivation=linear\n", 100,
                 "net.cfg:7: unknown option 'dilation'");
     CHECK_FAILS(NET "[convolutional]\nfilters=2\nactivation=mish\n", 100,

@@ -4,18 +4,23 @@
  * .weights from the model directory) on the chosen engine, then for each
  * photo runs one or more passes, each an N x N canvas through the network
  * (canvas.c), decoded by the model's decoder (model_*.c), suppressed
- * (boxes.c) and mapped back
- * to photo pixels:
+ * (boxes.c) and mapped back to photo pixels:
  *   - the whole photo, its longer side scaled to N (face-api's own pass);
  *   - per extra scale r, the windows covering the photo enlarged so its
- *     longer side is r * N (tiles.c);
+ *     longer side is r * N (tiles.c), or for a model of any input size one
+ *     pass of that long side;
  *   - optionally a tiles_x x tiles_y grid of overlapping tiles, each at
  *     native resolution or shrunk to fit N;
  *   - optionally a pyramid of N x N windows covering the photo at a fixed
  *     zoom (canvas pixels per photo pixel) and at its halves, so the
  *     smallest face found is the same on photos of any size;
  *   - each of those mirrored too when `flip` is set.
- * Boxes of all passes are merged by NMS. A detector owns its network and
+ * Boxes of all passes are merged by NMS. A model of any input size (YOLO,
+ * on an engine that can plan the network again: engine.h reshape) gets on
+ * each pass only the picture, padded at the right and bottom to the next
+ * multiples of its alignment, rather than an N x N canvas: a 3:2 photo at
+ * 640 is a 640 x 448 pass, 30 % less work than 640 x 640, and the same
+ * input the ONNX Runtime oracle is given. A detector owns its network and
  * buffers, so it is used by one thread at a time. */
 #include "detect/detect.h"
 

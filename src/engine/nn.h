@@ -194,7 +194,7 @@ void nn_maxpool_band(const nn_pool_band *b, int oy0, int n, float *out);
  * window centred on it, pixels outside ignored (SPPF). Separable: rows,
  * then columns. `work` holds nn_maxpool_same_work_size() floats. */
 int nn_maxpool_same(int size, int stride, int padding);
-size_t nn_maxpool_same_work_size(int h, int w);
+size_t nn_maxpool_same_work_size(int h, int w, int size);
 void nn_maxpool_same_forward(const float *in, int c, int h, int w, int size, float *out,
                              float *work);
 

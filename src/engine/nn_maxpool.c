@@ -147,9 +147,9 @@ int nn_maxpool_same(int size, int stride, int padding)
     return size >= 3 && size % 2 == 1 && stride == 1 && padding == size - 1;
 }
 
-size_t nn_maxpool_same_work_size(int h, int w)
+size_t nn_maxpool_same_work_size(int h, int w, int size)
 {
-    return (size_t)h * (size_t)w + (size_t)w + 64;
+    return (size_t)h * (size_t)w + (size_t)w + (size_t)size;   /* rows, one padded row */
 }
 
 /* o[x] = max(pad[x .. x + size)) for x < n. */

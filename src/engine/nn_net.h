@@ -52,8 +52,8 @@ typedef struct nn_layer {
 
 struct anon_net {
     int c, h, w;                    /* the input the plan is for */
-    int cfg_h, cfg_w;               /* the cfg's [net] size */
     char *cfg_path;                 /* for messages when planned again */
+    int unplanned;                  /* a failed reshape could not restore the plan */
     int n;
     nn_layer *layers;
     float *arena;                   /* every layer output, then the workspace */

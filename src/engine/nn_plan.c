@@ -104,11 +104,15 @@ static int shortcut_shape(anon_net *net, nn_layer *l, const char *path, anon_err
     return 0;
 }
 
-static void upsample_shape(nn_layer *l)
+static int upsample_shape(nn_layer *l, const char *path, anon_error *err)
 {
+    if ((long long)l->h * l->stride > (1 << 28) || (long long)l->w * l->stride > (1 << 28))
+        return anon_fail(err, "%s:%d: upsampling %dx%d by %d is too large", path, l->line,
+                         l->w, l->h, l->stride);
     l->out_c = l->c;
     l->out_h = l->h * l->stride;
     l->out_w = l->w * l->stride;
+    return 0;
 }
 
 static int layer_shape(anon_net *net, nn_layer *l, const char *path, anon_error *err)
@@ -123,8 +127,7 @@ static int layer_shape(anon_net *net, nn_layer *l, const char *path, anon_error 
     case NN_SHORTCUT:
         return shortcut_shape(net, l, path, err);
     case NN_UPSAMPLE:
-        upsample_shape(l);
-        return 0;
+        return upsample_shape(l, path, err);
     }
     return anon_fail(err, "%s:%d: unknown layer kind", path, l->line);
 }
@@ -169,7 +172,7 @@ static size_t work_floats(const anon_net *net, int i)
 {
     const nn_layer *l = &net->layers[i];
     if (l->kind == NN_MAXPOOL && nn_maxpool_same(l->size, l->stride, l->padding))
-        return nn_maxpool_same_work_size(l->h, l->w);
+        return nn_maxpool_same_work_size(l->h, l->w, l->size);
     if (l->kind != NN_CONVOLUTIONAL)
         return 0;
     if (l->pooled || nn_fused_depthwise(net, i)) {

@@ -4,7 +4,9 @@
  *
  * Two entries share it: "anon" keeps every layer's output after a pass;
  * "anon-lean" reuses buffers and runs some layers fused (nn_plan.c), so it
- * keeps only the network's outputs. */
+ * keeps only the network's outputs. A network is planned for the cfg's
+ * input size at load, and again whenever it is asked for another (reshape:
+ * the detector's passes of a YOLO model); the weights are read once. */
 #include "engine/nn_net.h"
 
 #include <stdlib.h>
@@ -47,8 +49,6 @@ static anon_net *load(const char *cfg_path, const char *weights_path, int thread
         free_net(net);
         return NULL;
     }
-    net->cfg_h = net->h;
-    net->cfg_w = net->w;
     /* Workers scale by processes; more threads only speed up the GEMMs. */
     openblas_set_num_threads(threads > 0 ? threads : 1);
     return net;
@@ -89,8 +89,10 @@ static int reshape(anon_net *net, int w, int h, anon_error *err)
         return 0;
     net->w = old_w;
     net->h = old_h;
-    if (nn_plan_shapes(net, net->cfg_path, NULL) < 0 || nn_plan_buffers(net, NULL) < 0)
-        net->n = 0;   /* cannot happen: the old plan fitted; run nothing rather than garbage */
+    /* the old plan fitted, so only running out of memory for the planner's
+     * scratch fails here: then the network refuses to run */
+    net->unplanned = nn_plan_shapes(net, net->cfg_path, NULL) < 0 ||
+                     nn_plan_buffers(net, NULL) < 0;
     return -1;
 }
 
@@ -165,10 +167,19 @@ static int run_step(anon_net *net, int i)
     return i;
 }
 
-static int forward(anon_net *net, const float *input, anon_error *err)
+static int can_run(const anon_net *net, const float *input, anon_error *err)
 {
     if (input == NULL)
         return anon_fail(err, "no input");
+    if (net->unplanned)
+        return anon_fail(err, "%s: no plan (out of memory in a reshape)", net->cfg_path);
+    return 0;
+}
+
+static int forward(anon_net *net, const float *input, anon_error *err)
+{
+    if (can_run(net, input, err) < 0)
+        return -1;
     net->input = input;
     for (int i = 0; i < net->n; i++)
         i = run_step(net, i);
@@ -185,8 +196,8 @@ static double cpu_ms(void)
 
 int nn_forward_profile(anon_net *net, const float *input, double *ms, anon_error *err)
 {
-    if (input == NULL)
-        return anon_fail(err, "no input");
+    if (can_run(net, input, err) < 0)
+        return -1;
     net->input = input;
     for (int i = 0; i < net->n; i++) {
         double t0 = cpu_ms();
