@@ -231,14 +231,17 @@ static void run_blocks(const nn_conv *cv, kernel k, const geometry *g, const flo
     size_t plane = (size_t)cv->out_h * (size_t)cv->out_w;
     size_t per_block = (size_t)OB * (size_t)cv->c * (size_t)g->nk;
     float stage[OB * BLOCK_MAX];
-    /* no padding columns and a whole block: straight into the output */
-    int direct = g->pitch == cv->out_w && n == k.width;
+    /* A whole block without padding columns goes straight into the output:
+     * with no padding at all (1x1), or when it lies within one row. */
+    size_t oy = q / (size_t)g->pitch, ox = q % (size_t)g->pitch;
+    int direct = n == k.width && (g->pitch == cv->out_w || ox + (size_t)n <= (size_t)cv->out_w);
+    size_t at = g->pitch == cv->out_w ? q : oy * (size_t)cv->out_w + ox;
     for (int ob = 0; ob < cv->out_c; ob += OB) {
         int nb = cv->out_c - ob < OB ? cv->out_c - ob : OB;
         const float *w = cv->weights + (size_t)(ob / OB) * per_block;
         if (direct && nb == OB) {
             k.run(planes + q, g->ic_stride, cv->c, g->koff, g->nk, w, cv->biases + ob, nb,
-                  cv->act, out + (size_t)ob * plane + q, plane);
+                  cv->act, out + (size_t)ob * plane + at, plane);
             continue;
         }
         k.run(planes + q, g->ic_stride, cv->c, g->koff, g->nk, w, cv->biases + ob, nb, cv->act,
