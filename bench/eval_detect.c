@@ -1,13 +1,14 @@
 /* eval_detect.c - the detector alone, with every option, for
  * scripts/eval-detection.
  *
- *   build/eval_detect [-m ssd|tiny] [-e ENGINE] [-t THRESH] [-T CxR] [-o OVERLAP]
+ *   build/eval_detect [-m ssd|tiny|yolo] [-e ENGINE] [-t THRESH] [-T CxR] [-o OVERLAP]
  *                     [-z ZOOM] [-c MAX_PASSES] [-s SCALE] [-f] [-g EDGE] [-p PRESET]
- *                     PHOTO...
+ *                     [-i INPUT_SIZE] PHOTO...
  *
  * Starts from a preset (-p, default the library's default preset) and
  * applies the other flags over it, like `anonctl blur`, but also reaches the
- * options anonctl does not expose (zoom, its pass cap, edge margin), and only decodes and
+ * options anonctl does not expose (zoom, its pass cap, edge margin, the long
+ * side of a YOLO pass), and only decodes and
  * detects. Prints one JSON line per photo:
  *   {"path", "width", "height", "faces": [{x, y, w, h, score}], "ms": detect ms}
  * Exits 1 when a photo fails. */
@@ -27,9 +28,9 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: eval_detect [-m ssd|tiny] [-e ENGINE] [-t THRESH] [-T CxR] "
+    fprintf(stderr, "usage: eval_detect [-m ssd|tiny|yolo] [-e ENGINE] [-t THRESH] [-T CxR] "
                     "[-o OVERLAP] [-z ZOOM] [-c MAX_PASSES] [-s SCALE] [-f] [-g EDGE] "
-                    "[-p PRESET] PHOTO...\n");
+                    "[-p PRESET] [-i INPUT_SIZE] PHOTO...\n");
     return 2;
 }
 
@@ -70,11 +71,11 @@ int main(int argc, char **argv)
                                 .threads = 1};
     anon_preset preset = ANON_PRESET_DEFAULT;
     const char *thresh = NULL, *tiles = NULL, *overlap = NULL, *zoom = NULL, *edge = NULL,
-               *cap = NULL;
+               *cap = NULL, *input = NULL;
     float scale = 0;
     bool flip = false;
     int c;
-    while ((c = getopt(argc, argv, "m:e:t:T:o:z:c:s:fg:p:")) != -1) {
+    while ((c = getopt(argc, argv, "m:e:t:T:o:z:c:s:fg:p:i:")) != -1) {
         switch (c) {
         case 'm':
             if ((cfg.model = anon_model_find(optarg)) == NULL)
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
         case 's': scale = strtof(optarg, NULL); break;
         case 'f': flip = true; break;
         case 'g': edge = optarg; break;
+        case 'i': input = optarg; break;
         case 'p':
             if (anon_preset_parse(optarg, &preset) < 0)
                 return usage();
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
         o.max_passes = atoi(cap);
     if (edge)
         o.edge_margin = strtof(edge, NULL);
+    if (input)
+        o.input_size = atoi(input);
     if (scale > 0) {
         o.scales = &scale;
         o.n_scales = 1;

@@ -493,7 +493,7 @@ const struct anonctl_cmd cmd_blur = {
     .summary = "find faces in local JPEG/PNG files and write anonymized copies",
     .options =
         "  -o, --output DIR      write anonymized copies here, mirroring the input tree\n"
-        "  -m, --model NAME      face model: ssd or tiny (default: $ANON_MODEL, ssd)\n"
+        "  -m, --model NAME      face model: ssd, tiny or yolo (default: $ANON_MODEL, ssd)\n"
         "      --engine NAME     engine: anon-lean, anon (every layer kept)\n"
         "                        or darknet (the reference) (default: anon-lean)\n"
         "      --preset NAME     detection passes and threshold; the flags below override\n"

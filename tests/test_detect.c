@@ -96,25 +96,25 @@ TEST(canvas_averages_areas_and_pads)
     anon_image img = {4, 2, 3, px};
     float out[3 * 16];
     int cw, ch;
-    CHECK(anon_canvas_fill(&img, (anon_rect){0, 0, 4, 2}, 0.5, false, 4, out, &cw, &ch, NULL) == 0);
+    CHECK(anon_canvas_fill(&img, (anon_rect){0, 0, 4, 2}, 0.5, false, 4, 4, out, &cw, &ch, NULL) == 0);
     CHECK(cw == 2 && ch == 1);
     CHECK(NEAR(out[0], (0 + 10 + 40 + 50) / 4.0, 1e-4));
     CHECK(NEAR(out[1], (20 + 30 + 60 + 70) / 4.0, 1e-4));
     CHECK(NEAR(out[16], 100, 1e-4) && NEAR(out[32 + 1], 200, 1e-4) && out[32] == 0);
     CHECK(out[2] == 0 && out[4] == 0 && out[15] == 0);
-    CHECK(anon_canvas_fill(&img, (anon_rect){0, 0, 4, 2}, 0.5, true, 4, out, &cw, &ch, NULL) == 0);
+    CHECK(anon_canvas_fill(&img, (anon_rect){0, 0, 4, 2}, 0.5, true, 4, 4, out, &cw, &ch, NULL) == 0);
     CHECK(NEAR(out[1], (0 + 10 + 40 + 50) / 4.0, 1e-4));   /* mirrored */
     /* enlarging a flat image keeps it flat; a window outside fails */
     uint8_t flat[3 * 3 * 3];
     memset(flat, 77, sizeof flat);
     anon_image f = {3, 3, 3, flat};
     float big[3 * 64];
-    CHECK(anon_canvas_fill(&f, (anon_rect){0, 0, 3, 3}, 8 / 3.0, false, 8, big, &cw, &ch, NULL) == 0);
+    CHECK(anon_canvas_fill(&f, (anon_rect){0, 0, 3, 3}, 8 / 3.0, false, 8, 8, big, &cw, &ch, NULL) == 0);
     CHECK(cw == 8 && ch == 8);
     for (int i = 0; i < 3 * 64; i++)
         CHECK(NEAR(big[i], 77, 1e-3));
     anon_error err;
-    CHECK(anon_canvas_fill(&f, (anon_rect){1, 1, 3, 3}, 1, false, 8, big, &cw, &ch, &err) == -1);
+    CHECK(anon_canvas_fill(&f, (anon_rect){1, 1, 3, 3}, 1, false, 8, 8, big, &cw, &ch, &err) == -1);
 }
 
 TEST(tiny_decode_places_cells)
@@ -167,8 +167,10 @@ static int fake_output(const anon_net *n, int i, anon_tensor *out, anon_error *e
     return 0;
 }
 static void fake_free(anon_net *n) { (void)n; }
-static const anon_engine fake_engine = {"fake", fake_load, fake_shape, fake_layers,
-                                        fake_forward, fake_output, fake_free};
+static const anon_engine fake_engine = {.name = "fake", .load = fake_load,
+                                        .input_shape = fake_shape, .n_layers = fake_layers,
+                                        .forward = fake_forward, .layer_output = fake_output,
+                                        .free = fake_free};
 
 TEST(ssd_decode_applies_priors_and_variances)
 {

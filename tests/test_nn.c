@@ -27,6 +27,7 @@
 #include "detect/detect.h"
 #include "engine/engine.h"
 #include "engine/nn.h"
+#include "nn_reference.h"
 #include "photos.h"
 
 #define TOLERANCE 1e-4
@@ -569,6 +570,203 @@ TEST(real_4x4_kernel_is_kept)
     CHECK(shrunk == 0);
 }
 
+/* ------------------------------------------------------------ YOLO layers
+ *
+ * libdarknet has no SiLU, so the layers YOLOv8 needs are checked against
+ * nn_reference.h (double precision, textbook loops) instead: element-wise
+ * |anon - reference| <= 1e-4 * max(1, |reference|) on every layer, with
+ * both engines, at the cfg's input size, at a second size after a reshape
+ * and at the first again (the plan is made per size, the arena kept). */
+
+/* C2f-like: SiLU convolutions 1x1 and 3x3 at stride 1 and 2 (few and many
+ * taps, channel counts not a multiple of 8), a [route] of one layer, of
+ * two, three and four, [shortcut], the SPPF pools (5 / 1, padding 4),
+ * [upsample] joined with an earlier layer, linear 1x1 and 3x3 heads. */
+static const char yolo_like_cfg[] =
+    "[net]\nwidth=40\nheight=24\nchannels=3\n"
+    "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=8\nsize=1\nstride=1\npad=1\nactivation=silu\n"
+    "[route]\nlayers=-2\n"
+    "[convolutional]\nfilters=8\nsize=1\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[shortcut]\nfrom=-3\nactivation=linear\n"
+    "[route]\nlayers=-6,-4,-1\n"
+    "[convolutional]\nfilters=12\nsize=1\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=20\nsize=3\nstride=2\npad=1\nactivation=silu\n"
+    "[maxpool]\nsize=5\nstride=1\npadding=4\n"
+    "[maxpool]\nsize=5\nstride=1\npadding=4\n"
+    "[maxpool]\nsize=5\nstride=1\npadding=4\n"
+    "[route]\nlayers=-4,-3,-2,-1\n"
+    "[convolutional]\nfilters=16\nsize=1\nstride=1\nactivation=linear\n"
+    "[upsample]\nstride=2\n"
+    "[route]\nlayers=-1,9\n"
+    "[convolutional]\nfilters=7\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=5\nsize=1\nstride=1\nactivation=linear\n"
+    "[route]\nlayers=-2\n"
+    "[convolutional]\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+    "[route]\nlayers=-3,-1\n";
+
+/* Wide and deep enough for the blocked kernel's bands (several per layer
+ * at stride 1 and 2), a 5x5 kernel, 1x1 layers over more than 128
+ * channels, channel counts of 40, 9 and 200; SiLU on the other kernels too
+ * (grouped: GEMM; depthwise); a 9 x 9 stride-1 pool. */
+static const char blocked_cfg[] =
+    "[net]\nwidth=136\nheight=20\nchannels=3\n"
+    "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=40\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=24\nsize=3\nstride=2\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=16\nsize=5\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=200\nsize=1\nstride=1\nactivation=silu\n"
+    "[convolutional]\nfilters=9\nsize=1\nstride=1\nactivation=silu\n"
+    "[convolutional]\nfilters=6\ngroups=3\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[convolutional]\nfilters=6\ngroups=6\nsize=3\nstride=1\npad=1\nactivation=silu\n"
+    "[maxpool]\nsize=9\nstride=1\npadding=8\n";
+
+/* Runs engine e's net and the reference on one random input of w x h and
+ * compares every layer; the worst element-wise difference in *worst. */
+static int reference_pass(const anon_engine *e, anon_net *net, ref_net *ref, int w, int h,
+                          double *worst, char *why, size_t why_len)
+{
+    anon_error err;
+    if (e->reshape(net, w, h, &err) < 0) {
+        snprintf(why, why_len, "reshape to %dx%d: %.200s", w, h, err.msg);
+        return -1;
+    }
+    ref_shapes(ref, w, h);
+    size_t n = (size_t)ref->c * (size_t)w * (size_t)h;
+    float *input = malloc(n * sizeof *input);
+    fill(input, n, -1.5f, 1.5f);
+    ref_forward(ref, input);
+    int rc = e->forward(net, input, &err);
+    free(input);
+    if (rc < 0) {
+        snprintf(why, why_len, "forward: %.200s", err.msg);
+        return -1;
+    }
+    for (int i = 0; i < ref->n; i++) {
+        const ref_layer *l = &ref->l[i];
+        anon_tensor t;
+        if (e->layer_output(net, i, &t, &err) < 0)
+            continue;   /* anon-lean keeps only the outputs */
+        if (t.c != l->oc || t.h != l->oh || t.w != l->ow) {
+            snprintf(why, why_len, "%dx%d: layer %d is %dx%dx%d, reference %dx%dx%d", w, h, i,
+                     t.c, t.w, t.h, l->oc, l->ow, l->oh);
+            return -1;
+        }
+        for (size_t k = 0; k < (size_t)t.c * t.h * t.w; k++) {
+            double d = fabs(t.data[k] - l->out[k]) / fmax(1.0, fabs(l->out[k]));
+            if (!(d <= *worst)) {
+                *worst = d;
+                if (!(d <= TOLERANCE)) {
+                    snprintf(why, why_len, "%dx%d: layer %d element %zu: %.7g, reference %.7g",
+                             w, h, i, k, t.data[k], l->out[k]);
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Loads cfg_text with both engines and compares them with the reference at
+ * the cfg's size, at w2 x h2 and at the cfg's size again. */
+static void check_against_reference(struct check_state *check_ctx_, const char *cfg_text,
+                                    int w2, int h2)
+{
+    static const char *const engines[] = {"anon", "anon-lean"};
+    files f;
+    ref_net ref;
+    ref_parse(&ref, cfg_text);
+    ref_shapes(&ref, ref.w, ref.h);
+    int w1 = ref.w, h1 = ref.h;
+    CHECK(make_dir(&f) == 0 && write_text(f.cfg, cfg_text) == 0 &&
+          ref_write_weights(&ref, f.weights, 7) == 0);
+    for (size_t k = 0; k < sizeof engines / sizeof engines[0]; k++) {
+        const anon_engine *e = anon_engine_find(engines[k]);
+        anon_error err;
+        anon_net *net = e->load(f.cfg, f.weights, 1, &err);
+        char why[400] = "";
+        double worst = 0;
+        int rc = net ? 0 : -1;
+        if (!net)
+            snprintf(why, sizeof why, "load: %.200s", err.msg);
+        int sizes[3][2] = {{w1, h1}, {w2, h2}, {w1, h1}};
+        for (int s = 0; rc == 0 && s < 3; s++)
+            rc = reference_pass(e, net, &ref, sizes[s][0], sizes[s][1], &worst, why, sizeof why);
+        if (net)
+            e->free(net);
+        if (rc < 0) {
+            ref_free(&ref);
+            remove_files(&f);
+        }
+        CHECKF(rc == 0, "%s: %s", engines[k], why);
+        printf("# %s: worst element-wise difference %.3g at %dx%d and %dx%d\n", engines[k],
+               worst, w1, h1, w2, h2);
+    }
+    ref_free(&ref);
+    remove_files(&f);
+}
+
+TEST(yolo_layers_match_reference)
+{
+    rng_state = 11;
+    check_against_reference(check_ctx_, yolo_like_cfg, 72, 56);
+}
+
+TEST(blocked_kernel_matches_reference)
+{
+    rng_state = 12;
+    check_against_reference(check_ctx_, blocked_cfg, 100, 36);
+}
+
+/* The vectorized SiLU against x / (1 + exp(-x)) in double, over the whole
+ * float range that matters and beyond (where it saturates). */
+TEST(silu_is_accurate)
+{
+    enum { N = 200003 };
+    float *v = malloc(2 * N * sizeof *v), *x = v + N;
+    for (int i = 0; i < N; i++)
+        x[i] = v[i] = (float)(-120.0 + 240.0 * i / (N - 1));
+    nn_silu(v, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double ref = x[i] / (1 + exp(-(double)x[i]));
+        worst = fmax(worst, fabs(v[i] - ref) / fmax(1.0, fabs(ref)));
+    }
+    free(v);
+    printf("# silu: worst error %.3g of max(1, |silu(x)|)\n", worst);
+    CHECKF(worst < 1e-6, "silu off by %g", worst);
+}
+
+/* A size the network cannot take fails, naming the layer, and leaves the
+ * previous plan working. */
+TEST(reshape_refuses_sizes_that_do_not_fit)
+{
+    files f;
+    ref_net ref;
+    anon_error err;
+    ref_parse(&ref, yolo_like_cfg);
+    ref_shapes(&ref, ref.w, ref.h);
+    CHECK(make_dir(&f) == 0 && write_text(f.cfg, yolo_like_cfg) == 0 &&
+          ref_write_weights(&ref, f.weights, 3) == 0);
+    const anon_engine *e = anon_engine_find("anon-lean");
+    anon_net *net = e->load(f.cfg, f.weights, 1, &err);
+    ref_free(&ref);
+    remove_files(&f);
+    CHECKF(net != NULL, "%.200s", err.msg);
+    int bad = e->reshape(net, 42, 26, &err);   /* the upsampled layer misses layer 9 */
+    int c, h, w;
+    e->input_shape(net, &c, &h, &w);
+    float *input = calloc((size_t)c * h * w, sizeof *input);
+    int ok = e->forward(net, input, NULL);
+    free(input);
+    e->free(net);
+    CHECK(bad == -1 && strstr(err.msg, "route joins layers") != NULL);
+    CHECK(w == 40 && h == 24 && ok == 0);
+}
+
 /* ------------------------------------------------------------ bad files */
 
 /* Loads cfg text with a weights file of `floats` zeros; returns the error. */
@@ -604,7 +802,17 @@ static int load_bad(const char *cfg_text, size_t floats, char *msg, size_t len)
 
 TEST(bad_cfgs_fail_naming_the_line)
 {
-    CHECK_FAILS(NET "[shortcut]\nfrom=-1\n", 0, "net.cfg:5: layer type [shortcut]");
+    CHECK_FAILS(NET "[yolo]\nmask=0\n", 0, "net.cfg:5: layer type [yolo]");
+    CHECK_FAILS(NET "[maxpool]\n[shortcut]\nactivation=linear\n", 0,
+                "net.cfg:6: [shortcut] needs from=");
+    CHECK_FAILS(NET "[maxpool]\n[shortcut]\nfrom=-1\nactivation=leaky\n", 0,
+                "net.cfg:8: [shortcut] supports only activation=linear");
+    CHECK_FAILS(NET "[maxpool]\n[shortcut]\nfrom=1\n", 0, "net.cfg:7: from=1: layer 1");
+    CHECK_FAILS(NET "[convolutional]\nfilters=2\nactivation=silu\n[maxpool]\nsize=2\nstride=2\n"
+                    "[shortcut]\nfrom=-2\n", 100,
+                "net.cfg:11: shortcut adds layer 0 (2x8x8) to a 2x4x4 input");
+    CHECK_FAILS(NET "[upsample]\nstride=0\n", 0, "net.cfg:6: stride=0");
+    CHECK_FAILS(NET "[upsample]\nstride=100000000\n", 0, "net.cfg:5: upsampling 8x8 by");
     CHECK_FAILS(NET "[convolutional]\nfilters=2\ndilation=2\nactivation=linear\n", 100,
                 "net.cfg:7: unknown option 'dilation'");
     CHECK_FAILS(NET "[convolutional]\nfilters=2\nactivation=mish\n", 100,
@@ -789,6 +997,10 @@ RUN_TESTS("nn",
           CASE(ssd_like_matches_darknet_and_clamps),
           CASE(tiny_like_matches_darknet),
           CASE(real_4x4_kernel_is_kept),
+          CASE(yolo_layers_match_reference),
+          CASE(blocked_kernel_matches_reference),
+          CASE(silu_is_accurate),
+          CASE(reshape_refuses_sizes_that_do_not_fit),
           CASE(lean_engine_keeps_outputs_and_saves_memory),
           CASE(lean_detector_finds_the_same_faces),
           CASE(threads_give_the_same_outputs),

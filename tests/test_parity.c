@@ -57,7 +57,7 @@ static int forward_photo(const anon_engine *e, anon_net *net, const anon_image *
     int longer = img->width > img->height ? img->width : img->height;
     int cw, ch;
     int rc = anon_canvas_fill(img, (anon_rect){0, 0, img->width, img->height},
-                              (double)n / longer, false, n, in, &cw, &ch, err);
+                              (double)n / longer, false, n, n, in, &cw, &ch, err);
     size_t plane = (size_t)n * n;
     for (int k = 0; rc == 0 && k < 3; k++)
         for (size_t i = 0; i < plane; i++)

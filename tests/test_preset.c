@@ -15,7 +15,8 @@ TEST(names_parse_and_print)
     CHECK(strcmp(anon_preset_name((anon_preset)7), "?") == 0);
 }
 
-/* Each step up adds passes; fast is the single whole-photo pass. */
+/* Each step up adds passes; fast is the single whole-photo pass. (The
+ * face-api models add a window pyramid, YOLO a second input size.) */
 TEST(presets_order_their_passes)
 {
     for (size_t m = 0; anon_model_at(m); m++) {
@@ -24,8 +25,10 @@ TEST(presets_order_their_passes)
         anon_preset_apply(ANON_PRESET_BALANCED, anon_model_at(m), &b);
         anon_preset_apply(ANON_PRESET_THOROUGH, anon_model_at(m), &t);
         CHECK(f.zoom == 0 && f.tiles_x == 0 && f.n_scales == 0 && !f.flip);
-        /* thorough: at least balanced's zoom, with no cap on its passes */
-        CHECK(b.zoom > 0 && t.zoom >= b.zoom && b.max_passes > 0 && t.max_passes == 0);
+        CHECK(anon_detect_single_pass(&f) && !anon_detect_single_pass(&b));
+        /* thorough: at least balanced's passes, with no tighter cap */
+        CHECK(t.zoom >= b.zoom && t.n_scales >= b.n_scales && (t.flip || !b.flip));
+        CHECK(t.max_passes == 0 || (b.max_passes > 0 && t.max_passes >= b.max_passes));
         CHECK(f.thresh > 0 && f.thresh < 1 && b.thresh > 0 && t.thresh > 0);
         CHECK(b.edge_margin > 0 && b.nms_iou > 0);
     }
@@ -44,6 +47,38 @@ TEST(apply_resets_other_fields)
     CHECK(o.tiles_x == 0 && o.min_face == 0 && !o.flip);
 }
 
+/* The one place names are read: every model of the table, and clear
+ * errors. */
+TEST(names_choose_model_and_preset)
+{
+    const anon_model *m;
+    anon_preset p;
+    anon_error err;
+    for (size_t i = 0; anon_model_at(i); i++)
+        CHECK(anon_preset_choose(anon_model_at(i)->name, "fast", &m, &p, NULL) == 0 &&
+              m == anon_model_at(i) && p == ANON_PRESET_FAST);
+    CHECK(anon_preset_choose("yolo", "thorough", &m, &p, NULL) == 0 &&
+          strcmp(m->name, "yolo") == 0 && p == ANON_PRESET_THOROUGH);
+    CHECK(anon_preset_choose("mtcnn", "fast", &m, &p, &err) == -1);
+    CHECKF(strstr(err.msg, "unknown model 'mtcnn' (expected ssd, tiny or yolo)") != NULL, "%.200s",
+           err.msg);
+    CHECK(anon_preset_choose("ssd", "quick", &m, &p, &err) == -1);
+    CHECKF(strstr(err.msg, "unknown preset 'quick'") != NULL, "%.200s", err.msg);
+    CHECK(anon_preset_choose(NULL, NULL, &m, &p, &err) == -1);
+}
+
+/* YOLO's presets set its input size; the others' leave it to the cfg. */
+TEST(yolo_presets_choose_input_sizes)
+{
+    anon_detect_options o;
+    anon_preset_apply(ANON_PRESET_FAST, anon_model_find("yolo"), &o);
+    CHECK(o.input_size == 640 && o.n_scales == 0);
+    anon_preset_apply(ANON_PRESET_BALANCED, anon_model_find("yolo"), &o);
+    CHECK(o.input_size == 640 && o.n_scales == 1 && o.scales[0] * 640 == 1024);
+    anon_preset_apply(ANON_PRESET_BALANCED, anon_model_find("ssd"), &o);
+    CHECK(o.input_size == 0 && o.n_scales == 0 && !o.flip);
+}
+
 TEST(pipeline_default_is_the_default_preset)
 {
     anon_process_options o;
@@ -58,5 +93,7 @@ TEST(pipeline_default_is_the_default_preset)
 RUN_TESTS("preset",
           CASE(names_parse_and_print),
           CASE(presets_order_their_passes),
+          CASE(names_choose_model_and_preset),
+          CASE(yolo_presets_choose_input_sizes),
           CASE(apply_resets_other_fields),
           CASE(pipeline_default_is_the_default_preset))

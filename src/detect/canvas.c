@@ -114,10 +114,10 @@ static void fill_rows(const anon_image *img, anon_rect r, const taps *tx, int w,
  * Summed along whole rows first (the loop vectorizes), then split into
  * the three planes; each value adds the same terms in the same order as
  * a pixel-by-pixel sum would. */
-static void fill_columns(const taps *ty, int w, int n, int y0, int y1, int s0,
+static void fill_columns(const taps *ty, int w, int cols, int n_rows, int y0, int y1, int s0,
                          const float *rows, float *line, float *out)
 {
-    size_t plane = (size_t)n * n, len = (size_t)w * 3;
+    size_t plane = (size_t)cols * (size_t)n_rows, len = (size_t)w * 3;
     for (int y = y0; y < y1; y++) {
         const float *wt = ty->weight + (size_t)y * ty->max;
         const float *src = rows + (size_t)(ty->first[y] - s0) * len;
@@ -126,7 +126,7 @@ static void fill_columns(const taps *ty, int w, int n, int y0, int y1, int s0,
         for (int k = 0; k < ty->count[y]; k++, src += len)
             for (size_t i = 0; i < len; i++)
                 line[i] += wt[k] * src[i];
-        float *r = out + (size_t)y * n, *g = r + plane, *b = g + plane;
+        float *r = out + (size_t)y * (size_t)cols, *g = r + plane, *b = g + plane;
         for (int x = 0; x < w; x++) {
             r[x] = line[3 * x];
             g[x] = line[3 * x + 1];
@@ -139,18 +139,18 @@ static void fill_columns(const taps *ty, int w, int n, int y0, int y1, int s0,
  * a whole 24 MP frame would otherwise take 4000 x 512 x 3 floats (24 MB). */
 #define BAND_ROWS 128
 
-int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip,
-                     int n, float *out, int *cw, int *ch, anon_error *err)
+int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip, int cols,
+                     int n_rows, float *out, int *cw, int *ch, anon_error *err)
 {
     if (!img || !img->pixels || img->width <= 0 || img->height <= 0 ||
         (img->channels != 3 && img->channels != 4))
         return anon_fail(err, "canvas: not an RGB(A) image");
     if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || r.x + r.w > img->width ||
-        r.y + r.h > img->height || !(scale > 0) || n <= 0)
+        r.y + r.h > img->height || !(scale > 0) || cols <= 0 || n_rows <= 0)
         return anon_fail(err, "canvas: window %dx%d+%d+%d outside the %dx%d image",
                          r.w, r.h, r.x, r.y, img->width, img->height);
-    int w = anon_canvas_extent(r.w, scale, n);
-    int h = anon_canvas_extent(r.h, scale, n);
+    int w = anon_canvas_extent(r.w, scale, cols);
+    int h = anon_canvas_extent(r.h, scale, n_rows);
     taps tx, ty;
     if (taps_make(&tx, r.w, w, err))
         return -1;
@@ -170,10 +170,10 @@ int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip
     /* Zero what the picture does not cover: the columns right of it and
      * the rows below it, in each plane. */
     for (int c = 0; c < 3; c++) {
-        float *plane = out + (size_t)c * (size_t)n * (size_t)n;
-        for (int y = 0; w < n && y < h; y++)
-            memset(plane + (size_t)y * n + w, 0, (size_t)(n - w) * sizeof *out);
-        memset(plane + (size_t)h * n, 0, (size_t)(n - h) * (size_t)n * sizeof *out);
+        float *plane = out + (size_t)c * (size_t)cols * (size_t)n_rows;
+        for (int y = 0; w < cols && y < h; y++)
+            memset(plane + (size_t)y * cols + w, 0, (size_t)(cols - w) * sizeof *out);
+        memset(plane + (size_t)h * cols, 0, (size_t)(n_rows - h) * (size_t)cols * sizeof *out);
     }
     /* Bands of canvas rows whose source rows fit in the buffer. */
     for (int y0 = 0, y1; y0 < h; y0 = y1) {
@@ -182,7 +182,7 @@ int anon_canvas_fill(const anon_image *img, anon_rect r, double scale, bool flip
             ;
         int s1 = ty.first[y1 - 1] + ty.count[y1 - 1];
         fill_rows(img, r, &tx, w, flip, s0, s1, rows + band + canvas_row, rows);
-        fill_columns(&ty, w, n, y0, y1, s0, rows, rows + band, out);
+        fill_columns(&ty, w, cols, n_rows, y0, y1, s0, rows, rows + band, out);
     }
     free(rows);
     taps_free(&tx);

@@ -4,22 +4,28 @@
  * .weights from the model directory) on the chosen engine, then for each
  * photo runs one or more passes, each an N x N canvas through the network
  * (canvas.c), decoded by the model's decoder (model_*.c), suppressed
- * (boxes.c) and mapped back
- * to photo pixels:
+ * (boxes.c) and mapped back to photo pixels:
  *   - the whole photo, its longer side scaled to N (face-api's own pass);
  *   - per extra scale r, the windows covering the photo enlarged so its
- *     longer side is r * N (tiles.c);
+ *     longer side is r * N (tiles.c), or for a model of any input size one
+ *     pass of that long side;
  *   - optionally a tiles_x x tiles_y grid of overlapping tiles, each at
  *     native resolution or shrunk to fit N;
  *   - optionally a pyramid of N x N windows covering the photo at a fixed
  *     zoom (canvas pixels per photo pixel) and at its halves, so the
  *     smallest face found is the same on photos of any size;
  *   - each of those mirrored too when `flip` is set.
- * Boxes of all passes are merged by NMS. A detector owns its network and
+ * Boxes of all passes are merged by NMS. A model of any input size (YOLO,
+ * on an engine that can plan the network again: engine.h reshape) gets on
+ * each pass only the picture, padded at the right and bottom to the next
+ * multiples of its alignment, rather than an N x N canvas: a 3:2 photo at
+ * 640 is a 640 x 448 pass, 30 % less work than 640 x 640, and the same
+ * input the ONNX Runtime oracle is given. A detector owns its network and
  * buffers, so it is used by one thread at a time. */
 #include "detect/detect.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +36,18 @@
 #include "detect/model.h"
 #include "detect/tiles.h"
 
+/* The largest pass of a model of any input size, in pixels on its long
+ * side (a 8192 x 8192 YOLO pass takes about 1.5 GB of layer outputs). */
+#define MAX_PASS_SIDE 8192
+
 struct anon_detector {
     const anon_model *model;
     const anon_engine *engine;
     anon_net *net;
-    int n;              /* square input size */
-    float *input;       /* 3 planes of n * n */
+    int n;              /* square input size of the cfg */
+    bool any_size;      /* the model and the engine run any aligned size */
+    float *input;       /* 3 planes of the canvas */
+    size_t input_floats;
     void *model_data;   /* the model's prepare() (SSD: its priors) */
     anon_boxes pass;    /* scratch: one pass's boxes */
 };
@@ -94,6 +106,21 @@ static int find_model_dir(const char *configured, const anon_model *m, char *dir
                      m->name);
 }
 
+/* d->input large enough for a cols x rows canvas. */
+static int input_room(anon_detector *d, int cols, int rows, anon_error *err)
+{
+    size_t need = (size_t)3 * (size_t)cols * (size_t)rows;
+    if (need <= d->input_floats)
+        return 0;
+    free(d->input);
+    d->input_floats = 0;
+    d->input = malloc(need * sizeof *d->input);
+    if (!d->input)
+        return anon_fail(err, "out of memory");
+    d->input_floats = need;
+    return 0;
+}
+
 static int open_network(anon_detector *d, const anon_detector_config *cfg, anon_error *err)
 {
     const anon_model *m = d->model;
@@ -110,12 +137,10 @@ static int open_network(anon_detector *d, const anon_detector_config *cfg, anon_
     if (c != 3 || h != w || h < 32 || h > 4096)
         return anon_fail(err, "%s: input %dx%dx%d, expected a square RGB input", cfg_path, w, h, c);
     d->n = h;
+    d->any_size = m->align > 0 && d->engine->reshape != NULL;
     if (m->prepare && m->prepare(d->engine, d->net, weights_path, &d->model_data, err))
         return -1;
-    d->input = malloc((size_t)3 * d->n * d->n * sizeof *d->input);
-    if (!d->input)
-        return anon_fail(err, "out of memory");
-    return 0;
+    return input_room(d, d->n, d->n, err);
 }
 
 anon_detector *anon_detector_open(const anon_detector_config *cfg, anon_error *err)
@@ -166,12 +191,15 @@ static void normalize_input(const anon_input_norm *norm, float *planes, size_t p
     }
 }
 
-/* Runs the network on the canvas in d->input and leaves the decoded,
- * suppressed boxes (canvas-relative) in d->pass. */
-static int run_canvas(anon_detector *d, const anon_detect_options *opt, anon_error *err)
+/* Runs the network on the cols x rows canvas in d->input and leaves the
+ * decoded, suppressed boxes (canvas-relative) in d->pass. */
+static int run_canvas(anon_detector *d, int cols, int rows, const anon_detect_options *opt,
+                      anon_error *err)
 {
     d->pass.n = 0;
-    normalize_input(&d->model->norm, d->input, (size_t)d->n * d->n);
+    normalize_input(&d->model->norm, d->input, (size_t)cols * (size_t)rows);
+    if (d->any_size && d->engine->reshape(d->net, cols, rows, err))
+        return -1;
     if (d->engine->forward(d->net, d->input, err))
         return -1;
     anon_model_output o = {d->engine, d->net, d->model_data};
@@ -181,18 +209,32 @@ static int run_canvas(anon_detector *d, const anon_detect_options *opt, anon_err
     return 0;
 }
 
-/* One pass over rectangle r of the photo at `scale` canvas pixels per photo
- * pixel; appends its boxes, in photo pixels and clipped, to out. */
-static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double scale,
-                    bool flip, const anon_detect_options *opt, anon_boxes *out,
-                    anon_error *err)
+/* N: the side of the model's canvas, or for a model of any input size the
+ * long side of its passes. */
+static int pass_side(const anon_detector *d, const anon_detect_options *opt)
 {
-    int cw, ch;
-    if (anon_canvas_fill(img, r, scale, flip, d->n, d->input, &cw, &ch, err) ||
-        run_canvas(d, opt, err))
+    return d->any_size && opt->input_size > 0 ? opt->input_size : d->n;
+}
+
+/* One pass over rectangle r of the photo at `scale` canvas pixels per photo
+ * pixel, on a canvas of side n; appends its boxes, in photo pixels and
+ * clipped, to out. */
+static int run_pass_at(anon_detector *d, const anon_image *img, anon_rect r, double scale,
+                       int n, bool flip, const anon_detect_options *opt, anon_boxes *out,
+                       anon_error *err)
+{
+    int cols = n, rows = n, cw, ch;
+    if (d->any_size) {   /* the picture alone, padded to the alignment */
+        int a = d->model->align;
+        cols = (anon_canvas_extent(r.w, scale, n) + a - 1) / a * a;
+        rows = (anon_canvas_extent(r.h, scale, n) + a - 1) / a * a;
+    }
+    if (input_room(d, cols, rows, err) ||
+        anon_canvas_fill(img, r, scale, flip, cols, rows, d->input, &cw, &ch, err) ||
+        run_canvas(d, cols, rows, opt, err))
         return -1;
     /* canvas-relative -> canvas pixels -> photo pixels, per axis like face-api */
-    float sx = (float)d->n * r.w / cw, sy = (float)d->n * r.h / ch;
+    float sx = (float)cols * r.w / cw, sy = (float)rows * r.h / ch;
     float margin = opt->edge_margin / (float)scale;
     anon_span along_x = {r.x, r.w}, along_y = {r.y, r.h};
     for (size_t i = 0; i < d->pass.n; i++) {
@@ -220,6 +262,13 @@ static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double
     return 0;
 }
 
+static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double scale,
+                    bool flip, const anon_detect_options *opt, anon_boxes *out,
+                    anon_error *err)
+{
+    return run_pass_at(d, img, r, scale, pass_side(d, opt), flip, opt, out, err);
+}
+
 /* Passes over the grid of rectangles xs x ys of the photo, at `scale`, or
  * when scale is 0 each at native resolution (shrunk only to fit the input). */
 static int run_grid(anon_detector *d, const anon_image *img, const anon_span *xs, int nx,
@@ -231,7 +280,8 @@ static int run_grid(anon_detector *d, const anon_image *img, const anon_span *xs
         for (int i = 0; i < nx; i++) {
             anon_rect r = {xs[i].start, ys[j].start, xs[i].len, ys[j].len};
             int longer = r.w > r.h ? r.w : r.h;
-            double s = scale > 0 ? scale : longer > d->n ? (double)d->n / longer : 1.0;
+            int n = pass_side(d, opt);
+            double s = scale > 0 ? scale : longer > n ? (double)n / longer : 1.0;
             if (run_pass(d, img, r, s, flip, opt, out, err))
                 return -1;
             ++*passes;
@@ -245,7 +295,7 @@ static int run_windows(anon_detector *d, const anon_image *img, double scale, bo
                        const anon_detect_options *opt, anon_boxes *out, int *passes,
                        anon_error *err)
 {
-    int window = (int)(d->n / scale);
+    int window = (int)(pass_side(d, opt) / scale);
     anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
     int nx = anon_window_spans(img->width, window, opt->tile_overlap, xs);
     int ny = anon_window_spans(img->height, window, opt->tile_overlap, ys);
@@ -258,7 +308,17 @@ static int run_scale(anon_detector *d, const anon_image *img, float ratio, bool 
                      anon_error *err)
 {
     int longer = img->width > img->height ? img->width : img->height;
-    return run_windows(d, img, ratio * d->n / longer, flip, opt, out, passes, err);
+    double scale = ratio * pass_side(d, opt) / longer;
+    if (d->any_size) {   /* one pass of long side ratio * N */
+        anon_rect whole = {0, 0, img->width, img->height};
+        long n = lround(ratio * pass_side(d, opt));
+        if (n < 32 || n > MAX_PASS_SIDE)
+            return anon_fail(err, "detect: scale %g gives a %ld px pass (32..%d)", ratio, n,
+                             MAX_PASS_SIDE);
+        ++*passes;
+        return run_pass_at(d, img, whole, scale, (int)n, flip, opt, out, err);
+    }
+    return run_windows(d, img, scale, flip, opt, out, passes, err);
 }
 
 /* Passes over the tiles_x x tiles_y grid of overlapping tiles. */
@@ -302,8 +362,8 @@ static int run_all(anon_detector *d, const anon_image *img, bool flip,
                    anon_error *err)
 {
     anon_rect whole = {0, 0, img->width, img->height};
-    int longer = img->width > img->height ? img->width : img->height;
-    if (run_pass(d, img, whole, (double)d->n / longer, flip, opt, out, err))
+    int longer = img->width > img->height ? img->width : img->height, n = pass_side(d, opt);
+    if (run_pass(d, img, whole, (double)n / longer, flip, opt, out, err))
         return -1;
     ++*passes;
     for (int i = 0; i < opt->n_scales; i++)
@@ -314,8 +374,8 @@ static int run_all(anon_detector *d, const anon_image *img, bool flip,
         run_tiles(d, img, flip, opt, out, passes, err))
         return -1;
     /* the zoom pyramid, down to what the whole-photo pass already shows */
-    double finest = pyramid_zoom(img->width, img->height, d->n, opt);
-    for (double zoom = finest; zoom > 0 && zoom * longer > d->n; zoom /= 2)
+    double finest = pyramid_zoom(img->width, img->height, n, opt);
+    for (double zoom = finest; zoom > 0 && zoom * longer > n; zoom /= 2)
         if (run_windows(d, img, zoom, flip, opt, out, passes, err))
             return -1;
     return 0;
@@ -331,6 +391,9 @@ int anon_detect(anon_detector *d, const anon_image *img, const anon_detect_optio
         return anon_fail(err, "detect: not an RGB(A) image");
     if (opt->n_scales < 0 || (opt->n_scales > 0 && !opt->scales))
         return anon_fail(err, "detect: bad scales");
+    if (opt->input_size != 0 && (opt->input_size < 32 || opt->input_size > MAX_PASS_SIDE))
+        return anon_fail(err, "detect: input size %d outside 32..%d", opt->input_size,
+                         MAX_PASS_SIDE);
     anon_boxes found = {0};
     int passes = 0;
     int rc = run_all(d, img, false, opt, &found, &passes, err);

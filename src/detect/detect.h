@@ -24,12 +24,18 @@ typedef struct anon_detector_config {
 } anon_detector_config;
 
 /* Passes: always the whole photo, its longer side scaled to the model input
- * N (face-api's own pass). Extra passes find smaller faces:
+ * N (face-api's own pass). A model of one input size sees an N x N canvas,
+ * the picture top-left and zeros around it; a model of any input size
+ * (YOLO) sees the picture alone, padded with zeros at the right and bottom
+ * to multiples of its alignment (32), and N is options.input_size (0: the
+ * cfg's size). Extra passes find smaller faces:
  *   tiles  a tiles_x x tiles_y grid of tiles overlapping by tile_overlap,
  *          each at native resolution (shrunk only if larger than N);
  *   scales for each ratio r, the photo enlarged so its longer side is r * N,
  *          covered by N x N windows overlapping by tile_overlap (r = 2 on a
- *          1920 px photo and SSD: 1024 px, 3 windows across);
+ *          1920 px photo and SSD: 1024 px, 3 windows across); a model of
+ *          any input size takes it whole instead, one pass of long side
+ *          r * N (YOLO at 640 with r = 1.6: a 1024 px pass);
  *   zoom   a pyramid: the photo scaled by `zoom` (canvas pixels per photo
  *          pixel: 1 = native resolution, 0.5 = halved), then by zoom / 2,
  *          zoom / 4, ... while that is still larger than the whole-photo
@@ -58,6 +64,8 @@ typedef struct anon_detect_options {
     float edge_margin;    /* drop boxes of a tile or window that come within this
                              many input (canvas) pixels of one of its inner edges:
                              faces cut by the tile (see tiles.h); 0 keeps them */
+    int input_size;       /* models of any input size (model.h align): N, the long
+                             side of the passes; 0 = the model's cfg size */
 } anon_detect_options;
 
 typedef struct anon_detector anon_detector;

@@ -5,11 +5,13 @@
 
 extern const anon_model anon_model_ssd;    /* model_ssd.c */
 extern const anon_model anon_model_tiny;   /* model_tiny.c */
+extern const anon_model anon_model_yolo;   /* model_yolo.c */
 
 /* The default is first. */
 static const anon_model *const models[] = {
     &anon_model_ssd,
     &anon_model_tiny,
+    &anon_model_yolo,
 };
 
 const anon_model *anon_model_find(const char *name)

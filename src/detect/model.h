@@ -11,6 +11,7 @@
 #ifndef ANON_MODEL_H
 #define ANON_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
@@ -29,6 +30,9 @@ typedef struct anon_preset_values {
     float thresh;
     float zoom;     /* finest level of the window pyramid; 0 = none */
     int max_passes; /* cap on the pyramid's passes, lowering the zoom; 0 = none */
+    int input_size; /* models of any input size: the passes' long side; 0 = the cfg's */
+    float scale;    /* one extra pass at this ratio of the input size; 0 = none */
+    bool flip;      /* every pass again on the mirrored photo */
 } anon_preset_values;
 
 #define ANON_PRESETS 3   /* fast, balanced, thorough: anon_preset (preset.h) */
@@ -44,6 +48,9 @@ typedef struct anon_model {
     const char *name;                       /* --model, ANON_MODEL */
     const char *cfg_file, *weights_file;    /* in the model directory */
     int input;                              /* the cfg's [net] size N (N x N) */
+    int align;                              /* > 0: runs at any W x H that are multiples
+                                               of it (the canvas is each pass's picture,
+                                               padded); 0: only at N x N */
     anon_input_norm norm;
     float thresh, nms_iou;                  /* defaults (anon_detect_options_default) */
     anon_preset_values presets[ANON_PRESETS];
@@ -80,6 +87,19 @@ int anon_ssd_check(const anon_engine *e, const anon_net *net, int n_priors, anon
 
 int anon_ssd_decode(const anon_engine *e, const anon_net *net, const float *priors,
                     int n_priors, float thresh, anon_boxes *out, anon_error *err);
+
+/* YOLOv8n-face (model_yolo.c) */
+#define ANON_YOLO_HEADS 3
+#define ANON_YOLO_BINS 16
+
+/* Checks that the network's last ANON_YOLO_HEADS layers are the heads at
+ * strides 8, 16, 32 of its input, 4 x ANON_YOLO_BINS + 1 channels each. */
+int anon_yolo_check(const anon_engine *e, const anon_net *net, anon_error *err);
+
+/* Decodes the heads t[0..2] (strides 8, 16, 32) of a w x h input into
+ * boxes relative to it, score > thresh (no NMS). */
+int anon_yolo_decode(const anon_tensor *t, int w, int h, float thresh, anon_boxes *out,
+                     anon_error *err);
 
 /* TinyFaceDetector (model_tiny.c) */
 #define ANON_TINY_ANCHORS 5

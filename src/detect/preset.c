@@ -61,4 +61,10 @@ void anon_preset_apply(anon_preset p, const anon_model *model, anon_detect_optio
     o->thresh = v->thresh;
     o->zoom = v->zoom;
     o->max_passes = v->max_passes;
+    o->input_size = v->input_size;
+    o->flip = v->flip;
+    if (v->scale > 0) {
+        o->scales = &v->scale;
+        o->n_scales = 1;
+    }
 }

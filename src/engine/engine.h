@@ -23,7 +23,7 @@ typedef struct anon_engine {
     const char *name;
     anon_net *(*load)(const char *cfg_path, const char *weights_path, int threads,
                       anon_error *err);
-    /* Input shape from the cfg's [net] section. */
+    /* Input shape: the cfg's [net] section, or the last reshape's. */
     void (*input_shape)(const anon_net *net, int *c, int *h, int *w);
     int (*n_layers)(const anon_net *net);
     /* Runs the network on one CHW planar RGB input of input_shape. */
@@ -31,6 +31,10 @@ typedef struct anon_engine {
     /* Output of layer i (0-based, cfg order) after forward. */
     int (*layer_output)(const anon_net *net, int i, anon_tensor *out, anon_error *err);
     void (*free)(anon_net *net);
+    /* Plans the network for a w x h input instead (channels stay); the
+     * plan of the last size is kept, the memory of the largest. NULL where
+     * an engine runs only the cfg's size. */
+    int (*reshape)(anon_net *net, int w, int h, anon_error *err);
 } anon_engine;
 
 /* Finds an engine by name ("darknet", "anon"); NULL if unknown. */

@@ -127,6 +127,11 @@ static int scan_cfg(const char *path, unsigned char *relu6, int *n_layers,
             }
         } else if (strncmp(s, RELU6_MARK, strlen(RELU6_MARK)) == 0 && layer >= 0) {
             relu6[layer] = 1;
+        } else if (strncmp(s, "activation", 10) == 0 &&
+                   (strstr(s, "silu") != NULL || strstr(s, "swish") != NULL)) {
+            /* libdarknet would run it as relu, saying so on stderr only */
+            rc = anon_fail(err, "%s: unsupported activation silu", path);
+            break;
         }
     }
     if (rc == 0 && ferror(f))

@@ -39,7 +39,11 @@ static int parse_int(const char *path, int line, const char *key, const char *v,
 
 static const char *section_name(nn_kind k)
 {
-    return k == NN_CONVOLUTIONAL ? "[convolutional]" : k == NN_MAXPOOL ? "[maxpool]" : "[route]";
+    static const char *const names[] = {
+        [NN_CONVOLUTIONAL] = "[convolutional]", [NN_MAXPOOL] = "[maxpool]",
+        [NN_ROUTE] = "[route]", [NN_SHORTCUT] = "[shortcut]", [NN_UPSAMPLE] = "[upsample]",
+    };
+    return names[k];
 }
 
 static int parse_activation(const char *path, int line, const char *v, nn_activation *act,
@@ -51,9 +55,30 @@ static int parse_activation(const char *path, int line, const char *v, nn_activa
         *act = NN_LEAKY;
     else if (strcmp(v, "relu") == 0)
         *act = NN_RELU;
+    else if (strcmp(v, "silu") == 0 || strcmp(v, "swish") == 0)   /* AlexeyAB's name */
+        *act = NN_SILU;
     else
-        return anon_fail(err, "%s:%d: activation '%s' is not supported (linear, leaky, relu)",
-                         path, line, v);
+        return anon_fail(err, "%s:%d: activation '%s' is not supported (linear, leaky, relu, "
+                         "silu)", path, line, v);
+    return 0;
+}
+
+/* One layer index at p, up to *end: absolute, or relative when negative;
+ * it must name a layer before layer `index`. */
+static int parse_earlier_layer(const char *path, int line, const char *key, const char *v,
+                               const char *p, char **end, int index, int *out, anon_error *err)
+{
+    errno = 0;
+    long k = strtol(p, end, 10);
+    if (errno != 0 || *end == p || (**end != ',' && **end != '\0'))
+        return anon_fail(err, "%s:%d: %s=%s: expected comma-separated layer indices", path,
+                         line, key, v);
+    if (k < 0)
+        k += index;
+    if (k < 0 || k >= index)
+        return anon_fail(err, "%s:%d: %s=%s: layer %ld is not an earlier layer", path, line,
+                         key, v, k);
+    *out = (int)k;
     return 0;
 }
 
@@ -65,24 +90,29 @@ static int parse_route_layers(const char *path, int line, const char *v, nn_laye
     l->n_inputs = 0;
     while (*p) {
         char *end;
-        errno = 0;
-        long k = strtol(p, &end, 10);
-        if (errno != 0 || end == p || (*end != ',' && *end != '\0'))
-            return anon_fail(err, "%s:%d: layers=%s: expected comma-separated layer indices",
-                             path, line, v);
-        if (k < 0)
-            k += index;
-        if (k < 0 || k >= index)
-            return anon_fail(err, "%s:%d: layers=%s: layer %ld is not an earlier layer", path,
-                             line, v, k);
+        int k;
+        if (parse_earlier_layer(path, line, "layers", v, p, &end, index, &k, err) < 0)
+            return -1;
         if (l->n_inputs == NN_MAX_ROUTE)
             return anon_fail(err, "%s:%d: a route joins at most %d layers", path, line,
                              NN_MAX_ROUTE);
-        l->inputs[l->n_inputs++] = (int)k;
+        l->inputs[l->n_inputs++] = k;
         p = *end == ',' ? end + 1 : end;
     }
     if (l->n_inputs == 0)
         return anon_fail(err, "%s:%d: layers= is empty", path, line);
+    return 0;
+}
+
+/* from=-3: the one earlier layer a [shortcut] adds to the previous one. */
+static int parse_from(const char *path, int line, const char *v, nn_layer *l, int index,
+                      anon_error *err)
+{
+    char *end;
+    if (parse_earlier_layer(path, line, "from", v, v, &end, index, &l->from, err) < 0)
+        return -1;
+    if (*end != '\0')
+        return anon_fail(err, "%s:%d: from=%s: expected one earlier layer", path, line, v);
     return 0;
 }
 
@@ -142,8 +172,19 @@ static int layer_option(nn_layer *l, int index, const char *path, int line, cons
             return parse_int(path, line, key, v, 1, &l->stride, err);
         if (strcmp(key, "padding") == 0)
             return parse_int(path, line, key, v, 0, &l->padding, err);
-    } else if (strcmp(key, "layers") == 0) {
-        return parse_route_layers(path, line, v, l, index, err);
+    } else if (l->kind == NN_ROUTE) {
+        if (strcmp(key, "layers") == 0)
+            return parse_route_layers(path, line, v, l, index, err);
+    } else if (l->kind == NN_SHORTCUT) {
+        if (strcmp(key, "from") == 0)
+            return parse_from(path, line, v, l, index, err);
+        if (strcmp(key, "activation") == 0)
+            return strcmp(v, "linear") == 0
+                       ? 0
+                       : anon_fail(err, "%s:%d: [shortcut] supports only activation=linear",
+                                   path, line);
+    } else if (strcmp(key, "stride") == 0) {   /* [upsample] */
+        return parse_int(path, line, key, v, 1, &l->stride, err);
     }
     return anon_fail(err, "%s:%d: unknown option '%s' in %s", path, line, key,
                      section_name(l->kind));
@@ -160,6 +201,9 @@ static void layer_defaults(nn_layer *l, nn_kind kind, int line)
     l->padding = -1;
     l->groups = 1;
     l->filters = 1;
+    l->from = -1;                   /* [shortcut]: required */
+    if (kind == NN_UPSAMPLE)
+        l->stride = 2;
 }
 
 static int start_section(anon_net *net, int *cap, const char *path, int line, const char *name,
@@ -178,9 +222,13 @@ static int start_section(anon_net *net, int *cap, const char *path, int line, co
         kind = NN_MAXPOOL;
     else if (strcmp(name, "[route]") == 0)
         kind = NN_ROUTE;
+    else if (strcmp(name, "[shortcut]") == 0)
+        kind = NN_SHORTCUT;
+    else if (strcmp(name, "[upsample]") == 0)
+        kind = NN_UPSAMPLE;
     else
         return anon_fail(err, "%s:%d: layer type %s is not supported (convolutional, "
-                         "maxpool, route)", path, line, name);
+                         "maxpool, route, shortcut, upsample)", path, line, name);
     if (net->c < 0)
         return anon_fail(err, "%s:%d: the cfg must start with [net]", path, line);
     if (net->n == *cap) {

@@ -164,6 +164,7 @@ static void dw_any(const nn_conv *cv, const float *p, int pw, const float *k, fl
     case NN_LEAKY: CALL(NN_LEAKY); break;                                                    \
     case NN_RELU: CALL(NN_RELU); break;                                                      \
     case NN_RELU6: CALL(NN_RELU6); break;                                                    \
+    case NN_SILU: CALL(NN_LINEAR); break;   /* applied after: nn_depthwise_rows */           \
     }
 
 /* Output rows [y0, y1) of one channel into out (row y0 first); the padded
@@ -206,9 +207,13 @@ void nn_depthwise_rows(const nn_conv *cv, const float *in, int y0, int y1, float
 {
     size_t in_plane = (size_t)cv->h * (size_t)cv->w;
     size_t taps = (size_t)cv->size * (size_t)cv->size;
-    for (int ch = 0; ch < cv->c; ch++)
+    for (int ch = 0; ch < cv->c; ch++) {
+        float *o = out + (size_t)ch * out_stride;
         depthwise_channel(cv, in + (size_t)ch * in_plane, cv->weights + (size_t)ch * taps,
-                          cv->biases[ch], out + (size_t)ch * out_stride, work, y0, y1);
+                          cv->biases[ch], o, work, y0, y1);
+        if (cv->act == NN_SILU)
+            nn_silu(o, (size_t)(y1 - y0) * (size_t)cv->out_w);
+    }
 }
 
 void nn_depthwise_forward(const nn_conv *cv, const float *in, float *out, float *work)

@@ -18,22 +18,6 @@
 #define OB 8                /* output channels per block */
 #define MAX_TAPS 128        /* taps per output (input channels x size x size) */
 
-/* out = act(acc + bias) for one vector; M is the vector's int mask type. */
-#define ACTIVATE(V, M, v, act)                                                                \
-    do {                                                                                      \
-        if ((act) == NN_LEAKY) {                                                              \
-            M pos_ = (v) > 0;                                                                 \
-            v = (V)(((M)(v) & pos_) | ((M)((v) * .1f) & ~pos_));                             \
-        } else if ((act) != NN_LINEAR) {                                                      \
-            v = (V)((M)(v) & ((v) > 0));                                                      \
-            if ((act) == NN_RELU6) {                                                          \
-                M big_ = (v) > 6.0f;                                                          \
-                V six_ = (V){0} + 6.0f;                                                       \
-                v = (V)(((M)six_ & big_) | ((M)(v) & ~big_));                                 \
-            }                                                                                 \
-        }                                                                                     \
-    } while (0)
-
 /* One block: dst[o][x] = act(bias[o] + sum_t w[o * wstride + t] * base[toff[t] + x])
  * for o < nb, x < valid (valid <= XV * LANES). */
 #define DEFINE_BLOCK(NAME, TARGET, LANES, XV)                                                 \
@@ -66,7 +50,7 @@
         _Pragma("GCC unroll 8") for (int o = 0; o < OB; o++)                                  \
             _Pragma("GCC unroll 4") for (int j = 0; j < XV; j++) {                            \
                 NAME##_v v = acc[o][j] + (o < nb ? bias[o] : 0.0f);                           \
-                ACTIVATE(NAME##_v, NAME##_m, v, act);                                         \
+                NN_ACTIVATE_VEC(NAME##_v, NAME##_m, v, act);                                         \
                 memcpy(whole ? dst + (size_t)o * dst_stride + j * LANES : &tmp[o][j * LANES], \
                        &v, sizeof v);                                                         \
             }                                                                                 \
@@ -88,11 +72,8 @@ typedef struct kernel {
 
 static kernel pick_kernel(void)
 {
-    if (__builtin_cpu_supports("avx512f"))
-        return (kernel){block_avx512, 32};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return (kernel){block_avx2, 8};
-    return (kernel){block_sse, 4};
+    static const kernel by_level[] = {{block_sse, 4}, {block_avx2, 8}, {block_avx512, 32}};
+    return by_level[nn_vector_level()];
 }
 
 #define BLOCK_MAX 32        /* the widest kernel's block */

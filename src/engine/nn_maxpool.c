@@ -4,6 +4,7 @@
  * pixels outside the input are skipped (libdarknet treats them as -FLT_MAX).
  * Interior windows take a loop without bounds checks. */
 #include <float.h>
+#include <string.h>
 
 #include "engine/nn.h"
 
@@ -131,4 +132,64 @@ void nn_maxpool_forward(const float *in, int c, int h, int w, int size, int stri
                 q[(size_t)oy * (size_t)out_w + (size_t)x] =
                     window_max(p, h, w, oy * stride + off, x * stride + off, size);
     }
+}
+
+/* ---------------------------------------------------------------- SPPF pools
+ *
+ * An odd window, stride 1, padding size - 1: each output is the max over
+ * the window centred on it. The max is separable: along each row into
+ * `work`, then down the columns, a whole row of outputs at a time. Each
+ * row is first copied between -FLT_MAX margins, so the loops have no
+ * bounds checks and vectorize. */
+
+int nn_maxpool_same(int size, int stride, int padding)
+{
+    return size >= 3 && size % 2 == 1 && stride == 1 && padding == size - 1;
+}
+
+size_t nn_maxpool_same_work_size(int h, int w, int size)
+{
+    return (size_t)h * (size_t)w + (size_t)w + (size_t)size;   /* rows, one padded row */
+}
+
+/* o[x] = max(pad[x .. x + size)) for x < n. */
+static inline __attribute__((always_inline)) void
+window_max_row(const float *restrict pad, int size, float *restrict o, int n)
+{
+    for (int x = 0; x < n; x++)
+        o[x] = pad[x];
+    for (int k = 1; k < size; k++)
+        for (int x = 0; x < n; x++)
+            o[x] = o[x] > pad[x + k] ? o[x] : pad[x + k];
+}
+
+NN_VECTORIZED static void pool_plane_same(const float *in, int h, int w, int size, float *out,
+                                          float *rows, float *pad)
+{
+    int r = size / 2;
+    for (int k = 0; k < r; k++)
+        pad[k] = pad[r + w + k] = -FLT_MAX;
+    for (int y = 0; y < h; y++) {
+        memcpy(pad + r, in + (size_t)y * (size_t)w, (size_t)w * sizeof *pad);
+        window_max_row(pad, size, rows + (size_t)y * (size_t)w, w);
+    }
+    for (int y = 0; y < h; y++) {
+        int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+        float *o = out + (size_t)y * (size_t)w;
+        memcpy(o, rows + (size_t)y0 * (size_t)w, (size_t)w * sizeof *o);
+        for (int yy = y0 + 1; yy <= y1; yy++) {
+            const float *q = rows + (size_t)yy * (size_t)w;
+            for (int x = 0; x < w; x++)
+                o[x] = o[x] > q[x] ? o[x] : q[x];
+        }
+    }
+}
+
+void nn_maxpool_same_forward(const float *in, int c, int h, int w, int size, float *out,
+                             float *work)
+{
+    size_t plane = (size_t)h * (size_t)w;
+    for (int ch = 0; ch < c; ch++)
+        pool_plane_same(in + (size_t)ch * plane, h, w, size, out + (size_t)ch * plane, work,
+                        work + plane);
 }

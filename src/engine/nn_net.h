@@ -15,10 +15,13 @@
 #define NN_MAX_ROUTE 8
 #define NN_ALIGN 64
 
-typedef enum nn_kind { NN_CONVOLUTIONAL, NN_MAXPOOL, NN_ROUTE } nn_kind;
+typedef enum nn_kind {
+    NN_CONVOLUTIONAL, NN_MAXPOOL, NN_ROUTE, NN_SHORTCUT, NN_UPSAMPLE
+} nn_kind;
 
-/* How a convolution runs: see nn_conv.c, nn_direct.c, nn_depthwise.c. */
-typedef enum nn_kernel { NN_GEMM, NN_DIRECT, NN_DEPTHWISE } nn_kernel;
+/* How a convolution runs: see nn_conv.c, nn_direct.c, nn_depthwise.c,
+ * nn_blocked.c. */
+typedef enum nn_kernel { NN_GEMM, NN_DIRECT, NN_DEPTHWISE, NN_BLOCKED } nn_kernel;
 
 typedef struct nn_layer {
     nn_kind kind;
@@ -30,6 +33,8 @@ typedef struct nn_layer {
     int has_activation, relu6_line;
     /* [route] */
     int n_inputs, inputs[NN_MAX_ROUTE];
+    /* [shortcut]: the layer added to the previous one ([upsample]: stride) */
+    int from;
     /* plan */
     nn_conv exec;                   /* the convolution as executed */
     nn_kernel kernel;
@@ -39,15 +44,20 @@ typedef struct nn_layer {
     float *weights, *biases;        /* owned */
     float *output;                  /* in the arena, or a route's source */
     int owner;                      /* the layer whose buffer holds the output */
+    size_t slice;                   /* where in it (floats) */
+    int joined_into;                /* the route whose buffer it is written into, or -1 */
+    int joined;                     /* a route whose inputs are written into it */
     int last_read;                  /* last layer reading the owner's buffer */
 } nn_layer;
 
 struct anon_net {
-    int c, h, w;
+    int c, h, w;                    /* the input the plan is for */
+    char *cfg_path;                 /* for messages when planned again */
+    int unplanned;                  /* a failed reshape could not restore the plan */
     int n;
     nn_layer *layers;
     float *arena;                   /* every layer output, then the workspace */
-    size_t arena_floats;
+    size_t arena_floats;            /* allocated: the largest plan's */
     float *work;
     int lean;                       /* reuse buffers; keep only network outputs */
     const float *input;             /* during forward */
@@ -64,7 +74,7 @@ int nn_plan_shapes(anon_net *net, const char *path, anon_error *err);
 int nn_weights_load(anon_net *net, const char *path, anon_error *err);
 
 /* Fusions (lean), buffer reuse and the arena with every output's place
- * (nn_plan.c). */
+ * (nn_plan.c); the arena grows when the plan needs more. */
 int nn_plan_buffers(anon_net *net, anon_error *err);
 
 static inline size_t nn_layer_floats(const nn_layer *l)

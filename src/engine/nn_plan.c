@@ -30,8 +30,8 @@ static int conv_shape(nn_layer *l, const char *path, anon_error *err)
     if (!l->has_activation)
         return anon_fail(err, "%s:%d: no activation= (darknet's default, logistic, is not "
                          "supported)", path, l->line);
-    if (l->relu6_line) {
-        if (l->act != NN_RELU)
+    if (l->relu6_line) {   /* (planned again for each input size: RELU6 is set by now) */
+        if (l->act != NN_RELU && l->act != NN_RELU6)
             return anon_fail(err, "%s:%d: '#anon: relu6' needs activation=relu", path,
                              l->relu6_line);
         l->act = NN_RELU6;
@@ -88,6 +88,50 @@ static int route_shape(anon_net *net, nn_layer *l, const char *path, anon_error 
     return 0;
 }
 
+/* [shortcut]: the previous layer plus layer `from`, of the same shape. */
+static int shortcut_shape(anon_net *net, nn_layer *l, const char *path, anon_error *err)
+{
+    if (l->from < 0)
+        return anon_fail(err, "%s:%d: [shortcut] needs from=", path, l->line);
+    const nn_layer *src = &net->layers[l->from];
+    if (src->out_c != l->c || src->out_h != l->h || src->out_w != l->w)
+        return anon_fail(err, "%s:%d: shortcut adds layer %d (%dx%dx%d) to a %dx%dx%d input",
+                         path, l->line, l->from, src->out_c, src->out_w, src->out_h, l->c,
+                         l->w, l->h);
+    l->out_c = l->c;
+    l->out_h = l->h;
+    l->out_w = l->w;
+    return 0;
+}
+
+static int upsample_shape(nn_layer *l, const char *path, anon_error *err)
+{
+    if ((long long)l->h * l->stride > (1 << 28) || (long long)l->w * l->stride > (1 << 28))
+        return anon_fail(err, "%s:%d: upsampling %dx%d by %d is too large", path, l->line,
+                         l->w, l->h, l->stride);
+    l->out_c = l->c;
+    l->out_h = l->h * l->stride;
+    l->out_w = l->w * l->stride;
+    return 0;
+}
+
+static int layer_shape(anon_net *net, nn_layer *l, const char *path, anon_error *err)
+{
+    switch (l->kind) {
+    case NN_CONVOLUTIONAL:
+        return conv_shape(l, path, err);
+    case NN_MAXPOOL:
+        return maxpool_shape(l, path, err);
+    case NN_ROUTE:
+        return route_shape(net, l, path, err);
+    case NN_SHORTCUT:
+        return shortcut_shape(net, l, path, err);
+    case NN_UPSAMPLE:
+        return upsample_shape(l, path, err);
+    }
+    return anon_fail(err, "%s:%d: unknown layer kind", path, l->line);
+}
+
 int nn_plan_shapes(anon_net *net, const char *path, anon_error *err)
 {
     int c = net->c, h = net->h, w = net->w;
@@ -96,16 +140,19 @@ int nn_plan_shapes(anon_net *net, const char *path, anon_error *err)
         l->c = c;
         l->h = h;
         l->w = w;
-        int rc = l->kind == NN_CONVOLUTIONAL ? conv_shape(l, path, err)
-               : l->kind == NN_MAXPOOL       ? maxpool_shape(l, path, err)
-                                             : route_shape(net, l, path, err);
-        if (rc < 0)
+        if (layer_shape(net, l, path, err) < 0)
             return -1;
         /* the kernels index a plane with int; 2^28 floats is 1 GB anyway */
         if ((size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w > ((size_t)1 << 28) ||
             (size_t)l->c * (size_t)l->h * (size_t)l->w > ((size_t)1 << 28))
             return anon_fail(err, "%s:%d: layer %d is too large (%dx%dx%d)", path, l->line, i,
                              l->out_c, l->out_h, l->out_w);
+        /* a convolution runs as its exec (nn_weights.c), which follows
+         * the shape when it is planned again for another input size */
+        l->exec.h = l->h;
+        l->exec.w = l->w;
+        l->exec.out_h = l->out_h;
+        l->exec.out_w = l->out_w;
         c = l->out_c;
         h = l->out_h;
         w = l->out_w;
@@ -124,6 +171,8 @@ static size_t round_up(size_t n)
 static size_t work_floats(const anon_net *net, int i)
 {
     const nn_layer *l = &net->layers[i];
+    if (l->kind == NN_MAXPOOL && nn_maxpool_same(l->size, l->stride, l->padding))
+        return nn_maxpool_same_work_size(l->h, l->w, l->size);
     if (l->kind != NN_CONVOLUTIONAL)
         return 0;
     if (l->pooled || nn_fused_depthwise(net, i)) {
@@ -136,17 +185,57 @@ static size_t work_floats(const anon_net *net, int i)
         return nn_depthwise_work_size(&l->exec);
     case NN_DIRECT:
         return nn_direct_work_size(&l->exec);
+    case NN_BLOCKED:
+        return nn_blocked_work_size(&l->exec);
     default:
         return nn_conv_work_size(&l->exec);
     }
 }
 
-/* The layer whose buffer holds layer i's output: a route of one layer
- * aliases its source. */
-static int owner_of(const anon_net *net, int i)
+/* Joins: a [route] of several layers gets its inputs written straight
+ * into its own buffer, one after the other (on CHW tensors a channel
+ * concatenation is contiguous), so that it copies nothing; unless an input
+ * is a route itself, or joined into another route already, or appears
+ * twice. */
+static void plan_joins(anon_net *net)
 {
-    const nn_layer *l = &net->layers[i];
-    return l->kind == NN_ROUTE && l->n_inputs == 1 ? net->layers[l->inputs[0]].owner : i;
+    for (int i = 0; i < net->n; i++) {
+        net->layers[i].joined_into = -1;
+        net->layers[i].slice = 0;
+        net->layers[i].joined = 0;
+    }
+    for (int j = 0; j < net->n; j++) {
+        nn_layer *r = &net->layers[j];
+        int ok = r->kind == NN_ROUTE && r->n_inputs > 1;
+        for (int k = 0; ok && k < r->n_inputs; k++) {
+            const nn_layer *x = &net->layers[r->inputs[k]];
+            ok = x->kind != NN_ROUTE && x->joined_into < 0;
+            for (int m = 0; ok && m < k; m++)
+                ok = r->inputs[m] != r->inputs[k];
+        }
+        size_t slice = 0;
+        for (int k = 0; ok && k < r->n_inputs; k++) {
+            nn_layer *x = &net->layers[r->inputs[k]];
+            x->joined_into = j;
+            x->slice = slice;
+            slice += nn_layer_floats(x);
+        }
+        r->joined = ok;
+    }
+}
+
+/* The layer whose buffer holds layer i's output, and where in it: a route
+ * of one layer aliases its source, a joined layer its route's buffer. */
+static void set_owner(anon_net *net, int i)
+{
+    nn_layer *l = &net->layers[i];
+    l->owner = i;
+    if (l->kind == NN_ROUTE && l->n_inputs == 1) {
+        l->owner = net->layers[l->inputs[0]].owner;
+        l->slice = net->layers[l->inputs[0]].slice;
+    } else if (l->joined_into >= 0) {
+        l->owner = l->joined_into;
+    }
 }
 
 static void mark_read(anon_net *net, int owner, int reader)
@@ -159,15 +248,19 @@ static void mark_read(anon_net *net, int owner, int reader)
 static void find_last_reads(anon_net *net)
 {
     for (int i = 0; i < net->n; i++) {
-        net->layers[i].owner = owner_of(net, i);
+        set_owner(net, i);
         net->layers[i].last_read = -1;
     }
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
         if (l->kind != NN_ROUTE && j > 0)
             mark_read(net, net->layers[j - 1].owner, j);
-        for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && k < l->n_inputs; k++)
+        /* (a joined route reads nothing: its inputs are its buffer) */
+        for (int k = 0; l->kind == NN_ROUTE && l->n_inputs > 1 && !l->joined && k < l->n_inputs;
+             k++)
             mark_read(net, net->layers[l->inputs[k]].owner, j);
+        if (l->kind == NN_SHORTCUT)
+            mark_read(net, net->layers[l->from].owner, j);
     }
 }
 
@@ -239,15 +332,17 @@ static size_t lay_out(anon_net *net, span *live, size_t *offset, size_t cap, boo
 {
     size_t total = 0;
     int n_live = 0, turn = 0;
+    for (int j = 0; j < net->n; j++)
+        offset[j] = SIZE_MAX;
     for (int j = 0; j < net->n; j++) {
         const nn_layer *l = &net->layers[j];
-        offset[j] = 0;
-        if (l->owner == j && !l->pooled && !l->into_next) {
-            size_t len = round_up(nn_layer_floats(l));
-            offset[j] = place(live, &n_live, len, j, cap, alternate && (turn++ & 1));
-            if (offset[j] == SIZE_MAX)
+        int b = l->owner;   /* a joined route's buffer is made with its first input */
+        if (offset[b] == SIZE_MAX && !l->pooled && !l->into_next) {
+            size_t len = round_up(nn_layer_floats(&net->layers[b]));
+            offset[b] = place(live, &n_live, len, b, cap, alternate && (turn++ & 1));
+            if (offset[b] == SIZE_MAX)
                 return SIZE_MAX;
-            total = offset[j] + len > total ? offset[j] + len : total;
+            total = offset[b] + len > total ? offset[b] + len : total;
         }
         for (int k = 0; net->lean && k < n_live; k++)
             if (net->layers[live[k].owner].last_read == j) {
@@ -279,9 +374,11 @@ static float *arena_alloc(size_t bytes)
  * networks reuse a buffer once its last reader has run and keep only the
  * outputs no layer reads (the network's outputs, e.g. the SSD heads); they
  * take the smallest arena the alternating layout fits (24 MB instead of
- * 32 for SSD MobileNet at 512), else the lowest-gap layout's. */
+ * 32 for SSD MobileNet at 512), else the lowest-gap layout's. Planned again
+ * for each new input size; the arena only ever grows, to the largest. */
 int nn_plan_buffers(anon_net *net, anon_error *err)
 {
+    plan_joins(net);
     find_last_reads(net);
     plan_fusions(net);
     span *live = malloc((size_t)net->n * sizeof *live);
@@ -309,17 +406,25 @@ int nn_plan_buffers(anon_net *net, anon_error *err)
         total = lay_out(net, live, offset, hi, hi < total);
     }
     free(live);
-    net->arena = arena_alloc((total + round_up(work + 1)) * sizeof(float));
-    if (net->arena == NULL) {
-        free(offset);
-        return anon_fail(err, "out of memory for the %zu MB of layer outputs",
-                         (total + work) * sizeof(float) >> 20);
+    size_t need = total + round_up(work + 1);
+    if (need > net->arena_floats) {   /* else the arena of a larger input size serves */
+        free(net->arena);
+        net->arena_floats = 0;
+        net->arena = arena_alloc(need * sizeof(float));
+        if (net->arena == NULL) {
+            free(offset);
+            return anon_fail(err, "out of memory for the %zu MB of layer outputs",
+                             (total + work) * sizeof(float) >> 20);
+        }
+        net->arena_floats = need;
     }
-    for (int i = 0; i < net->n; i++)
-        net->layers[i].output = net->arena + offset[net->layers[i].owner];
+    for (int i = 0; i < net->n; i++)   /* (fused-away layers have no buffer: NULL) */
+        net->layers[i].output = offset[net->layers[i].owner] == SIZE_MAX
+                                    ? NULL
+                                    : net->arena + offset[net->layers[i].owner] +
+                                          net->layers[i].slice;
     free(offset);
     net->work = net->arena + total;
-    net->arena_floats = total + round_up(work + 1);
     return 0;
 }
 

@@ -73,9 +73,32 @@ static void shrink_to_3x3(float *wts, size_t kernels)
                 wts[k * 9 + (size_t)(y * 3 + x)] = wts[k * 16 + (size_t)((y + 1) * 4 + x + 1)];
 }
 
+/* Replaces the layer's weights with n floats that pack() makes of them. */
+static int repack(nn_layer *l, size_t n, void (*pack)(const nn_conv *, const float *, float *))
+{
+    float *w = calloc(n, sizeof *w);
+    if (w == NULL)
+        return -1;
+    pack(&l->exec, l->weights, w);
+    free(l->weights);
+    l->weights = w;
+    l->exec.weights = w;
+    return 0;
+}
+
+/* The direct kernel's weights: filters padded with zeros to a multiple of 8. */
+static void pad_filters(const nn_conv *e, const float *weights, float *padded)
+{
+    size_t taps = (size_t)e->c * (size_t)e->size * (size_t)e->size;
+    memcpy(padded, weights, (size_t)e->out_c * taps * sizeof *padded);
+}
+
 /* Depthwise layers run as direct stencils, layers with few taps per output
- * as direct register-blocked sums (their filters padded to a multiple of 8),
- * the rest as GEMMs. */
+ * as direct register-blocked sums (their filters padded to a multiple of 8);
+ * dense SiLU layers with more taps (YOLOv8's) as blocked direct sums
+ * (nn_blocked.c), the rest as GEMMs. The ReLU-family layers of the face-api
+ * models stay on the GEMMs they were measured and pinned with: their
+ * outputs are kept bit for bit (the blocked kernel sums in another order). */
 static int choose_kernel(nn_layer *l)
 {
     nn_conv *e = &l->exec;
@@ -83,20 +106,16 @@ static int choose_kernel(nn_layer *l)
         l->kernel = NN_DEPTHWISE;
         return 0;
     }
-    if (!nn_direct_suits(e)) {
-        l->kernel = NN_GEMM;
-        return 0;
+    if (e->act == NN_SILU && nn_blocked_suits(e)) {
+        l->kernel = NN_BLOCKED;
+        return repack(l, nn_blocked_pack_size(e), nn_blocked_pack);
     }
-    size_t taps = (size_t)e->c * (size_t)e->size * (size_t)e->size;
-    size_t padded = ((size_t)e->out_c + 7) / 8 * 8;
-    float *w = calloc(padded * taps, sizeof *w);
-    if (w == NULL)
-        return -1;
-    memcpy(w, l->weights, (size_t)e->out_c * taps * sizeof *w);
-    free(l->weights);
-    l->weights = w;
-    e->weights = w;
-    l->kernel = NN_DIRECT;
+    if (nn_direct_suits(e)) {
+        size_t taps = (size_t)e->c * (size_t)e->size * (size_t)e->size;
+        l->kernel = NN_DIRECT;
+        return repack(l, ((size_t)e->out_c + 7) / 8 * 8 * taps, pad_filters);
+    }
+    l->kernel = NN_GEMM;
     return 0;
 }
 

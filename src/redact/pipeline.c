@@ -106,9 +106,11 @@ static int detect_scale_denom(const anon_image_info *info, const anon_process_op
     const anon_detect_options *d = &o->detect;
     if (o->detect_input <= 0 || !anon_detect_single_pass(d))
         return 1;
+    /* a model of any input size may look at more than its cfg's size */
+    int need = d->input_size > o->detect_input ? d->input_size : o->detect_input;
     int longer = info->width > info->height ? info->width : info->height;
     for (int denom = 8; denom >= 2; denom /= 2)
-        if ((longer + denom - 1) / denom >= o->detect_input)
+        if ((longer + denom - 1) / denom >= need)
             return denom;
     return 1;
 }

@@ -28,7 +28,8 @@ typedef struct anon_process_options {
     int detect_input;      /* the model's input size N: a JPEG whose only
                               detection pass is the whole frame is decoded at
                               the DCT scale (1/2, 1/4, 1/8) that still gives
-                              N pixels on its longer side; 0 = full size */
+                              N pixels (or detect.input_size, if larger) on
+                              its longer side; 0 = full size */
 } anon_process_options;
 
 typedef struct anon_result {
