@@ -2,6 +2,9 @@
 #include "redact/pipeline.h"
 #include "check.h"
 #include "detect/preset.h"
+#include "base/config.h"
+
+#include <string.h>
 
 TEST(names_parse_and_print)
 {
@@ -90,10 +93,26 @@ TEST(pipeline_default_is_the_default_preset)
     CHECK(o.blur.mask_scale > 1);
 }
 
+/* ANON_MODEL's choices in the settings table (base cannot see the model
+ * table) are exactly the models the detector knows. */
+TEST(settings_name_every_model)
+{
+    const anon_config_var *v = anon_config_var_find("ANON_MODEL");
+    CHECK(v != NULL && v->choices != NULL);
+    size_t n_choices = 0, n_models = 0;
+    for (; v && v->choices && v->choices[n_choices]; n_choices++)
+        CHECKF(anon_model_find(v->choices[n_choices]) != NULL, "no model %s", v->choices[n_choices]);
+    for (; anon_model_at(n_models); n_models++)
+        ;
+    CHECKF(n_choices == n_models, "%zu choices, %zu models", n_choices, n_models);
+    CHECK(v && strcmp(v->default_value, anon_model_default()->name) == 0);
+}
+
 RUN_TESTS("preset",
           CASE(names_parse_and_print),
           CASE(presets_order_their_passes),
           CASE(names_choose_model_and_preset),
           CASE(yolo_presets_choose_input_sizes),
           CASE(apply_resets_other_fields),
-          CASE(pipeline_default_is_the_default_preset))
+          CASE(pipeline_default_is_the_default_preset),
+          CASE(settings_name_every_model))

@@ -17,7 +17,9 @@
  *     boxes (within 0.01 px, scores within 1e-4);
  *   - the whole detector (its own resampling, not cv2's) finds each
  *     reference face scoring above 0.4, IoU >= 0.8.
- * Prints the maxima as `#` lines. */
+ * Prints the maxima as `#` lines.
+ * needs: oracle
+ */
 #include <math.h>
 #include <stdlib.h>
 

@@ -22,7 +22,7 @@
     {name, def, help, ANON_VAR_LONG, offsetof(anon_config, field), 0, lo, hi, NULL}
 
 static const char *const addressing_choices[] = {"path", "virtual", NULL};
-static const char *const model_choices[] = {"ssd", "tiny", NULL};
+static const char *const model_choices[] = {"ssd", "tiny", "yolo", NULL};
 static const char *const preset_choices[] = {"fast", "balanced", "thorough", NULL};
 
 static const anon_config_var vars[] = {
@@ -69,7 +69,7 @@ static const anon_config_var vars[] = {
         "anon-intake connections to each service (S3, PostgreSQL, RabbitMQ) shared by requests"),
     STR(model_dir, "ANON_MODEL_DIR", "",
         "converted face models (empty: next to the binary, then .cache/models)"),
-    ENUM(model, "ANON_MODEL", "ssd", model_choices, "face model: ssd or tiny"),
+    ENUM(model, "ANON_MODEL", "ssd", model_choices, "face model: ssd, tiny or yolo (anonctl models)"),
     ENUM(preset, "ANON_PRESET", "balanced", preset_choices,
         "detection passes: fast (1 pass), balanced or thorough (docs/detection.md)"),
     NUM(s3_timeout, "ANON_S3_TIMEOUT", "120", 1, 3600, "seconds one S3 request may take before it is retried"),
