@@ -213,11 +213,22 @@ static void apply_patch(anon_jpeg_transcode *t, const anon_jpeg_patch *p)
     jpeg_destroy_decompress(cd);
 }
 
+/* Blocks per MCU of the source's frame, as mcu_transfer walks them. */
+static int frame_mcu_blocks(const struct jpeg_decompress_struct *src)
+{
+    int n = 0;
+    for (int c = 0; c < src->num_components; c++)
+        n += src->comp_info[c].h_samp_factor * src->comp_info[c].v_samp_factor;
+    return n;
+}
+
 /* Pastes a patch kept as blocks (zigzag order, MCU by MCU) over the
  * source's coefficient arrays. */
 static void paste_blocks(anon_jpeg_transcode *t, const anon_jpeg_patch *pt)
 {
     const anon_jpeg_crop_blocks *cb = &pt->blocks;
+    if (cb->per_mcu != frame_mcu_blocks(&t->src))
+        anon_jpeg_fail(&t->err, "re-encoded region does not match the source's sampling");
     for (size_t i = 0; i < cb->mcus; i++)
         mcu_transfer(t, pt->mx + (int)(i % (size_t)cb->mcus_x),
                      pt->my + (int)(i / (size_t)cb->mcus_x), cb->v + i * (size_t)cb->per_mcu,
