@@ -269,6 +269,8 @@ typedef struct jpeg_opts {
     bool junk_metadata;     /* XMP, IPTC, comment */
     const char *icc;        /* colour space of an embedded profile, or NULL */
     int samp[3];            /* per component h << 4 | v sampling factors (0: libjpeg's) */
+    int restart;            /* MCUs per restart interval (0: none) */
+    bool optimize;          /* Huffman tables made for the image */
 } jpeg_opts;
 
 static unsigned char *jpeg_encode(const uint8_t *px, int w, int h, const jpeg_opts *o,
@@ -296,6 +298,8 @@ static unsigned char *jpeg_encode(const uint8_t *px, int w, int h, const jpeg_op
     if (o->progressive)
         jpeg_simple_progression(&ci);
     ci.arith_code = o->arithmetic;
+    ci.restart_interval = (unsigned)o->restart;
+    ci.optimize_coding = o->optimize;
     if (o->no_jfif)
         ci.write_JFIF_header = FALSE;
     if (o->no_adobe)
@@ -942,10 +946,117 @@ static void png_bad_corpus(void)
     write_file("bad-ihdr-crc.png", buf, n);
 }
 
+/* ---------------------------------------------------------------- flavours
+ *
+ * `make-bad-inputs --flavours DIR [PHOTO.jpg...]`: small photos in every
+ * JPEG flavour, the seeds of the fuzz harnesses (scripts/fuzz-seeds): each
+ * photo decoded at 1/8 of its size (the generated texture when none is
+ * given), then written baseline 4:2:0, 4:2:2, 4:4:4 and 4:4:0, with
+ * restart markers, with optimised tables, progressive (also 4:4:4),
+ * arithmetic, grayscale, CMYK and YCCK. */
+
+static uint8_t *small_photo(const char *path, int *w, int *h)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        die(path);
+    struct jpeg_decompress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&ci);
+    jpeg_stdio_src(&ci, f);
+    jpeg_read_header(&ci, TRUE);
+    ci.out_color_space = JCS_RGB;
+    ci.scale_num = 1;
+    ci.scale_denom = 8;
+    jpeg_start_decompress(&ci);
+    *w = (int)ci.output_width;
+    *h = (int)ci.output_height;
+    uint8_t *px = malloc((size_t)*w * (size_t)*h * 3);
+    if (px == NULL)
+        die("out of memory");
+    while (ci.output_scanline < ci.output_height) {
+        JSAMPROW row = px + (size_t)ci.output_scanline * (size_t)*w * 3;
+        jpeg_read_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_decompress(&ci);
+    jpeg_destroy_decompress(&ci);
+    fclose(f);
+    return px;
+}
+
+static void write_flavours(const char *prefix, const uint8_t *px, int w, int h)
+{
+    static const struct { const char *name; jpeg_opts o; } flavours[] = {
+        {"baseline-420", {0}},
+        {"baseline-422", {.samp = {0x21, 0x11, 0x11}}},
+        {"baseline-444", {.samp = {0x11, 0x11, 0x11}}},
+        {"baseline-440", {.samp = {0x12, 0x11, 0x11}}},
+        {"restart", {.restart = 3}},
+        {"restart-444", {.samp = {0x11, 0x11, 0x11}, .restart = 1}},
+        {"optimized", {.optimize = true}},
+        {"progressive", {.progressive = true}},
+        {"progressive-444", {.progressive = true, .samp = {0x11, 0x11, 0x11}}},
+        {"arithmetic", {.arithmetic = true}},
+    };
+    char name[256];
+    for (size_t i = 0; i < sizeof flavours / sizeof flavours[0]; i++) {
+        snprintf(name, sizeof name, "%s-%s.jpg", prefix, flavours[i].name);
+        write_jpeg(name, px, w, h, &flavours[i].o);
+    }
+    size_t n = (size_t)w * (size_t)h;
+    uint8_t *other = malloc(n * 4);
+    if (other == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < n; i++)
+        other[i] = (uint8_t)(px[i * 3] * 0.299 + px[i * 3 + 1] * 0.587 + px[i * 3 + 2] * 0.114);
+    jpeg_opts gray = {.in_space = JCS_GRAYSCALE, .components = 1};
+    snprintf(name, sizeof name, "%s-gray.jpg", prefix);
+    write_jpeg(name, other, w, h, &gray);
+    for (size_t i = 0; i < n; i++) {    /* Adobe's inverted CMYK: no black ink */
+        memcpy(other + i * 4, px + i * 3, 3);
+        other[i * 4 + 3] = 255;
+    }
+    jpeg_opts cmyk = {.in_space = JCS_CMYK, .jpeg_space = JCS_CMYK, .components = 4};
+    snprintf(name, sizeof name, "%s-cmyk.jpg", prefix);
+    write_jpeg(name, other, w, h, &cmyk);
+    jpeg_opts ycck = {.in_space = JCS_CMYK, .jpeg_space = JCS_YCCK, .components = 4};
+    snprintf(name, sizeof name, "%s-ycck.jpg", prefix);
+    write_jpeg(name, other, w, h, &ycck);
+    free(other);
+}
+
+static int flavours_main(int argc, char **argv)
+{
+    if (argc == 0) {
+        uint8_t *px = textured(160, 120);
+        write_flavours("texture", px, 160, 120);
+        free(px);
+    }
+    for (int i = 0; i < argc; i++) {
+        int w, h;
+        uint8_t *px = small_photo(argv[i], &w, &h);
+        const char *base = strrchr(argv[i], '/');
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "%s", base ? base + 1 : argv[i]);
+        char *dot = strrchr(prefix, '.');
+        if (dot != NULL)
+            *dot = '\0';
+        write_flavours(prefix, px, w, h);
+        free(px);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--flavours") == 0) {
+        outdir = argv[2];
+        return flavours_main(argc - 3, argv + 3);
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: make-bad-inputs DIR\n");
+        fprintf(stderr, "usage: make-bad-inputs DIR\n"
+                        "       make-bad-inputs --flavours DIR [PHOTO.jpg...]\n");
         return 2;
     }
     outdir = argv[1];

@@ -6,7 +6,7 @@
  * the block-wise writer. The crash-* files also go through the default
  * preset (full decode, then the block-wise writer reading the scan
  * again). Each file must give what corpus.h says libjpeg makes of it: a
- * one-line error, or an output that decodes at the image's size; a
+ * one-line error, or an output that decodes cleanly at the image's size; a
  * damaged file (recover-*) may give either. Never a crash (this runs under
  * ASan/UBSan). */
 #include "check.h"
@@ -36,8 +36,8 @@ TEST(corpus_file)
     anon_error err = {0};
     int rc = anon_process(detector, in.data, in.len, &o, &out, &res, &err);
     anon_image back = {0};
-    anon_image_info info = {0};
-    int drc = rc == 0 ? anon_decode(out.data, out.len, NULL, &back, NULL, &err) : -1;
+    anon_image_info info = {0}, back_info = {0};
+    int drc = rc == 0 ? anon_decode(out.data, out.len, NULL, &back, &back_info, &err) : -1;
     bool same_size = drc == 0 && anon_probe(in.data, in.len, &info, NULL) == 0 &&
                      back.width * back.height == info.width * info.height;
     anon_image_free(&back);
@@ -53,6 +53,8 @@ TEST(corpus_file)
     }
     CHECKF(rc == 0, "%s: %.300s", current->name, err.msg);
     CHECKF(drc == 0, "%s: the output does not decode: %.300s", current->name, err.msg);
+    CHECKF(back_info.warnings == 0, "%s: the output is damaged: %s", current->name,
+           back_info.warning);
     CHECKF(same_size, "%s: the output is not the image's size", current->name);
 }
 
