@@ -717,7 +717,8 @@ static void hostile_scans(void)
 
     /* From a libjpeg file: a scan header selecting Huffman table 15 (C2),
      * a frame header selecting quantisation table 0x80 (C3), both unchecked
-     * by libjpeg until it decodes; luma sampled less than chroma (C5). */
+     * by libjpeg until it decodes; luma sampled less than chroma (C5). And
+     * what fuzzing found after those were fixed. */
     uint8_t *px = textured(HOSTILE_W, HOSTILE_H);
     jpeg_opts plain = {0};
     unsigned long size = 0;
@@ -730,6 +731,12 @@ static void hostile_scans(void)
     buf[sos + 6] = 0x00;
     buf[sof + 12] = 0x80;    /* first component's Tq */
     write_file("crash-quant-selector.jpg", buf, size);
+    buf[sof + 12] = 0x00;
+    /* Successive approximation in a sequential scan: libjpeg warns when
+     * it starts decoding, which the scan index never made it do, so the
+     * re-packer wrote the flaw into its output (found by fuzz_jpeg_pipeline). */
+    buf[sos + 13] = 0xF9;    /* Ah/Al */
+    write_file("crash-scan-approximation.jpg", buf, size);
     free(buf);
     jpeg_opts s1 = {.samp = {0x11, 0x22, 0x11}}, s2 = {.samp = {0x11, 0x11, 0x22}};
     write_jpeg("crash-sampling-11-22-11.jpg", px, HOSTILE_W, HOSTILE_H, &s1);

@@ -89,6 +89,7 @@ static const struct corpus_file corpus_files[] = {
     {"crash-quant-selector.jpg", EXPECT_FAILS, 0},
     {"crash-sampling-11-22-11.jpg", EXPECT_DECODES, 3},
     {"crash-sampling-11-11-22.jpg", EXPECT_DECODES, 3},
+    {"crash-scan-approximation.jpg", EXPECT_DECODES, 3},
 };
 #define CORPUS_COUNT (sizeof corpus_files / sizeof corpus_files[0])
 

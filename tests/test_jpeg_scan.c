@@ -247,11 +247,13 @@ TEST(hostile_scans_are_declined)
 {
     /* The defect classes fuzzing found (issue 14, make-bad-inputs.c):
      * table selectors out of range, AC sizes over 10, a code of all ones,
-     * luma sampled below chroma. Libjpeg's path gets them. */
+     * luma sampled below chroma, successive approximation in a sequential
+     * scan. Libjpeg's path gets them. */
     static const char *const names[] = {"crash-scan-ac-size.jpg", "crash-repack-room.jpg",
                                         "crash-huff-selector.jpg", "crash-quant-selector.jpg",
                                         "crash-sampling-11-22-11.jpg",
-                                        "crash-sampling-11-11-22.jpg"};
+                                        "crash-sampling-11-11-22.jpg",
+                                        "crash-scan-approximation.jpg"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         anon_buffer src = ANON_BUFFER_INIT;
         CHECKF(corpus_read(names[i], &src) == 0, "no %s in the corpus", names[i]);

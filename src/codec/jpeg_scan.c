@@ -491,8 +491,12 @@ static bool read_header(anon_jpeg_scan *s, const uint8_t *src, size_t len, size_
     *data_at = (size_t)(next - src);
     bool colour = (ci->jpeg_color_space == JCS_YCbCr && ci->num_components == 3) ||
                   (ci->jpeg_color_space == JCS_GRAYSCALE && ci->num_components == 1);
+    /* A sequential scan whose successive-approximation fields are set is
+     * one libjpeg decodes with a warning (when it starts decoding, which
+     * the index does not make it do): damaged, so not taken. */
     if (!colour || ci->progressive_mode || ci->arith_code || ci->data_precision != 8 ||
-        ci->comps_in_scan != ci->num_components || ci->Ss != 0 || ci->Se != 63)
+        ci->comps_in_scan != ci->num_components || ci->Ss != 0 || ci->Se != 63 ||
+        ci->Ah != 0 || ci->Al != 0)
         return false;
     /* A lone component's MCU is one block whatever its sampling factors
      * say; jpeg_coef.c counts MCUs of max_h_samp_factor blocks. */
