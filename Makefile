@@ -272,6 +272,47 @@ $(TOOL_BIN): $(ASAN)/tools/%: $(ASAN)/tests/tools/%.o $(ASAN)/libanon.a
 
 tools: $(BENCH_BIN) $(TOOL_BIN)
 
+# ---------------------------------------------------------------- fuzz
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, each defining
+# LLVMFuzzerTestOneInput; seeds from scripts/fuzz-seeds NAME) built with
+# Debian's clang against the library compiled once more for them: coverage
+# instrumentation, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS,
+# one after the other, keeping its corpus in .cache/fuzz/NAME; `make test`
+# runs each over its seeds for a short while (tests/test_fuzz.sh).
+FUZZ         := build/fuzz
+FUZZ_CC      := clang
+FUZZ_CFLAGS  := -std=c17 -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined $(WARN)
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ)/%.o) $(FUZZ)/gen/migrations.o
+FUZZ_SECONDS ?= 600
+APT_PACKAGES += clang libclang-rt-14-dev
+.PHONY: fuzz fuzz-build
+
+$(FUZZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ)/libanon.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ)/libanon.a
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP \
+		-o $@ $< $(FUZZ)/libanon.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps $(FUZZ_BIN)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz -c $(CACHE)/fuzz
+
+test-build: fuzz-build
+
 # ---------------------------------------------------------------- bench
 # scripts/bench runs anonctl blur beside the Python + OpenCV seed pipeline,
 # then every scripts/bench-* (engines, JPEG output, intake, end to end).

@@ -11,7 +11,7 @@
 #include "base/buffer.h"
 #include "image/image.h"
 
-/* The upright test pattern every "pattern" file shows (make-bad-inputs.c). */
+/* The upright test pattern every "pattern" file shows (tests/tools/make_bad_inputs.c). */
 #define PATTERN_W 96
 #define PATTERN_H 64
 
@@ -80,6 +80,16 @@ static const struct corpus_file corpus_files[] = {
     {"bad-truncated.png", EXPECT_FAILS, 0},
     {"bad-ihdr-crc.png", EXPECT_FAILS, 0},
     {"bad-signature-only.png", EXPECT_FAILS, 0},
+    /* the defect classes of the block-wise path's own scan code (issue 14):
+     * libjpeg's verdict here, and never a crash anywhere */
+    {"crash-scan-ac-size.jpg", EXPECT_DECODES, 3},
+    {"crash-repack-room.jpg", EXPECT_FAILS, 0},
+    {"crash-repack-max-mcu.jpg", EXPECT_DECODES, 3},
+    {"crash-huff-selector.jpg", EXPECT_FAILS, 0},
+    {"crash-quant-selector.jpg", EXPECT_FAILS, 0},
+    {"crash-sampling-11-22-11.jpg", EXPECT_DECODES, 3},
+    {"crash-sampling-11-11-22.jpg", EXPECT_DECODES, 3},
+    {"crash-scan-approximation.jpg", EXPECT_DECODES, 3},
 };
 #define CORPUS_COUNT (sizeof corpus_files / sizeof corpus_files[0])
 

@@ -243,10 +243,57 @@ TEST(other_codings_are_not_taken)
     }
 }
 
+TEST(hostile_scans_are_declined)
+{
+    /* The defect classes fuzzing found (issue 14, tests/tools/make_bad_inputs.c):
+     * table selectors out of range, AC sizes over 10, a code of all ones,
+     * luma sampled below chroma, successive approximation in a sequential
+     * scan. Libjpeg's path gets them. */
+    static const char *const names[] = {"crash-scan-ac-size.jpg", "crash-repack-room.jpg",
+                                        "crash-huff-selector.jpg", "crash-quant-selector.jpg",
+                                        "crash-sampling-11-22-11.jpg",
+                                        "crash-sampling-11-11-22.jpg",
+                                        "crash-scan-approximation.jpg"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        anon_buffer src = ANON_BUFFER_INIT;
+        CHECKF(corpus_read(names[i], &src) == 0, "no %s in the corpus", names[i]);
+        anon_jpeg_scan *s = NULL;
+        anon_image small;
+        int rc = anon_jpeg_scan_open(src.data, src.len, 2, &small, &s, NULL);
+        anon_jpeg_scan_free(s);
+        anon_buffer_free(&src);
+        CHECKF(rc == ANON_DECLINED, "%s: %d", names[i], rc);
+    }
+}
+
+TEST(largest_mcus_are_copied_and_coded)
+{
+    /* Ten blocks of 16-bit codes and the largest values per MCU, nearly
+     * every byte stuffed: the re-packer's room for a copied and a coded
+     * MCU, under ASan; recoded with their own coefficients they come out
+     * as they were. */
+    anon_buffer src = ANON_BUFFER_INIT, out = ANON_BUFFER_INIT;
+    CHECK(corpus_read("crash-repack-max-mcu.jpg", &src) == 0);
+    anon_jpeg_scan *s;
+    anon_image small;
+    CHECK(anon_jpeg_scan_open(src.data, src.len, 2, &small, &s, NULL) == 0);
+    anon_image_free(&small);
+    CHECK(anon_jpeg_repack_write(s, same_mcu_every_third, s, NULL, &out, NULL) == 0);
+    const uint8_t *a, *b;
+    size_t alen, blen;
+    CHECK(scan_bytes(src.data, src.len, &a, &alen) && scan_bytes(out.data, out.len, &b, &blen));
+    CHECK(alen == blen && memcmp(a, b, alen) == 0);
+    anon_jpeg_scan_free(s);
+    anon_buffer_free(&src);
+    anon_buffer_free(&out);
+}
+
 RUN_TESTS("jpeg_scan",
           CASE(recoding_an_mcu_gives_the_encoders_bits),
           CASE(replaced_mcus_decode_as_replaced),
           CASE(a_code_the_tables_lack_is_reported),
           CASE(cut_data_is_not_taken),
           CASE(damaged_data_never_reads_astray),
-          CASE(other_codings_are_not_taken))
+          CASE(other_codings_are_not_taken),
+          CASE(hostile_scans_are_declined),
+          CASE(largest_mcus_are_copied_and_coded))

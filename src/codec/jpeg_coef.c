@@ -203,6 +203,14 @@ static bool layout_supported(const anon_jpeg_mcu_reader *r)
         !((ci->jpeg_color_space == JCS_YCbCr && ci->num_components == 3) ||
           (ci->jpeg_color_space == JCS_GRAYSCALE && ci->num_components == 1)))
         return false;
+    /* An MCU's blocks go through a buffer of an interleaved scan's most
+     * (grid_fill); a progressive file's frame may ask for more, as long
+     * as none of its scans interleaves them. */
+    int blocks = 0;
+    for (int c = 0; c < ci->num_components; c++)
+        blocks += ci->comp_info[c].h_samp_factor * ci->comp_info[c].v_samp_factor;
+    if (blocks > D_MAX_BLOCKS_IN_MCU)
+        return false;
     for (int c = 0; c < ci->num_components; c++) {
         const jpeg_component_info *comp = &ci->comp_info[c];
         int rx = ci->max_h_samp_factor / comp->h_samp_factor;

@@ -80,9 +80,15 @@ void anon_jpeg_fail(anon_jpeg_errmgr *e, const char *msg)
 
 const JQUANT_TBL *anon_jpeg_component_table(const struct jpeg_decompress_struct *ci, int c)
 {
+    if (c < 0 || c >= ci->num_components || c >= MAX_COMPONENTS)
+        return NULL;
     const jpeg_component_info *comp = &ci->comp_info[c];
-    return comp->quant_table != NULL ? comp->quant_table
-                                     : ci->quant_tbl_ptrs[comp->quant_tbl_no];
+    if (comp->quant_table != NULL)
+        return comp->quant_table;
+    /* Before the scan starts libjpeg has not checked the frame's table
+     * selector: it is any byte of the file. */
+    int q = comp->quant_tbl_no;
+    return q >= 0 && q < NUM_QUANT_TBLS ? ci->quant_tbl_ptrs[q] : NULL;
 }
 
 bool anon_jpeg_colour_supported(const struct jpeg_decompress_struct *ci)

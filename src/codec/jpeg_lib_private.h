@@ -44,7 +44,8 @@ _Noreturn void anon_jpeg_fail(anon_jpeg_errmgr *e, const char *msg);
 
 /* The table a component's coefficients were quantised with: the one
  * latched when its scan started, which a later DQT may have replaced.
- * NULL when the file names a table it never defined. */
+ * NULL when c is not a component or the file names a table it never
+ * defined (or one out of range: the selector is unchecked before then). */
 const JQUANT_TBL *anon_jpeg_component_table(const struct jpeg_decompress_struct *ci, int c);
 
 /* 8-bit YCbCr or grayscale: what the block-wise path re-encodes. */

@@ -87,6 +87,8 @@ static void encode_crop(patches_ctx *ctx, const anon_image *img, const anon_rect
     }
     for (int k = 0; k < src->num_components; k++) {
         int q = src->comp_info[k].quant_tbl_no;
+        if (q < 0 || q >= NUM_QUANT_TBLS || anon_jpeg_component_table(src, k) == NULL)
+            anon_jpeg_fail(&ctx->err, "JPEG names a quantization table it does not define");
         if (ce->quant_tbl_ptrs[q] == NULL)
             ce->quant_tbl_ptrs[q] = jpeg_alloc_quant_table((j_common_ptr)ce);
         memcpy(ce->quant_tbl_ptrs[q]->quantval, anon_jpeg_component_table(src, k)->quantval,

@@ -218,9 +218,31 @@ static bool encode_mcu(repack *rp, bit_writer *w, int mx, int my, bool is_replac
     return true;
 }
 
-/* Room one MCU may take: copied or coded, at most 10 blocks of 64
- * symbols of 27 bits, every byte stuffed, and a restart marker. */
-#define MCU_ROOM (2 * 10 * 64 * 27 / 8 + 16)
+/* The most bits encode_mcu writes: 10 blocks, each a DC (16-bit code, 11
+ * bits), at most 3 runs of 16 zeros, 63 AC coefficients (16-bit code, 10
+ * bits; encode_block refuses larger ones before writing) and an end of
+ * block. */
+#define MCU_CODED_BITS (10 * (16 + 11 + 3 * 16 + 63 * (16 + 10) + 16))
+
+/* Output bytes for `bits` more bits: with the (< 32) pending ones, every
+ * byte stuffed, and a restart marker with the padding before it. */
+static size_t room_for(uint64_t bits)
+{
+    return 2 * (size_t)((bits + 31) / 8 + 1) + 16;
+}
+
+/* Makes room for `need` more bytes at w's position (out grows; the
+ * pending bits stay in w). */
+static int ensure_room(anon_buffer *out, bit_writer *w, size_t need, anon_error *err)
+{
+    if (out->cap - w->at >= need)
+        return 0;
+    out->len = w->at;
+    if (anon_buffer_reserve(out, need, err) < 0)
+        return -1;
+    w->out = out->data;
+    return 0;
+}
 
 /* The scan, MCU by MCU: 0, ANON_DECLINED (a code the tables lack) or -1. */
 static int write_scan(repack *rp, anon_buffer *out, anon_error *err)
@@ -229,20 +251,18 @@ static int write_scan(repack *rp, anon_buffer *out, anon_error *err)
     int per = l->restart_interval > 0 ? l->restart_interval : l->n_mcus;
     bit_writer w = {0};
     int pred[4] = {0};
-    if (anon_buffer_reserve(out, l->bits->len + l->bits->len / 8 + MCU_ROOM, err) < 0)
+    /* most of it copied: about the source's size */
+    if (anon_buffer_reserve(out, l->bits->len + l->bits->len / 8 + room_for(MCU_CODED_BITS),
+                            err) < 0)
         return -1;
     w.out = out->data;    /* the pending bits stay in w.acc */
     w.at = out->len;
     /* counters, not divisions, for the position of MCU i */
     int mx = 0, my = 0, left = per, interval = 0;
     for (int i = 0; i < l->n_mcus; i++) {
-        if (out->cap - w.at < MCU_ROOM) {
-            out->len = w.at;
-            if (anon_buffer_reserve(out, MCU_ROOM, err) < 0)
-                return -1;
-            w.out = out->data;
-        }
         if (left == 0) {
+            if (ensure_room(out, &w, room_for(0), err) < 0)
+                return -1;
             flush_bits(&w);
             w.out[w.at++] = 0xFF;
             w.out[w.at++] = (uint8_t)(0xD0 + interval % 8);
@@ -259,11 +279,17 @@ static int write_scan(repack *rp, anon_buffer *out, anon_error *err)
         if (!is_replaced && same_pred) {
             uint64_t end = left > 0 && i + 1 < l->n_mcus ? l->mcu_pos[i + 1]
                                                           : l->interval_end[interval];
+            if (end < l->mcu_pos[i])
+                return ANON_DECLINED;    /* cannot happen: the index only moves forward */
+            if (ensure_room(out, &w, room_for(end - l->mcu_pos[i]), err) < 0)
+                return -1;
             copy_bits(&w, l->bits->data, l->mcu_pos[i], end);
             /* its last DCs are the next MCU's predictors in the source */
             if (i + 1 < l->n_mcus)
                 for (int c = 0; c < l->comps; c++)
                     pred[c] = src_pred[l->comps + c];
+        } else if (ensure_room(out, &w, room_for(MCU_CODED_BITS), err) < 0) {
+            return -1;
         } else if (!encode_mcu(rp, &w, mx, my, is_replaced, pred)) {
             return ANON_DECLINED;
         }

@@ -78,7 +78,9 @@ static void fast_ac_build(huff_dec *h)
     }
 }
 
-static bool huff_dec_build(const JHUFF_TBL *t, huff_dec *h)
+/* Builds h from t; false for a table libjpeg would refuse too (a code of
+ * all ones, a DC size over 15), or an empty one. */
+static bool huff_dec_build(const JHUFF_TBL *t, bool dc, huff_dec *h)
 {
     if (t == NULL)
         return false;
@@ -90,6 +92,8 @@ static bool huff_dec_build(const JHUFF_TBL *t, huff_dec *h)
         for (int i = 0; i < count; i++, k++, code++) {
             if (k >= 256 || code >= (1 << len))
                 return false;    /* more codes than the length allows */
+            if (dc && t->huffval[k] > 15)
+                return false;
             h->huffval[k] = t->huffval[k];
             if (len <= FAST_BITS) {
                 int shift = FAST_BITS - len;
@@ -97,6 +101,8 @@ static bool huff_dec_build(const JHUFF_TBL *t, huff_dec *h)
                     h->fast[(code << shift) | fill] = (uint16_t)(len << 8 | t->huffval[k]);
             }
         }
+        if (count > 0 && code >= (1 << len))
+            return false;    /* its last code is all ones */
         h->maxcode[len] = count ? code - 1 : -1;
         code <<= 1;
     }
@@ -174,9 +180,10 @@ static inline int br_value(bit_reader *br, int s)
     return extend(v, s);
 }
 
-/* One AC coefficient (or run) of a block at *k; needs at most 27 bits in
- * the reader. Returns 0 to go on, 1 at the end of the block, -1 on an
- * invalid code. */
+/* One AC coefficient (or run) of a block at *k; takes at most 26 bits of
+ * the reader (a 16-bit code and 10 value bits: a table's larger sizes are
+ * refused, or two steps could drain the reader below zero). Returns 0 to
+ * go on, 1 at the end of the block, -1 on an invalid code. */
 static inline int ac_step(bit_reader *br, const huff_dec *ac, const uint8_t *order, JCOEF *blk,
                           int *k)
 {
@@ -197,6 +204,8 @@ static inline int ac_step(bit_reader *br, const huff_dec *ac, const uint8_t *ord
         *k += 16;
         return *k >= 64;
     }
+    if (s > 10)
+        return -1;    /* larger than any 8-bit AC coefficient */
     *k += r;
     blk[order[*k < 64 ? *k : 64]] = (JCOEF)br_value(br, s);
     return ++*k >= 64;
@@ -205,7 +214,7 @@ static inline int ac_step(bit_reader *br, const huff_dec *ac, const uint8_t *ord
 /* Decodes one block into blk (all zero on entry) in `order` (natural:
  * anon_jpeg_zigzag, or scan_order); pred is the component's DC predictor.
  * False on an invalid code. A refill leaves at least 56 bits: enough for
- * two steps of 27. */
+ * the DC (a 16-bit code and at most 11 bits) or two AC steps of 26. */
 static inline bool decode_block(bit_reader *br, const huff_dec *dc, const huff_dec *ac,
                                 const uint8_t *order, int *pred, JCOEF *blk)
 {
@@ -323,13 +332,22 @@ static inline uint8_t clamp_u8f(float v)
 
 /* A block's 2 x 2 samples (k = 2): the basis is +-1/(2 sqrt 2), so they
  * are sums and differences of the four lowest frequencies, / 8. */
+static inline uint8_t clamp_u8l(int64_t v)
+{
+    v = v > 0 ? v : 0;
+    return (uint8_t)(v < 255 ? v : 255);
+}
+
+/* In 64 bits: a DC of 32767 times a 16-bit table entry (SOF1 allows
+ * them) nearly fills an int on its own. */
 static inline void reduced_2x2(uint8_t *out, int stride, const int *qi, const JCOEF *blk)
 {
-    int a = blk[0] * qi[0], b = blk[1] * qi[1], c = blk[8] * qi[8], d = blk[9] * qi[9];
-    out[0] = clamp_u8i(((a + b + c + d + 4) >> 3) + 128);
-    out[1] = clamp_u8i(((a - b + c - d + 4) >> 3) + 128);
-    out[stride] = clamp_u8i(((a + b - c - d + 4) >> 3) + 128);
-    out[stride + 1] = clamp_u8i(((a - b - c + d + 4) >> 3) + 128);
+    int64_t a = (int64_t)blk[0] * qi[0], b = (int64_t)blk[1] * qi[1];
+    int64_t c = (int64_t)blk[8] * qi[8], d = (int64_t)blk[9] * qi[9];
+    out[0] = clamp_u8l(((a + b + c + d + 4) >> 3) + 128);
+    out[1] = clamp_u8l(((a - b + c - d + 4) >> 3) + 128);
+    out[stride] = clamp_u8l(((a + b - c - d + 4) >> 3) + 128);
+    out[stride + 1] = clamp_u8l(((a - b - c + d + 4) >> 3) + 128);
 }
 
 /* The block's k x k samples at block (bx, by) of component c. */
@@ -435,6 +453,26 @@ static bool set_mcu_layout(j_decompress_ptr ci)
     return true;
 }
 
+/* The sampling the reduced image and jpeg_coef.c assume: the first
+ * component (luma) at the largest factors, every other one at a whole
+ * fraction of them. Anything else is legal but written by no camera, and
+ * libjpeg's own path decodes it. */
+static bool sampling_taken(j_decompress_ptr ci)
+{
+    const jpeg_component_info *luma = &ci->comp_info[0];
+    if (luma->h_samp_factor != ci->max_h_samp_factor ||
+        luma->v_samp_factor != ci->max_v_samp_factor)
+        return false;
+    for (int c = 1; c < ci->num_components; c++) {
+        const jpeg_component_info *comp = &ci->comp_info[c];
+        if (comp->h_samp_factor <= 0 || comp->v_samp_factor <= 0 ||
+            ci->max_h_samp_factor % comp->h_samp_factor != 0 ||
+            ci->max_v_samp_factor % comp->v_samp_factor != 0)
+            return false;
+    }
+    return true;
+}
+
 /* The header as libjpeg reads it; false when the scan is not one this
  * file decodes. */
 static bool read_header(anon_jpeg_scan *s, const uint8_t *src, size_t len, size_t *data_at)
@@ -445,16 +483,27 @@ static bool read_header(anon_jpeg_scan *s, const uint8_t *src, size_t len, size_
     jpeg_mem_src(ci, src, (unsigned long)len);
     if (jpeg_read_header(ci, TRUE) != JPEG_HEADER_OK)
         return false;
-    *data_at = (size_t)(ci->src->next_input_byte - src);
+    /* A header cut short makes libjpeg warn and read on in a fake EOI of
+     * its own, where the scan data cannot start. */
+    const uint8_t *next = ci->src->next_input_byte;
+    if (s->err.pub.num_warnings > 0 || next < src || next > src + len)
+        return false;
+    *data_at = (size_t)(next - src);
     bool colour = (ci->jpeg_color_space == JCS_YCbCr && ci->num_components == 3) ||
                   (ci->jpeg_color_space == JCS_GRAYSCALE && ci->num_components == 1);
+    /* A sequential scan whose successive-approximation fields are set is
+     * one libjpeg decodes with a warning (when it starts decoding, which
+     * the index does not make it do): damaged, so not taken. */
     if (!colour || ci->progressive_mode || ci->arith_code || ci->data_precision != 8 ||
-        ci->comps_in_scan != ci->num_components || ci->Ss != 0 || ci->Se != 63)
+        ci->comps_in_scan != ci->num_components || ci->Ss != 0 || ci->Se != 63 ||
+        ci->Ah != 0 || ci->Al != 0)
         return false;
     /* A lone component's MCU is one block whatever its sampling factors
      * say; jpeg_coef.c counts MCUs of max_h_samp_factor blocks. */
     if (ci->num_components == 1 &&
         (ci->comp_info[0].h_samp_factor != 1 || ci->comp_info[0].v_samp_factor != 1))
+        return false;
+    if (!sampling_taken(ci))
         return false;
     ci->out_color_space = ci->jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
     ci->dct_method = JDCT_ISLOW;
@@ -496,12 +545,17 @@ static bool layout_init(anon_jpeg_scan *s, const uint8_t *src, size_t data_at)
         const jpeg_component_info *comp = ci->cur_comp_info[c];
         if (comp->component_index != c)
             return false;    /* scan order differs from frame order */
+        /* The scan header's table selectors are 4-bit fields of the file
+         * that libjpeg checks only when it decodes. */
+        if (comp->dc_tbl_no < 0 || comp->dc_tbl_no >= NUM_HUFF_TBLS ||
+            comp->ac_tbl_no < 0 || comp->ac_tbl_no >= NUM_HUFF_TBLS)
+            return false;
         l->dc[c] = ci->dc_huff_tbl_ptrs[comp->dc_tbl_no];
         l->ac[c] = ci->ac_huff_tbl_ptrs[comp->ac_tbl_no];
         s->dc[c] = &s->tables[comp->dc_tbl_no];
         s->ac[c] = &s->tables[4 + comp->ac_tbl_no];
-        if (!huff_dec_build(l->dc[c], &s->tables[comp->dc_tbl_no]) ||
-            !huff_dec_build(l->ac[c], &s->tables[4 + comp->ac_tbl_no]))
+        if (!huff_dec_build(l->dc[c], true, &s->tables[comp->dc_tbl_no]) ||
+            !huff_dec_build(l->ac[c], false, &s->tables[4 + comp->ac_tbl_no]))
             return false;
     }
     return true;

@@ -61,6 +61,32 @@ static void decode_keeping_coefs(anon_jpeg_transcode *t, int scale_denom, anon_i
     t->decoded = true;
 }
 
+/* Whether every coefficient can be Huffman-coded again with 8-bit tables:
+ * AC values of at most 10 bits, DC values whose differences take at most
+ * 11. A crafted file's tables can code larger ones, and libjpeg's encoder
+ * would then write codes its own tables lack (a corrupt file) instead of
+ * failing. */
+static bool coefficients_in_range(anon_jpeg_transcode *t)
+{
+    struct jpeg_decompress_struct *src = &t->src;
+    for (int c = 0; c < src->num_components; c++) {
+        const jpeg_component_info *comp = &src->comp_info[c];
+        for (JDIMENSION by = 0; by < comp->height_in_blocks; by++) {
+            JBLOCKARRAY row = src->mem->access_virt_barray((j_common_ptr)src, t->src_coefs[c],
+                                                           by, 1, FALSE);
+            for (JDIMENSION bx = 0; bx < comp->width_in_blocks; bx++) {
+                const JCOEF *b = row[0][bx];
+                if (b[0] < -1024 || b[0] > 1023)
+                    return false;
+                for (int k = 1; k < DCTSIZE2; k++)
+                    if (b[k] < -1023 || b[k] > 1023)
+                        return false;
+            }
+        }
+    }
+    return true;
+}
+
 /* Reads the source's coefficients (with small, after its reduced decode):
  * false when damaged or unusable. */
 static bool read_body(anon_jpeg_transcode *t, const uint8_t *data, size_t len, int width,
@@ -73,7 +99,7 @@ static bool read_body(anon_jpeg_transcode *t, const uint8_t *data, size_t len, i
     t->src_coefs = jpeg_read_coefficients(&t->src);
     /* damaged: what libjpeg recovers is the better source */
     return t->src_coefs != NULL && t->info.warnings == 0 &&
-           anon_jpeg_quant_tables_usable(&t->src);
+           anon_jpeg_quant_tables_usable(&t->src) && coefficients_in_range(t);
 }
 
 void anon_jpeg_transcode_free(anon_jpeg_transcode *t)
@@ -213,11 +239,22 @@ static void apply_patch(anon_jpeg_transcode *t, const anon_jpeg_patch *p)
     jpeg_destroy_decompress(cd);
 }
 
+/* Blocks per MCU of the source's frame, as mcu_transfer walks them. */
+static int frame_mcu_blocks(const struct jpeg_decompress_struct *src)
+{
+    int n = 0;
+    for (int c = 0; c < src->num_components; c++)
+        n += src->comp_info[c].h_samp_factor * src->comp_info[c].v_samp_factor;
+    return n;
+}
+
 /* Pastes a patch kept as blocks (zigzag order, MCU by MCU) over the
  * source's coefficient arrays. */
 static void paste_blocks(anon_jpeg_transcode *t, const anon_jpeg_patch *pt)
 {
     const anon_jpeg_crop_blocks *cb = &pt->blocks;
+    if (cb->per_mcu != frame_mcu_blocks(&t->src))
+        anon_jpeg_fail(&t->err, "re-encoded region does not match the source's sampling");
     for (size_t i = 0; i < cb->mcus; i++)
         mcu_transfer(t, pt->mx + (int)(i % (size_t)cb->mcus_x),
                      pt->my + (int)(i / (size_t)cb->mcus_x), cb->v + i * (size_t)cb->per_mcu,

@@ -1,4 +1,4 @@
-/* make-bad-inputs.c - writes the image corpus for the decoder tests.
+/* make_bad_inputs.c - writes the image corpus for the decoder tests.
  *
  * Built and run by scripts/make-bad-inputs DIR. Every file is synthetic:
  * most show the same upright test pattern (quadrants red | green over
@@ -28,13 +28,22 @@ static void die(const char *what)
     exit(1);
 }
 
-static void write_file(const char *name, const void *data, size_t len)
+/* A new file in the output directory (the generator stops on failure). */
+static FILE *open_out(const char *name)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", outdir, name);
     FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+    if (f == NULL)
         die(path);
+    return f;
+}
+
+static void write_file(const char *name, const void *data, size_t len)
+{
+    FILE *f = open_out(name);
+    if (fwrite(data, 1, len, f) != len || fclose(f) != 0)
+        die(name);
 }
 
 /* ---------------------------------------------------------------- pixels */
@@ -259,6 +268,9 @@ typedef struct jpeg_opts {
     const tiff *exif;
     bool junk_metadata;     /* XMP, IPTC, comment */
     const char *icc;        /* colour space of an embedded profile, or NULL */
+    int samp[3];            /* per component h << 4 | v sampling factors (0: libjpeg's) */
+    int restart;            /* MCUs per restart interval (0: none) */
+    bool optimize;          /* Huffman tables made for the image */
 } jpeg_opts;
 
 static unsigned char *jpeg_encode(const uint8_t *px, int w, int h, const jpeg_opts *o,
@@ -278,9 +290,16 @@ static unsigned char *jpeg_encode(const uint8_t *px, int w, int h, const jpeg_op
     if (o->jpeg_space != JCS_UNKNOWN)
         jpeg_set_colorspace(&ci, o->jpeg_space);
     jpeg_set_quality(&ci, 92, TRUE);
+    for (int c = 0; c < 3 && c < ci.num_components; c++)
+        if (o->samp[c] != 0) {
+            ci.comp_info[c].h_samp_factor = o->samp[c] >> 4;
+            ci.comp_info[c].v_samp_factor = o->samp[c] & 15;
+        }
     if (o->progressive)
         jpeg_simple_progression(&ci);
     ci.arith_code = o->arithmetic;
+    ci.restart_interval = (unsigned)o->restart;
+    ci.optimize_coding = o->optimize;
     if (o->no_jfif)
         ci.write_JFIF_header = FALSE;
     if (o->no_adobe)
@@ -495,6 +514,236 @@ static void jpeg_bad_corpus(void)
     write_file("bad-soi-only.jpg", only_soi, sizeof only_soi);
 }
 
+/* ---------------------------------------------------------------- hostile scans
+ *
+ * Generated equivalents of the defect classes coverage-guided fuzzing
+ * found in the block-wise path's own scan decoder and re-packer (issue
+ * 14): each file is valid as far as libjpeg's header parser goes, so that
+ * it reaches that code. They are 1024 pixels wide, so that a single-pass
+ * preset decodes them at a reduced DCT scale (the one-decode path), and
+ * 16 high, so that detecting on them stays cheap. */
+
+#define HOSTILE_W 1024
+#define HOSTILE_H 16
+
+/* Entropy-coded bits, most significant first, a zero byte stuffed after
+ * every 0xFF (T.81 F.1.2.3). */
+typedef struct scan_bits {
+    uint8_t *p;
+    size_t len, cap;
+    unsigned acc;
+    int n;
+} scan_bits;
+
+static void sb_byte(scan_bits *b, uint8_t v)
+{
+    if (b->len + 2 > b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 4096;
+        if ((b->p = realloc(b->p, b->cap)) == NULL)
+            die("out of memory");
+    }
+    b->p[b->len++] = v;
+}
+
+static void sb_put(scan_bits *b, uint32_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        b->acc = b->acc << 1 | ((v >> i) & 1);
+        if (++b->n == 8) {
+            sb_byte(b, (uint8_t)b->acc);
+            if ((uint8_t)b->acc == 0xFF)
+                sb_byte(b, 0);
+            b->n = 0;
+            b->acc = 0;
+        }
+    }
+}
+
+static void sb_flush(scan_bits *b)    /* pads with ones */
+{
+    while (b->n != 0)
+        sb_put(b, 1, 1);
+}
+
+/* A Huffman table as DHT holds it: codes per length 1..16, symbols. */
+typedef struct huff_spec {
+    uint8_t bits[16];
+    uint8_t vals[32];
+} huff_spec;
+
+/* One symbol as written: its code, then `size` value bits. */
+typedef struct coded {
+    uint32_t code;
+    int len;
+    uint32_t value;
+    int size;
+} coded;
+
+/* A baseline frame of three components whose every block is the same:
+ * a DC difference, ac_count AC coefficients, an end of block when
+ * ac_count < 63. Both tables are table 0; quantisation all ones. */
+typedef struct hand_jpeg {
+    int samp[3];         /* h << 4 | v */
+    int restart;         /* MCUs per restart interval, 0: none */
+    huff_spec dc, ac;
+    coded dc_sym, ac_sym, eob;
+    int ac_count;
+    int extra_dqt;       /* unused table 3 defined this many times more */
+} hand_jpeg;
+
+static void put_segment(FILE *f, int marker, const uint8_t *data, size_t len)
+{
+    uint8_t head[4] = {0xFF, (uint8_t)marker, (uint8_t)((len + 2) >> 8), (uint8_t)(len + 2)};
+    fwrite(head, 1, 4, f);
+    fwrite(data, 1, len, f);
+}
+
+static void put_dht(FILE *f, int class_id, const huff_spec *h)
+{
+    uint8_t seg[1 + 16 + 32];
+    int n = 0;
+    seg[0] = (uint8_t)class_id;
+    for (int i = 0; i < 16; i++)
+        n += seg[1 + i] = h->bits[i];
+    memcpy(seg + 17, h->vals, (size_t)n);
+    put_segment(f, 0xC4, seg, 17 + (size_t)n);
+}
+
+static void write_hand_jpeg(const char *name, const hand_jpeg *j)
+{
+    FILE *f = open_out(name);
+    fwrite("\xFF\xD8", 1, 2, f);
+    uint8_t dqt[65] = {0};
+    memset(dqt + 1, 1, 64);
+    put_segment(f, 0xDB, dqt, sizeof dqt);
+    dqt[0] = 3;
+    for (int i = 0; i < j->extra_dqt; i++)
+        put_segment(f, 0xDB, dqt, sizeof dqt);
+    uint8_t sof[15] = {8, HOSTILE_H >> 8, HOSTILE_H & 255, HOSTILE_W >> 8, HOSTILE_W & 255, 3};
+    int mh = 1, mv = 1, blocks = 0;
+    for (int c = 0; c < 3; c++) {
+        sof[6 + 3 * c] = (uint8_t)(c + 1);
+        sof[7 + 3 * c] = (uint8_t)j->samp[c];
+        mh = (j->samp[c] >> 4) > mh ? j->samp[c] >> 4 : mh;
+        mv = (j->samp[c] & 15) > mv ? j->samp[c] & 15 : mv;
+        blocks += (j->samp[c] >> 4) * (j->samp[c] & 15);
+    }
+    put_segment(f, 0xC0, sof, sizeof sof);
+    put_dht(f, 0x00, &j->dc);
+    put_dht(f, 0x10, &j->ac);
+    if (j->restart > 0) {
+        uint8_t dri[2] = {(uint8_t)(j->restart >> 8), (uint8_t)j->restart};
+        put_segment(f, 0xDD, dri, 2);
+    }
+    static const uint8_t sos[10] = {3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0};
+    put_segment(f, 0xDA, sos, sizeof sos);
+    int mcus = ((HOSTILE_W + 8 * mh - 1) / (8 * mh)) * ((HOSTILE_H + 8 * mv - 1) / (8 * mv));
+    scan_bits b = {0};
+    for (int m = 0; m < mcus; m++) {
+        if (j->restart > 0 && m > 0 && m % j->restart == 0) {
+            sb_flush(&b);
+            sb_byte(&b, 0xFF);
+            sb_byte(&b, (uint8_t)(0xD0 + (m / j->restart - 1) % 8));
+        }
+        for (int k = 0; k < blocks; k++) {
+            sb_put(&b, j->dc_sym.code, j->dc_sym.len);
+            sb_put(&b, j->dc_sym.value, j->dc_sym.size);
+            for (int a = 0; a < j->ac_count; a++) {
+                sb_put(&b, j->ac_sym.code, j->ac_sym.len);
+                sb_put(&b, j->ac_sym.value, j->ac_sym.size);
+            }
+            if (j->ac_count < 63)
+                sb_put(&b, j->eob.code, j->eob.len);
+        }
+    }
+    sb_flush(&b);
+    fwrite(b.p, 1, b.len, f);
+    fwrite("\xFF\xD9", 1, 2, f);
+    free(b.p);
+    if (fclose(f) != 0)
+        die(name);
+}
+
+/* Where marker m first occurs in a JPEG libjpeg wrote (its tables hold
+ * no 0xFF), or 0. */
+static size_t find_marker(const uint8_t *buf, size_t size, uint8_t m)
+{
+    for (size_t i = 2; i + 1 < size; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == m)
+            return i;
+    return 0;
+}
+
+static void hostile_scans(void)
+{
+    /* C1: an AC table whose only code (16 bits) means a 15-bit value: two
+     * coefficients drain more bits than a refill gives (a negative shift
+     * and reads past the data, in the old decoder). libjpeg decodes it. */
+    hand_jpeg c1 = {.samp = {0x22, 0x11, 0x11},
+                    .dc = {.bits = {1}, .vals = {0x00}},
+                    .ac = {.bits = {[15] = 1}, .vals = {0x0F}},
+                    .dc_sym = {0, 1, 0, 0}, .ac_sym = {0, 16, 0, 15}, .ac_count = 63};
+    write_hand_jpeg("crash-scan-ac-size.jpg", &c1);
+
+    /* C4: ten blocks per MCU, a restart marker after each, 16-bit codes of
+     * all ones with 11- and 12-bit values: every byte 0xFF, stuffed, more
+     * than an MCU's room in the old re-packer. The 14 redundant tables
+     * (which the re-packer copies) put an MCU's start where its buffer,
+     * grown by doubling, had between that room and the MCU's size left.
+     * libjpeg refuses the tables (a code of all ones). */
+    hand_jpeg c4 = {.samp = {0x42, 0x11, 0x11}, .restart = 1, .extra_dqt = 14,
+                    .dc = {.bits = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+                           .vals = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1, 2, 3, 5, 11}},
+                    .ac = {.bits = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+                           .vals = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0x11, 0x21, 0x31, 0xF0,
+                                    0x12, 0x0C}},
+                    .dc_sym = {0xFFFF, 16, 0x7FF, 11}, .ac_sym = {0xFFFF, 16, 0xFFF, 12},
+                    .ac_count = 63};
+    write_hand_jpeg("crash-repack-room.jpg", &c4);
+
+    /* The largest MCUs a valid file has (16-bit codes, 11-bit DCs, 63
+     * 10-bit ACs in each of ten blocks, nearly every byte stuffed), which
+     * the scan decoder takes and the re-packer copies and codes. */
+    hand_jpeg big = c4;
+    big.extra_dqt = 0;
+    big.dc = (huff_spec){.bits = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+                         .vals = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1, 2, 3, 11}};
+    big.ac = (huff_spec){.bits = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+                         .vals = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x11, 0x21, 0x31, 0x41, 0xF0,
+                                  0x0A}};
+    big.dc_sym = (coded){0xFFFE, 16, 0x7FF, 11};
+    big.ac_sym = (coded){0xFFFE, 16, 0x3FF, 10};
+    write_hand_jpeg("crash-repack-max-mcu.jpg", &big);
+
+    /* From a libjpeg file: a scan header selecting Huffman table 15 (C2),
+     * a frame header selecting quantisation table 0x80 (C3), both unchecked
+     * by libjpeg until it decodes; luma sampled less than chroma (C5). And
+     * what fuzzing found after those were fixed. */
+    uint8_t *px = textured(HOSTILE_W, HOSTILE_H);
+    jpeg_opts plain = {0};
+    unsigned long size = 0;
+    unsigned char *buf = jpeg_encode(px, HOSTILE_W, HOSTILE_H, &plain, &size);
+    size_t sos = find_marker(buf, size, 0xDA), sof = find_marker(buf, size, 0xC0);
+    if (sos == 0 || sof == 0)
+        die("no frame or scan header in generated JPEG");
+    buf[sos + 6] = 0xFF;    /* first component's Td/Ta */
+    write_file("crash-huff-selector.jpg", buf, size);
+    buf[sos + 6] = 0x00;
+    buf[sof + 12] = 0x80;    /* first component's Tq */
+    write_file("crash-quant-selector.jpg", buf, size);
+    buf[sof + 12] = 0x00;
+    /* Successive approximation in a sequential scan: libjpeg warns when
+     * it starts decoding, which the scan index never made it do, so the
+     * re-packer wrote the flaw into its output (found by fuzz_jpeg_pipeline). */
+    buf[sos + 13] = 0xF9;    /* Ah/Al */
+    write_file("crash-scan-approximation.jpg", buf, size);
+    free(buf);
+    jpeg_opts s1 = {.samp = {0x11, 0x22, 0x11}}, s2 = {.samp = {0x11, 0x11, 0x22}};
+    write_jpeg("crash-sampling-11-22-11.jpg", px, HOSTILE_W, HOSTILE_H, &s1);
+    write_jpeg("crash-sampling-11-11-22.jpg", px, HOSTILE_W, HOSTILE_H, &s2);
+    free(px);
+}
+
 /* ---------------------------------------------------------------- PNG */
 
 typedef struct png_opts {
@@ -605,11 +854,7 @@ static void put_chunk(FILE *f, const char *type, const uint8_t *data, uint32_t l
  * would allocate gigabytes. */
 static void write_bomb(const char *name, uint32_t w, uint32_t h, bool with_stream)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", outdir, name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        die(path);
+    FILE *f = open_out(name);
     fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
     uint8_t ihdr[13];
     put32(ihdr, w);
@@ -645,7 +890,7 @@ static void write_bomb(const char *name, uint32_t w, uint32_t h, bool with_strea
     }
     put_chunk(f, "IEND", NULL, 0);
     if (fclose(f) != 0)
-        die(path);
+        die(name);
 }
 
 static void png_corpus(void)
@@ -709,10 +954,117 @@ static void png_bad_corpus(void)
     write_file("bad-ihdr-crc.png", buf, n);
 }
 
+/* ---------------------------------------------------------------- flavours
+ *
+ * `make-bad-inputs --flavours DIR [PHOTO.jpg...]`: small photos in every
+ * JPEG flavour, the seeds of the fuzz harnesses (scripts/fuzz-seeds): each
+ * photo decoded at 1/8 of its size (the generated texture when none is
+ * given), then written baseline 4:2:0, 4:2:2, 4:4:4 and 4:4:0, with
+ * restart markers, with optimised tables, progressive (also 4:4:4),
+ * arithmetic, grayscale, CMYK and YCCK. */
+
+static uint8_t *small_photo(const char *path, int *w, int *h)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        die(path);
+    struct jpeg_decompress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&ci);
+    jpeg_stdio_src(&ci, f);
+    jpeg_read_header(&ci, TRUE);
+    ci.out_color_space = JCS_RGB;
+    ci.scale_num = 1;
+    ci.scale_denom = 8;
+    jpeg_start_decompress(&ci);
+    *w = (int)ci.output_width;
+    *h = (int)ci.output_height;
+    uint8_t *px = malloc((size_t)*w * (size_t)*h * 3);
+    if (px == NULL)
+        die("out of memory");
+    while (ci.output_scanline < ci.output_height) {
+        JSAMPROW row = px + (size_t)ci.output_scanline * (size_t)*w * 3;
+        jpeg_read_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_decompress(&ci);
+    jpeg_destroy_decompress(&ci);
+    fclose(f);
+    return px;
+}
+
+static void write_flavours(const char *prefix, const uint8_t *px, int w, int h)
+{
+    static const struct { const char *name; jpeg_opts o; } flavours[] = {
+        {"baseline-420", {0}},
+        {"baseline-422", {.samp = {0x21, 0x11, 0x11}}},
+        {"baseline-444", {.samp = {0x11, 0x11, 0x11}}},
+        {"baseline-440", {.samp = {0x12, 0x11, 0x11}}},
+        {"restart", {.restart = 3}},
+        {"restart-444", {.samp = {0x11, 0x11, 0x11}, .restart = 1}},
+        {"optimized", {.optimize = true}},
+        {"progressive", {.progressive = true}},
+        {"progressive-444", {.progressive = true, .samp = {0x11, 0x11, 0x11}}},
+        {"arithmetic", {.arithmetic = true}},
+    };
+    char name[256];
+    for (size_t i = 0; i < sizeof flavours / sizeof flavours[0]; i++) {
+        snprintf(name, sizeof name, "%s-%s.jpg", prefix, flavours[i].name);
+        write_jpeg(name, px, w, h, &flavours[i].o);
+    }
+    size_t n = (size_t)w * (size_t)h;
+    uint8_t *other = malloc(n * 4);
+    if (other == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < n; i++)
+        other[i] = (uint8_t)(px[i * 3] * 0.299 + px[i * 3 + 1] * 0.587 + px[i * 3 + 2] * 0.114);
+    jpeg_opts gray = {.in_space = JCS_GRAYSCALE, .components = 1};
+    snprintf(name, sizeof name, "%s-gray.jpg", prefix);
+    write_jpeg(name, other, w, h, &gray);
+    for (size_t i = 0; i < n; i++) {    /* Adobe's inverted CMYK: no black ink */
+        memcpy(other + i * 4, px + i * 3, 3);
+        other[i * 4 + 3] = 255;
+    }
+    jpeg_opts cmyk = {.in_space = JCS_CMYK, .jpeg_space = JCS_CMYK, .components = 4};
+    snprintf(name, sizeof name, "%s-cmyk.jpg", prefix);
+    write_jpeg(name, other, w, h, &cmyk);
+    jpeg_opts ycck = {.in_space = JCS_CMYK, .jpeg_space = JCS_YCCK, .components = 4};
+    snprintf(name, sizeof name, "%s-ycck.jpg", prefix);
+    write_jpeg(name, other, w, h, &ycck);
+    free(other);
+}
+
+static int flavours_main(int argc, char **argv)
+{
+    if (argc == 0) {
+        uint8_t *px = textured(160, 120);
+        write_flavours("texture", px, 160, 120);
+        free(px);
+    }
+    for (int i = 0; i < argc; i++) {
+        int w, h;
+        uint8_t *px = small_photo(argv[i], &w, &h);
+        const char *base = strrchr(argv[i], '/');
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "%s", base ? base + 1 : argv[i]);
+        char *dot = strrchr(prefix, '.');
+        if (dot != NULL)
+            *dot = '\0';
+        write_flavours(prefix, px, w, h);
+        free(px);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--flavours") == 0) {
+        outdir = argv[2];
+        return flavours_main(argc - 3, argv + 3);
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: make-bad-inputs DIR\n");
+        fprintf(stderr, "usage: make-bad-inputs DIR\n"
+                        "       make-bad-inputs --flavours DIR [PHOTO.jpg...]\n");
         return 2;
     }
     outdir = argv[1];
@@ -721,6 +1073,7 @@ int main(int argc, char **argv)
     write_file("bad-not-an-image.jpg", text, sizeof text - 1);
     jpeg_corpus();
     jpeg_bad_corpus();
+    hostile_scans();
     png_corpus();
     png_bad_corpus();
     return 0;
