@@ -13,7 +13,7 @@
 #include "codec/codec.h"
 #include "corpus.h"
 #include "detect/preset.h"
-#include "redact/anonymize.h"
+#include "redact/pipeline.h"
 
 static anon_detector *detector;
 static const struct corpus_file *current;
@@ -30,8 +30,8 @@ TEST(corpus_file)
     anon_buffer in = ANON_BUFFER_INIT, out = ANON_BUFFER_INIT;
     CHECKF(corpus_read(current->name, &in) == 0, "cannot read %s", current->name);
     anon_process_options o;
-    anon_process_options_default(&o, ANON_MODEL_TINY);
-    anon_preset_apply(preset, ANON_MODEL_TINY, &o.detect);
+    anon_process_options_default(&o, anon_model_find("tiny"));
+    anon_preset_apply(preset, anon_model_find("tiny"), &o.detect);
     anon_result res;
     anon_error err = {0};
     int rc = anon_process(detector, in.data, in.len, &o, &out, &res, &err);
@@ -64,7 +64,7 @@ int main(void)
         printf("not ok bad_inputs_pipeline.generate: scripts/make-bad-inputs failed\n");
         return 1;
     }
-    anon_detector_config cfg = {.model = ANON_MODEL_TINY, .model_dir = model_dir()};
+    anon_detector_config cfg = {.model = anon_model_find("tiny"), .model_dir = model_dir()};
     anon_error err;
     if ((detector = anon_detector_open(&cfg, &err)) == NULL) {
         printf("not ok bad_inputs_pipeline.model: %s\n", err.msg);

@@ -63,6 +63,8 @@ const anon_model anon_model_tiny = {
              .add = {-117.001f / 255, -114.697f / 255, -97.404f / 255}},
     .thresh = 0.5f,
     .nms_iou = 0.4f,
-    .presets = {{0.3f, 0, 0}, {0.4f, 1.5f, 32}, {0.4f, 1.5f, 0}},
+    .presets = {{.thresh = 0.3f, .zoom = 0, .max_passes = 0},
+                {.thresh = 0.4f, .zoom = 1.5f, .max_passes = 32},
+                {.thresh = 0.4f, .zoom = 1.5f, .max_passes = 0}},
     .decode = tiny_decode,
 };
