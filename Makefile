@@ -240,20 +240,6 @@ $(ASAN)/tests/%.o: CPPFLAGS += -Itests
 # closing line.
 .SECONDARY: $(TEST_SRC:tests/%.c=$(ASAN)/tests/%.o)
 
-# ---------------------------------------------------------------- test
-test-build: deps models $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
-
-test: test-build
-	scripts/run-tests
-
-# The edit-compile-test loop: the unit tests that need no service, no
-# network and no face-api oracle (scripts/run-tests --check says which),
-# from the build and the converted models alone; a few minutes on 2 cores.
-check-build: models $(ORACLE_PPM) $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
-
-check: check-build
-	scripts/run-tests --check
-
 # ---------------------------------------------------------------- tools
 # Every other C program of the project is built here too: the bench
 # drivers (bench/NAME.c -> build/NAME, release flags: they measure) and the
@@ -271,6 +257,21 @@ $(TOOL_BIN): $(ASAN)/tools/%: $(ASAN)/tests/tools/%.o $(ASAN)/libanon.a
 .SECONDARY: $(patsubst %.c,$(ASAN)/%.o,$(wildcard tests/tools/*.c))
 
 tools: $(BENCH_BIN) $(TOOL_BIN)
+
+# ---------------------------------------------------------------- test
+test-build: deps models $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
+
+test: test-build
+	scripts/run-tests
+
+# The edit-compile-test loop: the unit tests that need no service, no
+# network and no face-api oracle (scripts/run-tests --check says which),
+# from the build and the converted models alone; a few minutes on 2 cores.
+check-build: models $(ORACLE_PPM) $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
+
+check: check-build
+	scripts/run-tests --check
+
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, each defining
