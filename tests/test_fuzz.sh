@@ -6,6 +6,7 @@
 # (crash, sanitizer report, leak, timeout) fails the harness's line; its
 # input is kept in build/fuzz/findings/NAME/. `make fuzz` runs the
 # harnesses for longer and keeps their corpora.
+# needs: slow (20 s of fuzzing per harness; make check leaves it to make test)
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 SECONDS_EACH=${FUZZ_TEST_SECONDS:-20}
