@@ -2,7 +2,9 @@
  *
  *   db.c          connecting, running statements (failures sorted by kind),
  *                 transactions, migrations
- *   db_images.c   the images table: rows, status changes, pages, stats
+ *   db_images.c   the images table: rows, status changes, pages, the
+ *                 selections of retry, purge and reprocess
+ *   db_stats.c    the counts `anonctl status` shows
  *
  * Not a public interface: only these files include it. */
 #ifndef ANON_DB_PRIVATE_H
