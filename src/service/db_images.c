@@ -46,7 +46,7 @@ int anon_image_status_parse(const char *name, anon_image_status *status, anon_er
     "extract(epoch from updated_at), model, model_version, preset, anonctl_version, " \
     "extract(epoch from original_deleted_at), extract(epoch from reprocessed_at)"
 
-static char *text_or_null(const PGresult *res, int row, int col, int *oom)
+char *db_text(const PGresult *res, int row, int col, int *oom)
 {
     if (PQgetisnull(res, row, col))
         return NULL;
@@ -66,32 +66,32 @@ static int read_row(const PGresult *res, int row, anon_image_row *img, anon_erro
     int oom = 0, c = 0;
     memset(img, 0, sizeof *img);
     img->id = strtoll(PQgetvalue(res, row, c++), NULL, 10);
-    img->camera = text_or_null(res, row, c++, &oom);
+    img->camera = db_text(res, row, c++, &oom);
     snprintf(img->sha256, sizeof img->sha256, "%s", PQgetvalue(res, row, c++));
-    img->original_name = text_or_null(res, row, c++, &oom);
-    img->content_type = text_or_null(res, row, c++, &oom);
+    img->original_name = db_text(res, row, c++, &oom);
+    img->content_type = db_text(res, row, c++, &oom);
     img->bytes = strtoll(PQgetvalue(res, row, c++), NULL, 10);
     img->width = atoi(PQgetvalue(res, row, c++));
     img->height = atoi(PQgetvalue(res, row, c++));
-    img->input_key = text_or_null(res, row, c++, &oom);
-    img->output_key = text_or_null(res, row, c++, &oom);
+    img->input_key = db_text(res, row, c++, &oom);
+    img->output_key = db_text(res, row, c++, &oom);
     anon_image_status_parse(PQgetvalue(res, row, c++), &img->status, NULL);
     img->attempts = atoi(PQgetvalue(res, row, c++));
     img->faces = PQgetisnull(res, row, c) ? -1 : atoi(PQgetvalue(res, row, c));
     c++;
-    img->boxes = text_or_null(res, row, c++, &oom);
-    img->timings = text_or_null(res, row, c++, &oom);
-    img->error = text_or_null(res, row, c++, &oom);
-    img->worker = text_or_null(res, row, c++, &oom);
+    img->boxes = db_text(res, row, c++, &oom);
+    img->timings = db_text(res, row, c++, &oom);
+    img->error = db_text(res, row, c++, &oom);
+    img->worker = db_text(res, row, c++, &oom);
     img->created_at = epoch_or_zero(res, row, c++);
     img->queued_at = epoch_or_zero(res, row, c++);
     img->started_at = epoch_or_zero(res, row, c++);
     img->finished_at = epoch_or_zero(res, row, c++);
     img->updated_at = epoch_or_zero(res, row, c++);
-    img->model = text_or_null(res, row, c++, &oom);
-    img->model_version = text_or_null(res, row, c++, &oom);
-    img->preset = text_or_null(res, row, c++, &oom);
-    img->anonctl_version = text_or_null(res, row, c++, &oom);
+    img->model = db_text(res, row, c++, &oom);
+    img->model_version = db_text(res, row, c++, &oom);
+    img->preset = db_text(res, row, c++, &oom);
+    img->anonctl_version = db_text(res, row, c++, &oom);
     img->original_deleted_at = epoch_or_zero(res, row, c++);
     img->reprocessed_at = epoch_or_zero(res, row, c++);
     if (oom) {
@@ -240,27 +240,31 @@ static int update_one(anon_db *db, const char *what, const char *sql, int n_para
     return rc;
 }
 
-int anon_db_image_mark_queued(anon_db *db, int64_t id, anon_error *err)
+/* update_one for a statement whose only parameter is the row's id ($1). */
+static int update_by_id(anon_db *db, const char *what, const char *sql, int64_t id,
+                        anon_error *err)
 {
     char idt[24];
     id_text(id, idt);
     const char *params[] = {idt};
-    return update_one(db, "mark queued",
+    return update_one(db, what, sql, 1, params, err);
+}
+
+int anon_db_image_mark_queued(anon_db *db, int64_t id, anon_error *err)
+{
+    return update_by_id(db, "mark queued",
                       "UPDATE images SET status = 'queued', queued_at = now(), updated_at = now()"
-                      " WHERE id = $1 AND status IN ('received', 'queued', 'failed') RETURNING id",
-                      1, params, err);
+                        " WHERE id = $1 AND status IN ('received', 'queued', 'failed') RETURNING id",
+                        id, err);
 }
 
 int anon_db_image_requeue(anon_db *db, int64_t id, anon_error *err)
 {
-    char idt[24];
-    id_text(id, idt);
-    const char *params[] = {idt};
-    return update_one(db, "requeue",
+    return update_by_id(db, "requeue",
                       "UPDATE images SET status = 'queued', queued_at = now(), updated_at = now(),"
                       " worker = NULL WHERE id = $1"
-                      " AND status IN ('received', 'queued', 'processing', 'failed') RETURNING id",
-                      1, params, err);
+                        " AND status IN ('received', 'queued', 'processing', 'failed') RETURNING id",
+                        id, err);
 }
 
 int anon_db_image_mark_processing(anon_db *db, int64_t id, const char *worker,
@@ -351,27 +355,21 @@ int anon_db_image_mark_rejected(anon_db *db, int64_t id, const char *reason,
 
 int anon_db_image_mark_original_deleted(anon_db *db, int64_t id, anon_error *err)
 {
-    char idt[24];
-    id_text(id, idt);
-    const char *params[] = {idt};
-    return update_one(db, "mark original deleted",
-                      "UPDATE images SET original_deleted_at = now(), updated_at = now()"
-                      " WHERE id = $1 AND status IN ('done', 'rejected')"
-                      " AND original_deleted_at IS NULL RETURNING id",
-                      1, params, err);
+    return update_by_id(db, "mark original deleted",
+                        "UPDATE images SET original_deleted_at = now(), updated_at = now()"
+                        " WHERE id = $1 AND status IN ('done', 'rejected')"
+                        " AND original_deleted_at IS NULL RETURNING id",
+                        id, err);
 }
 
 int anon_db_image_mark_reprocess(anon_db *db, int64_t id, anon_error *err)
 {
-    char idt[24];
-    id_text(id, idt);
-    const char *params[] = {idt};
-    return update_one(db, "mark reprocess",
-                      "UPDATE images SET status = 'queued', attempts = 0, worker = NULL,"
-                      " error = NULL, reprocessed_at = now(), queued_at = now(), updated_at = now()"
-                      " WHERE id = $1 AND status = 'done' AND original_deleted_at IS NULL"
-                      " RETURNING id",
-                      1, params, err);
+    return update_by_id(db, "mark reprocess",
+                        "UPDATE images SET status = 'queued', attempts = 0, worker = NULL,"
+                        " error = NULL, reprocessed_at = now(), queued_at = now(), updated_at = now()"
+                        " WHERE id = $1 AND status = 'done' AND original_deleted_at IS NULL"
+                        " RETURNING id",
+                        id, err);
 }
 
 /* ------------------------------------------------------------ pages */

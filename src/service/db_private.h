@@ -27,6 +27,10 @@ struct anon_db {
 PGresult *db_exec(anon_db *db, const char *what, const char *sql, int n_params,
                   const char *const *params, ExecStatusType want, anon_error *err);
 
+/* A text column as a heap string, NULL when the column is NULL; *oom is
+ * set when the copy could not be made. */
+char *db_text(const PGresult *res, int row, int col, int *oom);
+
 /* db_exec of a statement that returns no rows: 0 or -1. */
 int db_command(anon_db *db, const char *what, const char *sql, int n_params,
                const char *const *params, anon_error *err);

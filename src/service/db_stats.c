@@ -103,15 +103,6 @@ static int stats_originals(anon_db *db, const char *camera, long retention,
     return 0;
 }
 
-static char *dup_or_null(const PGresult *res, int row, int col, int *oom)
-{
-    if (PQgetisnull(res, row, col))
-        return NULL;
-    char *s = strdup(PQgetvalue(res, row, col));
-    *oom |= s == NULL;
-    return s;
-}
-
 /* Done images per model, model version and preset. */
 static int stats_models(anon_db *db, const char *camera, anon_db_stats *out, anon_error *err)
 {
@@ -128,9 +119,9 @@ static int stats_models(anon_db *db, const char *camera, anon_db_stats *out, ano
         oom = 1;
     for (int i = 0; i < n && !oom; i++) {
         anon_db_model_count *m = &out->by_model[i];
-        m->model = dup_or_null(res, i, 0, &oom);
-        m->model_version = dup_or_null(res, i, 1, &oom);
-        m->preset = dup_or_null(res, i, 2, &oom);
+        m->model = db_text(res, i, 0, &oom);
+        m->model_version = db_text(res, i, 1, &oom);
+        m->preset = db_text(res, i, 2, &oom);
         m->count = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         out->n_by_model++;
     }
