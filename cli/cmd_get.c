@@ -161,7 +161,8 @@ const struct anonctl_cmd cmd_get = {
     .env = get_env,
     .run = run_get,
     .exits = EXIT_BIT(EXIT_SOME_FAILED) | EXIT_BIT(EXIT_UNAVAILABLE),
-    .exit_notes = {[EXIT_SOME_FAILED] = "no image with that id, or no output (not done yet, or rejected)",
+    .exit_notes = {[EXIT_SOME_FAILED] = "no image with that id, or no output (not done yet, "
+                                        "or rejected)",
                    [EXIT_USAGE] = "also a file name whose extension is not the image's format",
                    [EXIT_CONFIG] = "also the object store refused the credentials"},
 };

@@ -5,9 +5,10 @@
  * The intake inserts rows and marks them queued; workers mark them
  * processing/done/failed/rejected and record which model made the output;
  * `anonctl retry`, `purge` and `reprocess` select rows with FOR UPDATE SKIP
- * LOCKED; `anonctl status` and the HTTP API read counts and pages. The schema comes from versioned, forward-only SQL migrations
- * (src/service/migrations/NNN_name.sql, embedded in the binary at build time),
- * applied by anon_db_migrate under an advisory lock.
+ * LOCKED; `anonctl status` and the HTTP API read counts and pages. The
+ * schema comes from versioned, forward-only SQL migrations
+ * (src/service/migrations/NNN_name.sql, embedded in the binary at build
+ * time), applied by anon_db_migrate under an advisory lock.
  *
  * Only parameterized queries. One anon_db is one connection: use one per
  * thread. A call that finds the connection broken resets it once and

@@ -366,7 +366,8 @@ int anon_db_image_mark_reprocess(anon_db *db, int64_t id, anon_error *err)
 {
     return update_by_id(db, "mark reprocess",
                         "UPDATE images SET status = 'queued', attempts = 0, worker = NULL,"
-                        " error = NULL, reprocessed_at = now(), queued_at = now(), updated_at = now()"
+                        " error = NULL, reprocessed_at = now(), queued_at = now(),"
+                        " updated_at = now()"
                         " WHERE id = $1 AND status = 'done' AND original_deleted_at IS NULL"
                         " RETURNING id",
                         id, err);
@@ -487,7 +488,8 @@ int anon_db_purge_candidates(anon_db *db, long retention, int64_t after, int lim
     return select_page(db, "purge candidates",
                        "SELECT " ROW_COLUMNS " FROM images"
                        " WHERE original_deleted_at IS NULL AND status IN ('done', 'rejected')"
-                       " AND coalesce(finished_at, updated_at) <= now() - make_interval(secs => $1::float8)"
+                       " AND coalesce(finished_at, updated_at)"
+                       "  <= now() - make_interval(secs => $1::float8)"
                        " AND id > $2::bigint ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED",
                        3, params, out, err);
 }
