@@ -16,12 +16,16 @@
 #define ANON_VERSION "0.1.0"
 #endif
 
+const char cli_version[] = ANON_VERSION;
+
 extern const struct anonctl_cmd cmd_blur;
 extern const struct anonctl_cmd cmd_config;
 extern const struct anonctl_cmd cmd_drain;
 extern const struct anonctl_cmd cmd_get;
 extern const struct anonctl_cmd cmd_list;
 extern const struct anonctl_cmd cmd_migrate;
+extern const struct anonctl_cmd cmd_purge;
+extern const struct anonctl_cmd cmd_reprocess;
 extern const struct anonctl_cmd cmd_retry;
 extern const struct anonctl_cmd cmd_status;
 extern const struct anonctl_cmd cmd_upload;
@@ -34,6 +38,8 @@ static const struct anonctl_cmd *const commands[] = {
     &cmd_get,
     &cmd_drain,
     &cmd_retry,
+    &cmd_purge,
+    &cmd_reprocess,
     &cmd_migrate,
     &cmd_config,
 };

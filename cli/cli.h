@@ -57,6 +57,29 @@ int cli_option_error(const struct anonctl_cmd *cmd, int c, char **argv);
 /* Parses a whole number flag value in [min, max]; -1 on error. */
 int cli_parse_long(const char *text, long min, long max, long *out);
 
+/* A flag that overrides a setting (--model for ANON_MODEL): sets it with
+ * the settings table's checks; a refused value is the command's usage
+ * error ("--model: ANON_MODEL: expected one of ..."). EXIT_OK or
+ * EXIT_USAGE. */
+int cli_set_from_flag(const struct anonctl_cmd *cmd, anon_config *cfg, const char *flag,
+                      const char *name, const char *value);
+
+/* A point in time for --since/--until: a Unix time, an ISO 8601 UTC date
+ * or time (2024-05-01, 2024-05-01T12:00:00Z), or an age before now (90s,
+ * 30m, 12h, 7d, as duration.h reads them). -1 when it is none of these. */
+int cli_parse_when(const char *text, double *unix_time);
+
+/* The --originals-retention option of the commands that delete originals
+ * (drain, retry, purge), for their help. */
+#define CLI_RETENTION_HELP                                                             \
+    "      --originals-retention D  keep an original D once its image is done or\n"   \
+    "                        rejected: 0 deletes it at once, a duration (24h, 30d)\n"  \
+    "                        keeps it for reprocess until purge, forever never\n"      \
+    "                        deletes it (default: $ANON_ORIGINALS_RETENTION, 0)\n"
+
+/* The programs' version ("0.1.0"), recorded with every output. */
+extern const char cli_version[];
+
 /* Prints a JSON value as one compact line on stdout and frees it. */
 struct json_t;
 void cli_print_json(struct json_t *value);

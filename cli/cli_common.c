@@ -10,7 +10,10 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "base/duration.h"
 
 /* The meaning of each exit code, the same for every command. */
 static const char *const exit_meanings[EXIT_N_CODES] = {
@@ -75,6 +78,43 @@ int cli_parse_long(const char *text, long min, long max, long *out)
     if (errno != 0 || end == text || *end != '\0' || n < min || n > max)
         return -1;
     *out = n;
+    return 0;
+}
+
+int cli_set_from_flag(const struct anonctl_cmd *cmd, anon_config *cfg, const char *flag,
+                      const char *name, const char *value)
+{
+    anon_error err;
+    if (anon_config_set(cfg, name, value, &err) < 0)
+        return cli_usage_error(cmd, "--%s: %s", flag, err.msg);
+    return EXIT_OK;
+}
+
+int cli_parse_when(const char *text, double *unix_time)
+{
+    long seconds;
+    size_t n = strlen(text);
+    /* An age ends in a unit letter. */
+    if (n > 1 && strchr("smhd", text[n - 1]) && isdigit((unsigned char)text[n - 2])) {
+        if (anon_duration_parse(text, false, &seconds, NULL) < 0)
+            return -1;
+        *unix_time = (double)time(NULL) - (double)seconds;
+        return 0;
+    }
+    static const char *const iso[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"};
+    for (size_t i = 0; i < sizeof iso / sizeof iso[0]; i++) {
+        struct tm tm = {0};
+        const char *end = strptime(text, iso[i], &tm);
+        if (end && *end == '\0') {
+            *unix_time = (double)timegm(&tm);
+            return 0;
+        }
+    }
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || !(v >= 0 && v < 1e11))
+        return -1;
+    *unix_time = v;
     return 0;
 }
 

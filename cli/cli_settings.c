@@ -1,6 +1,8 @@
 /* cli_settings.c - showing settings without their secrets (see cli_settings.h). */
 #include "cli_settings.h"
 
+#include "base/duration.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,10 +99,14 @@ void cli_setting_value(const anon_config *cfg, const anon_config_var *v, char *b
                        size_t size)
 {
     const char *field = (const char *)cfg + v->offset;
-    if (v->type == ANON_VAR_LONG) {
+    if (v->type == ANON_VAR_LONG || v->type == ANON_VAR_DURATION) {
         long n;
+        char text[ANON_DURATION_LEN];
         memcpy(&n, field, sizeof n);
-        snprintf(buf, size, "%ld", n);
+        if (v->type == ANON_VAR_DURATION)
+            snprintf(buf, size, "%s", anon_duration_format(n, text));
+        else
+            snprintf(buf, size, "%ld", n);
         return;
     }
     const char *s;

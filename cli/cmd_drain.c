@@ -14,7 +14,9 @@
 #include "cli.h"
 #include "cli_services.h"
 #include "engine/engine.h"
+#include "detect/model_digest.h"
 #include "detect/preset.h"
+#include "base/duration.h"
 #include "base/timestamp.h"
 #include "service/worker.h"
 
@@ -75,13 +77,14 @@ static void log_job(void *ctx, const anon_job_event *ev)
 {
     const struct drain_log *log = ctx;
     char when[ANON_TIMESTAMP_LEN];
-    json_t *line = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s?,s:s,s:i,s:f,s:s?}", "time",
+    json_t *line = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s?,s:s,s:i,s:f,s:s?,s:s?}", "time",
                              log_time(when), "level",
                              ev->outcome == ANON_JOB_DONE || ev->outcome == ANON_JOB_ALREADY_DONE
                                  ? "info" : "warn",
                              "event", "job", "worker", log->worker, "id", (json_int_t)ev->id,
                              "key", ev->key, "outcome", outcome_name(ev->outcome), "faces",
-                             ev->faces, "ms", ev->ms_total, "reason", ev->reason);
+                             ev->faces, "ms", ev->ms_total, "reason", ev->reason, "original",
+                             ev->original);
     cli_print_json(line);
 }
 
@@ -93,6 +96,7 @@ static const struct option drain_options[] = {
     {"engine", required_argument, NULL, 'e'},
     {"model", required_argument, NULL, 'm'},
     {"preset", required_argument, NULL, 'P'},
+    {"originals-retention", required_argument, NULL, 'R'},
     {NULL, 0, NULL, 0},
 };
 
@@ -100,16 +104,6 @@ struct drain_args {
     long idle_exit, max_images, prefetch;
     const char *worker_id, *engine;
 };
-
-/* --model and --preset override ANON_MODEL and ANON_PRESET, checked by
- * the settings table like the variables themselves. */
-static int parse_model_flags(int c, anon_config *cfg)
-{
-    anon_error err;
-    if (anon_config_set(cfg, c == 'm' ? "ANON_MODEL" : "ANON_PRESET", optarg, &err) < 0)
-        return cli_usage_error(&cmd_drain, "--%s: %s", c == 'm' ? "model" : "preset", err.msg);
-    return EXIT_OK;
-}
 
 static int parse_drain_args(int argc, char **argv, anon_config *cfg, struct drain_args *a)
 {
@@ -133,9 +127,19 @@ static int parse_drain_args(int argc, char **argv, anon_config *cfg, struct drai
             break;
         case 'w': a->worker_id = optarg; break;
         case 'e': a->engine = optarg; break;
+        /* Flags that override a setting, checked by the settings table
+         * like the variables themselves. */
         case 'm':
+            if ((rc = cli_set_from_flag(cmd, cfg, "model", "ANON_MODEL", optarg)) != EXIT_OK)
+                return rc;
+            break;
         case 'P':
-            if ((rc = parse_model_flags(c, cfg)) != EXIT_OK)
+            if ((rc = cli_set_from_flag(cmd, cfg, "preset", "ANON_PRESET", optarg)) != EXIT_OK)
+                return rc;
+            break;
+        case 'R':
+            if ((rc = cli_set_from_flag(cmd, cfg, "originals-retention",
+                                        "ANON_ORIGINALS_RETENTION", optarg)) != EXIT_OK)
                 return rc;
             break;
         default: return cli_option_error(cmd, c, argv);
@@ -146,14 +150,21 @@ static int parse_drain_args(int argc, char **argv, anon_config *cfg, struct drai
     return EXIT_OK;
 }
 
+/* The detector, and the digest of its model's weights that every output
+ * it makes is recorded with (computed once, here). */
 static anon_detector *open_detector(const anon_config *cfg, const char *engine,
-                                    const anon_model *model)
+                                    const anon_model *model,
+                                    char digest[ANON_MODEL_DIGEST_LEN + 1])
 {
     char dir[4096];
     anon_error err;
     anon_detector_config dc = {.model = model, .model_dir = cli_model_dir(cfg, dir, sizeof dir),
                                .engine = engine ? engine : anon_engine_default(), .threads = 1};
     anon_detector *d = anon_detector_open(&dc, &err);
+    if (d != NULL && anon_model_digest(model, dc.model_dir, digest, &err) < 0) {
+        anon_detector_close(d);
+        d = NULL;
+    }
     if (d == NULL)
         fprintf(stderr, "anonctl drain: %s\n", err.msg);
     return d;
@@ -183,10 +194,16 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     else
         default_worker_id(worker, sizeof worker);
 
+    char digest[ANON_MODEL_DIGEST_LEN + 1];
     anon_worker_options opt = {.worker_id = worker, .output_bucket = cfg->output_bucket,
                                .max_bytes = cfg->max_bytes, .idle_exit_ms = a.idle_exit * 1000,
-                               .max_images = a.max_images, .requeue_delay_ms = 1000};
-    anon_detector *det = open_detector(cfg, a.engine, model);
+                               .max_images = a.max_images, .requeue_delay_ms = 1000,
+                               .input_bucket = cfg->input_bucket,
+                               .originals_retention = cfg->originals_retention,
+                               .provenance = {.model = model->name, .model_version = digest,
+                                              .preset = cfg->preset,
+                                              .anonctl_version = cli_version}};
+    anon_detector *det = open_detector(cfg, a.engine, model, digest);
     if (det == NULL)
         return EXIT_CONFIG;
     anon_process_options_default(&opt.process, model);
@@ -203,11 +220,13 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     }
     install_stop_handlers();
     struct drain_log log = {.worker = worker};
-    char when[ANON_TIMESTAMP_LEN];
-    cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "time", log_time(when), "level",
-                             "info", "event", "start", "worker", worker, "model", cfg->model,
-                             "preset", cfg->preset, "engine",
-                             a.engine ? a.engine : anon_engine_default()));
+    char when[ANON_TIMESTAMP_LEN], retention[ANON_DURATION_LEN];
+    cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "time",
+                             log_time(when), "level", "info", "event", "start", "worker", worker,
+                             "model", model->name, "model_version", digest, "preset",
+                             cfg->preset, "engine", a.engine ? a.engine : anon_engine_default(),
+                             "anonctl_version", cli_version, "originals_retention",
+                             anon_duration_format(cfg->originals_retention, retention)));
     anon_worker_services ws = {.db = svc.db, .queue = svc.queue, .s3 = svc.s3, .detector = det};
     anon_worker_totals t;
     anon_error err;
@@ -229,7 +248,7 @@ static const char *const drain_env[] = {
     "ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE", "ANON_DELIVERY_LIMIT", "ANON_S3_ENDPOINT",
     "ANON_S3_REGION", "ANON_S3_ACCESS_KEY", "ANON_S3_SECRET_KEY", "ANON_OUTPUT_BUCKET",
     "ANON_INPUT_BUCKET", "ANON_PREFETCH", "ANON_MAX_BYTES", "ANON_MAX_PIXELS", "ANON_MODEL", "ANON_PRESET", "ANON_MODEL_DIR",
-    NULL};
+    "ANON_ORIGINALS_RETENTION", NULL};
 
 const struct anonctl_cmd cmd_drain = {
     .name = "drain",
@@ -247,9 +266,12 @@ const struct anonctl_cmd cmd_drain = {
         "  -m, --model NAME      face model: ssd or tiny (default: $ANON_MODEL, ssd)\n"
         "      --preset NAME     detection passes: fast, balanced or thorough, as for\n"
         "                        anonctl blur (default: $ANON_PRESET, balanced)\n"
-        "\nOne JSON line on stdout at the start (model, preset), one per job and one at\n"
-        "the exit, each with an ISO 8601 UTC \"time\". SIGTERM: the job in hand is\n"
-        "finished, then exit.\n",
+        CLI_RETENTION_HELP
+        "\nEach output is recorded with the model, its version (a digest of its weights),\n"
+        "the preset and anonctl's version. One JSON line on stdout at the start (model,\n"
+        "version, preset, retention), one per job (with \"original\": deleted, kept or\n"
+        "why not) and one at the exit, each with an ISO 8601 UTC \"time\". SIGTERM: the\n"
+        "job in hand is finished, then exit.\n",
     .env = drain_env,
     .run = run_drain,
     .exits = EXIT_BIT(EXIT_UNAVAILABLE),

@@ -13,27 +13,6 @@ extern const struct anonctl_cmd cmd_list;
 
 #define DEFAULT_LIMIT 50
 
-/* --since: a Unix time, or an age such as 90s, 30m, 12h, 7d. */
-static int parse_since(const char *text, double *out)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || v < 0)
-        return -1;
-    static const struct { char unit; double secs; } units[] = {
-        {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
-    if (*end == '\0') {
-        *out = v;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (end[0] == units[i].unit && end[1] == '\0') {
-            *out = (double)time(NULL) - v * units[i].secs;
-            return 0;
-        }
-    return -1;
-}
-
 /* A word as the shell reads it back: quoted unless plainly safe. */
 static void print_shell_word(const char *w)
 {
@@ -72,6 +51,9 @@ static void print_next_page_hint(const anon_image_filter *f, int64_t next_after)
     printf(" --after %lld\n", (long long)next_after);
 }
 
+#define ROW_FORMAT "%-8lld %-10s %-16s %5s %-20s %-17s %-8s %-7s %s\n"
+#define HEAD_FORMAT "%-8s %-10s %-16s %5s %-20s %-17s %-8s %-7s %s\n"
+
 static void print_row(const anon_image_row *r)
 {
     char when[32] = "-";
@@ -82,8 +64,14 @@ static void print_row(const anon_image_row *r)
     char faces[16] = "-";
     if (r->faces >= 0)
         snprintf(faces, sizeof faces, "%d", r->faces);
-    printf("%-8lld %-10s %-16s %5s %-20s %s\n", (long long)r->id,
-           anon_image_status_name(r->status), r->camera ? r->camera : "-", faces, when,
+    /* What made the output: MODEL@VERSION, preset, anonctl version. */
+    char model[96] = "-";
+    if (r->model)
+        snprintf(model, sizeof model, "%s@%s", r->model,
+                 r->model_version ? r->model_version : "?");
+    printf(ROW_FORMAT, (long long)r->id, anon_image_status_name(r->status),
+           r->camera ? r->camera : "-", faces, when, model, r->preset ? r->preset : "-",
+           r->anonctl_version ? r->anonctl_version : "-",
            r->original_name ? r->original_name : "");
     /* Why it was rejected or failed, under its row. */
     if ((r->status == ANON_IMAGE_REJECTED || r->status == ANON_IMAGE_FAILED) && r->error)
@@ -118,8 +106,9 @@ static int parse_list_args(int argc, char **argv, anon_image_filter *f, bool *js
             break;
         }
         case 'S':
-            if (parse_since(optarg, &f->since) < 0)
-                return cli_usage_error(cmd, "--since takes a Unix time or an age like 30m, 12h, 7d");
+            if (cli_parse_when(optarg, &f->since) < 0)
+                return cli_usage_error(cmd, "--since takes a Unix time, an ISO 8601 date or "
+                                            "time, or an age like 30m, 12h, 7d");
             break;
         case 'l':
             if (cli_parse_long(optarg, 1, 1000, &n) < 0)
@@ -165,8 +154,8 @@ static int run_list(int argc, char **argv, anon_config *cfg)
         cli_print_json(json_pack("{s:o,s:o}", "images", rows, "next_after",
                                  page.next_after ? json_integer(page.next_after) : json_null()));
     } else {
-        printf("%-8s %-10s %-16s %5s %-20s %s\n", "ID", "STATUS", "CAMERA", "FACES",
-               "CREATED (UTC)", "NAME");
+        printf(HEAD_FORMAT, "ID", "STATUS", "CAMERA", "FACES", "CREATED (UTC)", "MODEL",
+               "PRESET", "ANONCTL", "NAME");
         for (size_t i = 0; i < page.count; i++)
             print_row(&page.rows[i]);
         if (page.next_after)
@@ -186,12 +175,15 @@ const struct anonctl_cmd cmd_list = {
     .options = "      --camera NAME     only this camera (default: all)\n"
                "      --status NAME     received, queued, processing, done, failed or rejected\n"
                "                        (default: all)\n"
-               "      --since WHEN      created since a Unix time or an age: 30m, 12h, 7d\n"
+               "      --since WHEN      created since a Unix time, an ISO 8601 UTC date or time\n"
+               "                        (2024-05-01, 2024-05-01T12:00:00Z) or an age: 30m, 12h, 7d\n"
                "                        (default: any time)\n"
                "      --limit N         rows per page, 1 to 1000 (default: 50)\n"
                "      --after ID        the page after this id (printed at the end of a page)\n"
                "      --json            {images: [...], next_after}\n"
-               "\nRejected and failed images show their reason on a line under their row.\n",
+               "\nMODEL, PRESET and ANONCTL say what made the output (MODEL@VERSION: the\n"
+               "model's name and a digest of its weights). Rejected and failed images show\n"
+               "their reason on a line under their row.\n",
     .env = list_env,
     .run = run_list,
     .exits = EXIT_BIT(EXIT_UNAVAILABLE),

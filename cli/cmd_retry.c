@@ -1,7 +1,9 @@
 /* cmd_retry.c - `anonctl retry`: the repair pass the CronJob runs.
  *
  * Republishes failed and stuck images and dead letters, rejects those over
- * the attempt limit (src/service/retry.c), and prints what it did. */
+ * the attempt limit (src/service/retry.c; with a retention of 0 the
+ * originals of the images it rejects are deleted at once), and prints what
+ * it did. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -47,10 +49,11 @@ static const struct option retry_options[] = {
     {"processing-age", required_argument, NULL, 'p'},
     {"max-attempts", required_argument, NULL, 'm'},
     {"limit", required_argument, NULL, 'l'},
+    {"originals-retention", required_argument, NULL, 'R'},
     {NULL, 0, NULL, 0},
 };
 
-static int parse_retry_args(int argc, char **argv, const anon_config *cfg,
+static int parse_retry_args(int argc, char **argv, anon_config *cfg,
                             anon_retry_options *o, struct retry_print *p)
 {
     const struct anonctl_cmd *cmd = &cmd_retry;
@@ -73,6 +76,13 @@ static int parse_retry_args(int argc, char **argv, const anon_config *cfg,
         }
         if (c == '?' || c == ':')
             return cli_option_error(cmd, c, argv);
+        if (c == 'R') {
+            int rc = cli_set_from_flag(cmd, cfg, "originals-retention",
+                                       "ANON_ORIGINALS_RETENTION", optarg);
+            if (rc != EXIT_OK)
+                return rc;
+            continue;
+        }
         if (cli_parse_long(optarg, 1, 1L << 31, &n) < 0)
             return cli_usage_error(cmd, "--%s takes a positive number",
                                    retry_options[which].name);
@@ -86,6 +96,7 @@ static int parse_retry_args(int argc, char **argv, const anon_config *cfg,
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    o->originals_retention = cfg->originals_retention;
     return EXIT_OK;
 }
 
@@ -97,12 +108,15 @@ static int run_retry(int argc, char **argv, anon_config *cfg)
     if (rc != EXIT_OK)
         return rc;
     cli_services svc;
-    rc = cli_services_open("retry", cfg, NEED_DB | NEED_QUEUE, &svc);
+    /* The object store only to delete the originals of what it rejects. */
+    int need = NEED_DB | NEED_QUEUE | (opt.originals_retention == 0 ? NEED_S3 : 0);
+    rc = cli_services_open("retry", cfg, need, &svc);
     if (rc != EXIT_OK)
         return rc;
     anon_retry_totals t;
     anon_error err;
-    int failed = anon_retry_run(svc.db, svc.queue, &opt, log_retry, &print, &t, &err) < 0;
+    int failed = anon_retry_run(svc.db, svc.queue, svc.s3, &opt, log_retry, &print, &t,
+                                &err) < 0;
     if (failed)
         fprintf(stderr, "anonctl retry: %s\n", err.msg);
     if (print.json) {
@@ -122,8 +136,10 @@ static int run_retry(int argc, char **argv, anon_config *cfg)
     return failed ? cli_exit_for(&err) : EXIT_OK;
 }
 
-static const char *const retry_env[] = {"ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE",
-                                        "ANON_INPUT_BUCKET", "ANON_MAX_ATTEMPTS", NULL};
+static const char *const retry_env[] = {
+    "ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE", "ANON_INPUT_BUCKET", "ANON_MAX_ATTEMPTS",
+    "ANON_ORIGINALS_RETENTION", "ANON_S3_ENDPOINT", "ANON_S3_REGION", "ANON_S3_ACCESS_KEY",
+    "ANON_S3_SECRET_KEY", NULL};
 
 const struct anonctl_cmd cmd_retry = {
     .name = "retry",
@@ -138,7 +154,9 @@ const struct anonctl_cmd cmd_retry = {
         "                            (default: 900)\n"
         "      --max-attempts N      reject images after N attempts (default: $ANON_MAX_ATTEMPTS, 20)\n"
         "      --limit N             rows handled per pass (default: 500)\n"
-        "\nSafe to run twice at once: rows are taken with FOR UPDATE SKIP LOCKED.\n",
+        CLI_RETENTION_HELP
+        "\nSafe to run twice at once: rows are taken with FOR UPDATE SKIP LOCKED. The\n"
+        "originals of images it rejects follow the retention (0: deleted at once).\n",
     .env = retry_env,
     .run = run_retry,
     .exits = EXIT_BIT(EXIT_UNAVAILABLE),

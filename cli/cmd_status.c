@@ -2,8 +2,10 @@
  *
  * Without an ID: image counts by status, queue and dead-letter depth (a
  * passive declare: current, not the management API's delayed figure), the
- * age of the oldest unfinished image, throughput over 5 and 60 minutes and
- * the most frequent errors. With an ID: that image's row. */
+ * age of the oldest unfinished image, throughput over 5 and 60 minutes, the
+ * most frequent errors, the originals still held (and how many are past
+ * the retention in force here), and done images per model and preset.
+ * With an ID: that image's row. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -11,6 +13,7 @@
 
 #include "cli.h"
 #include "cli_services.h"
+#include "base/duration.h"
 #include "service/record_json.h"
 
 extern const struct anonctl_cmd cmd_status;
@@ -32,7 +35,40 @@ static json_t *queue_json(const struct queue_view *q)
                      "dead_letters", "error", q->error);
 }
 
-static json_t *stats_json(const anon_db_stats *s, const struct queue_view *q)
+static json_t *age_or_null(double seconds)
+{
+    return seconds < 0 ? json_null() : json_real(seconds);
+}
+
+static json_t *originals_json(const anon_db_stats *s, long retention)
+{
+    char text[ANON_DURATION_LEN];
+    return json_pack("{s:I,s:I,s:o,s:s,s:I}", "held", (json_int_t)s->originals_held,
+                     "held_finished", (json_int_t)s->originals_held_finished, "oldest_seconds",
+                     age_or_null(s->oldest_original_age), "retention",
+                     anon_duration_format(retention, text), "past_retention",
+                     (json_int_t)s->originals_past_retention);
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *by_model_json(const anon_db_stats *s)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->n_by_model; i++) {
+        const anon_db_model_count *m = &s->by_model[i];
+        json_array_append_new(arr, json_pack("{s:o,s:o,s:o,s:I}", "model", text_or_null(m->model),
+                                             "model_version", text_or_null(m->model_version),
+                                             "preset", text_or_null(m->preset), "done",
+                                             (json_int_t)m->count));
+    }
+    return arr;
+}
+
+static json_t *stats_json(const anon_db_stats *s, const struct queue_view *q, long retention)
 {
     json_t *by = json_object();
     for (int i = 0; i < ANON_IMAGE_N_STATUS; i++)
@@ -41,15 +77,58 @@ static json_t *stats_json(const anon_db_stats *s, const struct queue_view *q)
     for (size_t i = 0; i < s->n_top_errors; i++)
         json_array_append_new(errors, json_pack("{s:s,s:I}", "error", s->top_errors[i].error,
                                                 "count", (json_int_t)s->top_errors[i].count));
-    return json_pack("{s:I,s:o,s:o,s:o,s:{s:f,s:f},s:o}", "total", (json_int_t)s->total,
-                     "by_status", by, "queue", queue_json(q), "oldest_unfinished_seconds",
-                     s->oldest_unfinished_age < 0 ? json_null()
-                                                  : json_real(s->oldest_unfinished_age),
+    return json_pack("{s:I,s:o,s:o,s:o,s:{s:f,s:f},s:o,s:o,s:o}", "total",
+                     (json_int_t)s->total, "by_status", by, "queue", queue_json(q),
+                     "oldest_unfinished_seconds", age_or_null(s->oldest_unfinished_age),
                      "images_per_second", "last_5min", s->per_second_5min, "last_60min",
-                     s->per_second_60min, "top_errors", errors);
+                     s->per_second_60min, "top_errors", errors, "originals",
+                     originals_json(s, retention), "done_by_model", by_model_json(s));
 }
 
-static void print_stats(const anon_db_stats *s, const struct queue_view *q)
+/* An age as people read it: "42 s", "3 h 20 min", "12 d 4 h". */
+static const char *age_text(double seconds, char *buf, size_t size)
+{
+    long s = (long)seconds;
+    if (s < 120)
+        snprintf(buf, size, "%ld s", s);
+    else if (s < 7200)
+        snprintf(buf, size, "%ld min", s / 60);
+    else if (s < 2 * 86400)
+        snprintf(buf, size, "%ld h %ld min", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, size, "%ld d %ld h", s / 86400, s % 86400 / 3600);
+    return buf;
+}
+
+static void print_originals(const anon_db_stats *s, long retention)
+{
+    char age[48], text[ANON_DURATION_LEN];
+    printf("originals held: %lld (%lld of finished images)", (long long)s->originals_held,
+           (long long)s->originals_held_finished);
+    if (s->oldest_original_age >= 0)
+        printf(", the oldest stored %s ago", age_text(s->oldest_original_age, age, sizeof age));
+    printf("\n  retention here %s: %lld past it%s\n", anon_duration_format(retention, text),
+           (long long)s->originals_past_retention,
+           s->originals_past_retention ? " (anonctl purge deletes them)" : "");
+}
+
+static void print_models(const anon_db_stats *s)
+{
+    if (s->n_by_model == 0)
+        return;
+    printf("done by model:\n");
+    for (size_t i = 0; i < s->n_by_model; i++) {
+        const anon_db_model_count *m = &s->by_model[i];
+        char model[96] = "(not recorded)";
+        if (m->model)
+            snprintf(model, sizeof model, "%s@%s", m->model,
+                     m->model_version ? m->model_version : "?");
+        printf("  %-24s %-10s %lld\n", model, m->preset ? m->preset : "-",
+               (long long)m->count);
+    }
+}
+
+static void print_stats(const anon_db_stats *s, const struct queue_view *q, long retention)
 {
     printf("images: %lld\n", (long long)s->total);
     for (int i = 0; i < ANON_IMAGE_N_STATUS; i++)
@@ -68,6 +147,8 @@ static void print_stats(const anon_db_stats *s, const struct queue_view *q)
         printf("most frequent errors:\n");
     for (size_t i = 0; i < s->n_top_errors; i++)
         printf("  %5lld  %s\n", (long long)s->top_errors[i].count, s->top_errors[i].error);
+    print_originals(s, retention);
+    print_models(s);
 }
 
 /* What PostgreSQL knows is shown even when RabbitMQ is down: the queue is
@@ -78,7 +159,7 @@ static int show_overview(cli_services *svc, const anon_config *cfg, const char *
 {
     anon_db_stats stats;
     anon_error err;
-    if (anon_db_stats_get(svc->db, camera, 5, &stats, &err) < 0) {
+    if (anon_db_stats_get(svc->db, camera, 5, cfg->originals_retention, &stats, &err) < 0) {
         fprintf(stderr, "anonctl status: %s\n", err.msg);
         return cli_exit_for(&err);
     }
@@ -88,9 +169,9 @@ static int show_overview(cli_services *svc, const anon_config *cfg, const char *
     else if (svc->queue)
         q.error = err.msg;
     if (json)
-        cli_print_json(stats_json(&stats, &q));
+        cli_print_json(stats_json(&stats, &q, cfg->originals_retention));
     else
-        print_stats(&stats, &q);
+        print_stats(&stats, &q, cfg->originals_retention);
     anon_db_stats_free(&stats);
     if (q.available)
         return EXIT_OK;
@@ -156,7 +237,8 @@ static int run_status(int argc, char **argv, anon_config *cfg)
     return rc;
 }
 
-static const char *const status_env[] = {"ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE", NULL};
+static const char *const status_env[] = {"ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE",
+                                         "ANON_ORIGINALS_RETENTION", NULL};
 
 const struct anonctl_cmd cmd_status = {
     .name = "status",
@@ -164,8 +246,10 @@ const struct anonctl_cmd cmd_status = {
     .summary = "counts by status, queue depth, throughput, errors; or one image",
     .options = "      --camera NAME     only this camera's images (default: all)\n"
                "      --json            machine-readable output\n"
-               "\nWith RabbitMQ unreachable, what PostgreSQL knows is still shown and the\n"
-               "queue is marked unavailable (exit 4).\n",
+               "\nAlso the originals still held (of finished images: how many are past\n"
+               "$ANON_ORIGINALS_RETENTION, what anonctl purge would delete) and the done\n"
+               "images per model, its version and preset. With RabbitMQ unreachable, what\n"
+               "PostgreSQL knows is still shown and the queue is marked unavailable (exit 4).\n",
     .env = status_env,
     .run = run_status,
     .exits = EXIT_BIT(EXIT_SOME_FAILED) | EXIT_BIT(EXIT_UNAVAILABLE),

@@ -159,7 +159,7 @@ TEST(insert_is_idempotent)
     bad.sha256 = sha;
     CHECK(anon_db_image_insert(db, &bad, &img, NULL, &err) == -1);
     CHECKF(anon_error_kind_of(&err) == ANON_ERR_INPUT, "%.300s", err.msg);
-    CHECK(anon_db_image_mark_done(db, a, "k", 1, "not json", NULL, &err) == -1);
+    CHECK(anon_db_image_mark_done(db, a, "k", 1, "not json", NULL, NULL, &err) == -1);
     CHECKF(anon_error_kind_of(&err) == ANON_ERR_INPUT, "%.300s", err.msg);
     CHECKF(anon_db_ping(db, &err) == 0, "%.300s", err.msg);
     anon_db_close(db);
@@ -219,14 +219,21 @@ TEST(status_changes)
     CHECK(anon_db_image_mark_failed(db, id, "store unavailable", &err) == 1);
     CHECK(anon_db_image_requeue(db, id, &err) == 1);
     CHECK(anon_db_image_mark_processing(db, id, "worker-1", NULL, &err) == 1);
+    anon_image_provenance prov = {"ssd", "0123456789ab", "fast", "9.9.9"};
     CHECK(anon_db_image_mark_done(db, id, "out/x.jpg", 2, "[{\"x\":1,\"y\":2,\"w\":3,\"h\":4}]",
-                                  "{\"detect_ms\":12.5}", &err) == 1);
+                                  "{\"detect_ms\":12.5}", &prov, &err) == 1);
     CHECK(anon_db_image_get(db, id, &img, &err) == 1);
     CHECK(img.status == ANON_IMAGE_DONE && img.faces == 2 && img.attempts == 2);
     CHECK(strstr(img.boxes, "\"w\": 3") != NULL || strstr(img.boxes, "\"w\":3") != NULL);
     CHECK(img.timings && strstr(img.timings, "detect_ms"));
     CHECK(img.error == NULL && img.finished_at >= img.started_at);
     CHECK(strcmp(img.output_key, "out/x.jpg") == 0);
+    /* What made the output is recorded with it; the original is held. */
+    CHECK(img.model && strcmp(img.model, "ssd") == 0 && img.model_version &&
+          strcmp(img.model_version, "0123456789ab") == 0 && img.preset &&
+          strcmp(img.preset, "fast") == 0 && img.anonctl_version &&
+          strcmp(img.anonctl_version, "9.9.9") == 0);
+    CHECK(img.original_deleted_at == 0 && img.reprocessed_at == 0);
     anon_image_row_free(&img);
     /* Done is final for everything but done. */
     CHECK(anon_db_image_mark_failed(db, id, "late", &err) == 0);
@@ -236,8 +243,8 @@ TEST(status_changes)
     CHECK(img.status == ANON_IMAGE_DONE);
     anon_image_row_free(&img);
     /* Bad JSON is refused before it reaches the server. */
-    CHECK(anon_db_image_mark_done(db, id, "k", 1, "{not json", NULL, &err) == -1);
-    CHECK(anon_db_image_mark_done(db, id, "k", 1, "{}", NULL, &err) == -1);
+    CHECK(anon_db_image_mark_done(db, id, "k", 1, "{not json", NULL, NULL, &err) == -1);
+    CHECK(anon_db_image_mark_done(db, id, "k", 1, "{}", NULL, NULL, &err) == -1);
     int64_t r = insert(db, camera, 4, NULL);
     CHECK(anon_db_image_mark_rejected(db, r, "not a JPEG", &err) == 1);
     CHECK(anon_db_image_mark_queued(db, r, &err) == 0);
@@ -262,7 +269,7 @@ TEST(keyset_pages_and_stats)
     for (int i = 0; i < 25; i++)
         CHECK((ids[i] = insert(db, cam, 200 + i, NULL)) > 0);
     for (int i = 0; i < 5; i++)
-        CHECK(anon_db_image_mark_done(db, ids[i], "o", 0, NULL, NULL, &err) == 1);
+        CHECK(anon_db_image_mark_done(db, ids[i], "o", 0, NULL, NULL, NULL, &err) == 1);
     CHECK(anon_db_image_mark_failed(db, ids[5], "boom", &err) == 1);
     CHECK(anon_db_image_mark_failed(db, ids[6], "boom", &err) == 1);
     CHECK(anon_db_image_mark_rejected(db, ids[7], "bad jpeg", &err) == 1);
@@ -301,7 +308,7 @@ TEST(keyset_pages_and_stats)
     CHECK(anon_db_image_list(db, &f, &page, &err) == -1);
 
     anon_db_stats st;
-    CHECKF(anon_db_stats_get(db, cam, 3, &st, &err) == 0, "%.300s", err.msg);
+    CHECKF(anon_db_stats_get(db, cam, 3, 0, &st, &err) == 0, "%.300s", err.msg);
     CHECK(st.total == 25 && st.by_status[ANON_IMAGE_DONE] == 5);
     CHECK(st.by_status[ANON_IMAGE_FAILED] == 2 && st.by_status[ANON_IMAGE_REJECTED] == 1);
     CHECK(st.by_status[ANON_IMAGE_RECEIVED] == 17);
@@ -310,7 +317,7 @@ TEST(keyset_pages_and_stats)
     CHECK(st.n_top_errors == 2 && strcmp(st.top_errors[0].error, "boom") == 0);
     CHECK(st.top_errors[0].count == 2);
     anon_db_stats_free(&st);
-    CHECK(anon_db_stats_get(db, NULL, 0, &st, &err) == 0 && st.total >= 25);
+    CHECK(anon_db_stats_get(db, NULL, 0, 0, &st, &err) == 0 && st.total >= 25);
     anon_db_stats_free(&st);
     anon_db_close(db);
 }
@@ -351,6 +358,78 @@ TEST(retry_candidates_skip_locked)
     anon_image_row img;
     CHECK(anon_db_image_get(a, stuck, &img, &err) == 1);
     CHECK(img.status == ANON_IMAGE_QUEUED && img.worker == NULL);
+    anon_image_row_free(&img);
+    anon_db_close(a);
+    anon_db_close(b);
+}
+
+/* Whether a page holds the row with this id. */
+static int page_has(const anon_image_page *p, int64_t id)
+{
+    for (size_t i = 0; i < p->count; i++)
+        if (p->rows[i].id == id)
+            return 1;
+    return 0;
+}
+
+TEST(originals_purge_and_reprocess_rows)
+{
+    anon_db *a = connect_migrated(), *b = connect_migrated();
+    CHECK(a != NULL && b != NULL);
+    anon_error err;
+    char cam[80];
+    snprintf(cam, sizeof cam, "%s-orig", camera);
+    int64_t done = insert(a, cam, 400, NULL), rejected = insert(a, cam, 401, NULL);
+    int64_t queued = insert(a, cam, 402, NULL), tiny = insert(a, cam, 403, NULL);
+    anon_image_provenance by_tiny = {"tiny", "abcdefabcdef", "fast", "9.9.9"};
+    CHECK(anon_db_image_mark_done(a, done, "o1", 0, NULL, NULL, NULL, &err) == 1);
+    CHECK(anon_db_image_mark_rejected(a, rejected, "bad", &err) == 1);
+    CHECK(anon_db_image_mark_queued(a, queued, &err) == 1);
+    CHECK(anon_db_image_mark_done(a, tiny, "o4", 0, NULL, NULL, &by_tiny, &err) == 1);
+    /* Finished rows with their original held are purge candidates once
+     * past the retention; unfinished rows never are. */
+    anon_image_page pa, pb;
+    CHECK(anon_db_begin(a, &err) == 0);
+    /* (from this test's rows on: the table holds other tests' rows too) */
+    CHECKF(anon_db_purge_candidates(a, 3600, done - 1, 1000, &pa, &err) == 0, "%.300s", err.msg);
+    CHECK(!page_has(&pa, done) && !page_has(&pa, rejected));
+    anon_image_page_free(&pa);
+    CHECK(anon_db_purge_candidates(a, 0, done - 1, 1000, &pa, &err) == 0);
+    CHECK(page_has(&pa, done) && page_has(&pa, rejected) && page_has(&pa, tiny));
+    CHECK(!page_has(&pa, queued));
+    /* A second purge at once does not see the rows the first holds. */
+    CHECK(anon_db_begin(b, &err) == 0);
+    CHECK(anon_db_purge_candidates(b, 0, done - 1, 1000, &pb, &err) == 0);
+    CHECK(!page_has(&pb, done) && !page_has(&pb, rejected));
+    anon_image_page_free(&pb);
+    CHECK(anon_db_commit(b, &err) == 0);
+    anon_image_page_free(&pa);
+    CHECK(anon_db_image_mark_original_deleted(a, done, &err) == 1);
+    CHECK(anon_db_image_mark_original_deleted(a, done, &err) == 0);      /* recorded once */
+    CHECK(anon_db_image_mark_original_deleted(a, queued, &err) == 0);    /* unfinished */
+    CHECK(anon_db_commit(a, &err) == 0);
+    /* Reprocess selects done rows by what made them; a row without its
+     * original is selected (to be reported) but cannot be sent again. */
+    anon_reprocess_filter f = {.camera = cam, .model = "tiny"};
+    CHECK(anon_db_begin(a, &err) == 0);
+    CHECKF(anon_db_reprocess_candidates(a, &f, 0, 1000, &pa, &err) == 0, "%.300s", err.msg);
+    CHECK(pa.count == 1 && page_has(&pa, tiny));
+    anon_image_page_free(&pa);
+    f.model = "";   /* nothing recorded */
+    CHECK(anon_db_reprocess_candidates(a, &f, 0, 1000, &pa, &err) == 0);
+    CHECK(pa.count == 1 && page_has(&pa, done) && pa.rows[0].original_deleted_at > 0);
+    anon_image_page_free(&pa);
+    CHECK(anon_db_image_mark_reprocess(a, done, &err) == 0);
+    CHECK(anon_db_image_mark_reprocess(a, tiny, &err) == 1);
+    CHECK(anon_db_commit(a, &err) == 0);
+    anon_image_row img;
+    CHECK(anon_db_image_get(a, tiny, &img, &err) == 1);
+    CHECK(img.status == ANON_IMAGE_QUEUED && img.attempts == 0 && img.reprocessed_at > 0);
+    /* Until the new output replaces it, the previous one is still served. */
+    CHECK(img.model && strcmp(img.model, "tiny") == 0 && anon_image_has_output(&img));
+    anon_image_row_free(&img);
+    CHECK(anon_db_image_get(a, rejected, &img, &err) == 1);
+    CHECK(!anon_image_has_output(&img));
     anon_image_row_free(&img);
     anon_db_close(a);
     anon_db_close(b);
@@ -403,6 +482,7 @@ int main(void)
         CASE(migrations_idempotent_and_concurrent), CASE(insert_is_idempotent),
         CASE(concurrent_inserts_make_one_row), CASE(status_changes),
         CASE(keyset_pages_and_stats), CASE(retry_candidates_skip_locked),
+        CASE(originals_purge_and_reprocess_rows),
         CASE(malformed_and_unreachable), CASE(ping_and_reconnect_after_server_kills_session),
     };
     return check_run("svc_db", cases, sizeof cases / sizeof cases[0]);

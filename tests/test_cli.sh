@@ -69,3 +69,28 @@ rc2=$?
     && ok drain_model_preset_flags_checked || not_ok drain_model_preset_flags_checked "exit $rc1 $rc2: $(cat "$TMP/drain.err")"
 "$ANONCTL" drain --help | grep -q -- '--model NAME' && "$ANONCTL" drain --help | grep -q -- '--preset NAME' \
     && ok drain_help_lists_model_preset || not_ok drain_help_lists_model_preset
+
+# The originals' retention flag goes through the settings table's checks,
+# on every command that takes it, before any service is touched.
+bad=""
+for c in drain retry purge; do
+    "$ANONCTL" "$c" --originals-retention 30days >/dev/null 2>"$TMP/ret.err"
+    rc=$?
+    [ $rc -eq 2 ] && grep -q -- "--originals-retention: ANON_ORIGINALS_RETENTION: '30days' is not a duration" "$TMP/ret.err" \
+        || bad="$bad $c($rc: $(cat "$TMP/ret.err"))"
+    "$ANONCTL" "$c" --help | grep -q -- '--originals-retention D' || bad="$bad help:$c"
+done
+[ -z "$bad" ] && ok retention_flag_checked || not_ok retention_flag_checked "$bad"
+ANON_ORIGINALS_RETENTION=forever "$ANONCTL" config | grep -qx 'ANON_ORIGINALS_RETENTION=forever' &&
+    ANON_ORIGINALS_RETENTION=86400 "$ANONCTL" config | grep -qx 'ANON_ORIGINALS_RETENTION=1d' \
+    && ok config_shows_retention_as_duration || not_ok config_shows_retention_as_duration
+# reprocess sends everything only when asked in so many words; get --json
+# and -o - cannot share standard output.
+"$ANONCTL" reprocess >/dev/null 2>"$TMP/rep.err"
+rc1=$?
+"$ANONCTL" reprocess --since yesterday >/dev/null 2>>"$TMP/rep.err"
+rc2=$?
+[ $rc1 -eq 2 ] && [ $rc2 -eq 2 ] && grep -q -- '--all' "$TMP/rep.err" \
+    && ok reprocess_needs_a_selection || not_ok reprocess_needs_a_selection "exit $rc1 $rc2: $(cat "$TMP/rep.err")"
+"$ANONCTL" get 1 --json -o - >/dev/null 2>&1
+[ $? -eq 2 ] && ok get_json_and_stdout_image_refused || not_ok get_json_and_stdout_image_refused

@@ -12,7 +12,11 @@ and is identical to it everywhere else but the blocks the masks touch
 coefficients, so decoded pixels are bit-identical; PNG: lossless). No
 object in either bucket without its row (orphans), no output for a rejected
 image, no row for bytes nobody sent, and no message left in the queue or
-the dead-letter queue unless its image is finished.
+the dead-letter queue unless its image is finished. Originals follow the
+default retention (0): once a final `anonctl purge` has run, as the retry
+CronJob runs it, no finished image's original is left in the input bucket
+and each row records that it was deleted; an unfinished image's original
+is always there.
 """
 import hashlib
 import json
@@ -65,7 +69,9 @@ def load_rows(env):
     out = psql(env, "SELECT coalesce(json_agg(t ORDER BY id), '[]') FROM (SELECT id, camera, sha256,"
                     " status, attempts, faces, boxes, error, input_key, output_key, worker,"
                     " extract(epoch from created_at) AS created,"
-                    " extract(epoch from finished_at) AS finished FROM images) t", timeout=120)
+                    " extract(epoch from finished_at) AS finished,"
+                    " original_deleted_at IS NOT NULL AS original_deleted FROM images) t",
+               timeout=120)
     if out is None:
         raise RuntimeError("cannot read the images table")
     return json.loads(out)
@@ -220,6 +226,7 @@ def run(env, stack, manifest, queue_name):
     checks.add("no_output_for_rejected_images", no_output_rejected)
     checks.add("no_duplicate_rows", duplicate_rows(rows, manifest))
     checks.add("no_orphaned_objects", orphans(rows, inputs, outputs, manifest))
+    checks.add("originals_of_finished_images_deleted", originals_left(rows, inputs))
     checks.add("queues_empty_or_accounted_for", queue_leftovers(stack, queue_name, rows))
     counts.update(lost=len(set(lost)), duplicated=len(set(dups)), longest_wait=longest)
     return checks, counts
@@ -244,10 +251,32 @@ def orphans(rows, inputs, outputs, manifest):
     problems = [f"input object {k} has no row" for k in inputs if k not in in_keys]
     problems += [f"output object {k} has no done row" for k in outputs if k not in done_keys]
     for k, r in in_keys.items():
+        if finished(r):
+            continue   # originals_left judges those
         if k not in inputs:
             problems.append(f"row {r['id']}: its original {k} is not in the input bucket")
         elif inputs[k] != md5.get(r["sha256"], inputs[k]):
             problems.append(f"row {r['id']}: the stored original {k} is not the bytes sent")
+    return problems
+
+
+def finished(row):
+    return row["status"] in ("done", "rejected")
+
+
+def originals_left(rows, inputs):
+    """With the default retention (0) and a last purge run, the original of
+    every finished image is gone from the input bucket and its row says so."""
+    problems = []
+    for r in rows:
+        if not finished(r):
+            continue
+        if r["input_key"] in inputs:
+            problems.append(f"row {r['id']} ({r['status']}): its original {r['input_key']} "
+                            f"is still in the input bucket")
+        elif not r["original_deleted"]:
+            problems.append(f"row {r['id']} ({r['status']}): original gone, but the row does "
+                            f"not record its deletion")
     return problems
 
 

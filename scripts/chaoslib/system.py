@@ -340,8 +340,10 @@ class System:
 
 
 class RetryLoop(threading.Thread):
-    """`anonctl retry --json` every `period` seconds, as the CronJob runs it,
-    with the ages scaled down to the campaign's length."""
+    """`anonctl retry --json` then `anonctl purge --json` every `period`
+    seconds, as the CronJob runs them (purge only when retry succeeded, as
+    its init container must), with the ages scaled down to the campaign's
+    length."""
 
     def __init__(self, system, period, ages):
         super().__init__(daemon=True)
@@ -357,16 +359,15 @@ class RetryLoop(threading.Thread):
         return ["retry", "--json", "--received-age", str(r), "--queued-age", str(q),
                 "--processing-age", str(p)]
 
-    def once(self):
+    def run_logged(self, args):
+        """One command; its output to the log, its actions counted. The exit
+        code, or None when it timed out."""
         try:
-            p = self.system.anonctl(*self.args(), timeout=300)
+            p = self.system.anonctl(*args, timeout=300)
         except subprocess.TimeoutExpired:
-            self.failed_passes += 1
-            return
-        self.passes += 1
-        self.failed_passes += p.returncode != 0
+            return None
         with open(self.log_path, "a") as f:
-            f.write(f"--- pass {self.passes} exit {p.returncode}\n{p.stdout}{p.stderr}")
+            f.write(f"--- pass {self.passes} {args[0]} exit {p.returncode}\n{p.stdout}{p.stderr}")
         for line in p.stdout.splitlines():
             try:
                 ev = json.loads(line)
@@ -374,7 +375,16 @@ class RetryLoop(threading.Thread):
                 continue
             if "action" in ev:
                 key = ev["action"] + (" (dead letter)" if ev.get("dead_letter") else "")
+                key = "originals deleted (purge)" if args[0] == "purge" else key
                 self.actions[key] = self.actions.get(key, 0) + 1
+        return p.returncode
+
+    def once(self):
+        self.passes += 1
+        rc = self.run_logged(self.args())
+        if rc == 0:
+            rc = self.run_logged(["purge", "--json"])
+        self.failed_passes += rc != 0
 
     def run(self):
         while not self.stop_event.wait(self.period):

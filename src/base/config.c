@@ -1,6 +1,8 @@
 /* config.c - the table of ANON_* settings and its loader (see config.h). */
 #include "base/config.h"
 
+#include "base/duration.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +22,9 @@
     {name, def, help, ANON_VAR_STRING, offsetof(anon_config, field), 1, 0, 0, NULL}
 #define NUM(field, name, def, lo, hi, help) \
     {name, def, help, ANON_VAR_LONG, offsetof(anon_config, field), 0, lo, hi, NULL}
+/* A duration (duration.h) from 0 to hi seconds, or forever. */
+#define DURATION(field, name, def, hi, help) \
+    {name, def, help, ANON_VAR_DURATION, offsetof(anon_config, field), 0, 0, hi, NULL}
 
 static const char *const addressing_choices[] = {"path", "virtual", NULL};
 static const char *const model_choices[] = {"ssd", "tiny", "yolo", NULL};
@@ -47,6 +52,10 @@ static const anon_config_var vars[] = {
     STR(s3_ca_file, "ANON_S3_CA_FILE", "", "CA bundle for a TLS endpoint (empty: system CAs)"),
     STR(input_bucket, "ANON_INPUT_BUCKET", "anon-input", "bucket for original images"),
     STR(output_bucket, "ANON_OUTPUT_BUCKET", "anon-output", "bucket for anonymized images"),
+    DURATION(originals_retention, "ANON_ORIGINALS_RETENTION", "0", 36500L * 86400,
+             "how long an original is kept once its image is done or rejected: 0 deletes it "
+             "at once, a duration (24h, 30d) keeps it for anonctl reprocess until anonctl "
+             "purge deletes it, forever never deletes it"),
     STR(intake_url, "ANON_INTAKE_URL", "http://127.0.0.1:8080",
         "where anonctl upload sends images"),
     STR(intake_listen, "ANON_INTAKE_LISTEN", "0.0.0.0:8080",
@@ -98,6 +107,12 @@ const char *anon_config_var_accepts(const anon_config_var *v, char *buf, size_t 
         snprintf(buf, size, "%ld-%ld", v->min, v->max);
         return buf;
     }
+    if (v->type == ANON_VAR_DURATION) {
+        char most[ANON_DURATION_LEN];
+        snprintf(buf, size, "0, seconds, 90m, 24h, 30d (up to %s), forever",
+                 anon_duration_format(v->max, most));
+        return buf;
+    }
     for (size_t i = 0; v->choices && v->choices[i] && used < size; i++) {
         int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", v->choices[i]);
         if (n < 0)
@@ -115,6 +130,23 @@ static bool is_choice(const anon_config_var *v, const char *value)
     return false;
 }
 
+static int set_duration(const anon_config_var *v, char *field, const char *value,
+                        anon_error *err)
+{
+    long seconds = 0;
+    char most[ANON_DURATION_LEN];
+    int rc = anon_duration_parse(value, true, &seconds, err);
+    if (rc == ANON_OK && seconds > v->max)
+        rc = anon_fail(err, "at most %s, got '%s'", anon_duration_format(v->max, most), value);
+    if (rc < 0) {
+        anon_fail_prefix(err, "%s: ", v->name);
+        anon_error_set_kind(err, ANON_ERR_CONFIG);
+        return ANON_ERROR;
+    }
+    memcpy(field, &seconds, sizeof seconds);
+    return ANON_OK;
+}
+
 static int set_var(anon_config *cfg, const anon_config_var *v, const char *value,
                    anon_error *err)
 {
@@ -128,6 +160,8 @@ static int set_var(anon_config *cfg, const anon_config_var *v, const char *value
         memcpy(field, &value, sizeof value);
         return ANON_OK;
     }
+    if (v->type == ANON_VAR_DURATION)
+        return set_duration(v, field, value, err);
     char *end;
     errno = 0;
     long n = strtol(value, &end, 10);

@@ -25,6 +25,7 @@ typedef struct anon_config {
     const char *s3_ca_file;
     const char *input_bucket;
     const char *output_bucket;
+    long originals_retention;   /* seconds; 0: at once; ANON_DURATION_FOREVER: never */
     const char *intake_url;
     const char *intake_listen;
     const char *intake_token;
@@ -42,7 +43,9 @@ typedef struct anon_config {
     long prefetch;
 } anon_config;
 
-typedef enum { ANON_VAR_STRING, ANON_VAR_LONG } anon_var_type;
+/* ANON_VAR_DURATION: a long of seconds, written as duration.h reads it
+ * ("30d", "forever" -> ANON_DURATION_FOREVER), within [min, max]. */
+typedef enum { ANON_VAR_STRING, ANON_VAR_LONG, ANON_VAR_DURATION } anon_var_type;
 
 typedef struct anon_config_var {
     const char *name;         /* environment variable */
@@ -51,7 +54,7 @@ typedef struct anon_config_var {
     anon_var_type type;
     size_t offset;            /* field in anon_config */
     int secret;               /* never shown or logged */
-    long min, max;            /* ANON_VAR_LONG: the accepted range */
+    long min, max;            /* ANON_VAR_LONG, ANON_VAR_DURATION: the accepted range */
     const char *const *choices; /* ANON_VAR_STRING: the accepted values
                                  * (NULL-terminated), or NULL for any */
 } anon_config_var;
@@ -74,7 +77,7 @@ int anon_config_set(anon_config *cfg, const char *name, const char *value,
                     anon_error *err);
 
 /* What a variable accepts, for --help and the README: "1-65535", "ssd,
- * tiny" or "" (any text), into buf. */
+ * tiny", a duration's forms or "" (any text), into buf. */
 const char *anon_config_var_accepts(const anon_config_var *v, char *buf, size_t size);
 
 #endif

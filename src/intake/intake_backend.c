@@ -400,7 +400,9 @@ backend_result intake_backend_list(intake_backend *b, const intake_list_query *q
 }
 
 /* Only ever reads output_key from the output bucket: the original cannot
- * be served from here even when a row is inconsistent. */
+ * be served from here even when a row is inconsistent. An image being
+ * processed again keeps serving its previous output until the new one
+ * replaces it. */
 typedef struct {
     int fd;
     int64_t size;
@@ -411,7 +413,7 @@ static backend_result fetch_output(intake_backend *b, session *s, const anon_ima
                                    void *ctx, anon_error *err)
 {
     output_file *out = ctx;
-    if (img->status != ANON_IMAGE_DONE || img->output_key == NULL) {
+    if (!anon_image_has_output(img)) {
         anon_fail(err, "image %lld is %s, its output is not ready", (long long)img->id,
                   anon_image_status_name(img->status));
         return BACKEND_NOT_READY;

@@ -3,11 +3,12 @@
  * One row per accepted image in table `images`, unique per (camera,
  * sha256) so that a camera re-sending the same bytes gets the same row.
  * The intake inserts rows and marks them queued; workers mark them
- * processing/done/failed/rejected; `anonctl retry` selects stuck rows with
- * FOR UPDATE SKIP LOCKED; `anonctl status` and the HTTP API read counts and
- * pages. The schema comes from versioned, forward-only SQL migrations
- * (src/service/migrations/NNN_name.sql, embedded in the binary at build time),
- * applied by anon_db_migrate under an advisory lock.
+ * processing/done/failed/rejected and record which model made the output;
+ * `anonctl retry`, `purge` and `reprocess` select rows with FOR UPDATE SKIP
+ * LOCKED; `anonctl status` and the HTTP API read counts and pages. The
+ * schema comes from versioned, forward-only SQL migrations
+ * (src/service/migrations/NNN_name.sql, embedded in the binary at build
+ * time), applied by anon_db_migrate under an advisory lock.
  *
  * Only parameterized queries. One anon_db is one connection: use one per
  * thread. A call that finds the connection broken resets it once and
@@ -98,9 +99,23 @@ typedef struct anon_image_row {
     double started_at;
     double finished_at;
     double updated_at;
+    /* What made the output (NULL until done, and for outputs made before
+     * migration 002): the model's name, its version (a short digest of its
+     * weights), the preset and the anonctl version. */
+    char *model;
+    char *model_version;
+    char *preset;
+    char *anonctl_version;
+    double original_deleted_at;  /* when the original was deleted; 0: still held */
+    double reprocessed_at;       /* when anonctl reprocess last sent it again; 0: never */
 } anon_image_row;
 
 void anon_image_row_free(anon_image_row *img);
+
+/* Whether the row has an anonymized output that may be served: a done
+ * row's, and the previous output of a row that is being processed again
+ * (reprocess) until the new one replaces it. Never a rejected row's. */
+int anon_image_has_output(const anon_image_row *img);
 
 /* What the intake knows about a new upload. */
 typedef struct anon_image_new {
@@ -151,13 +166,23 @@ int anon_db_image_requeue(anon_db *db, int64_t id, anon_error *err);
 int anon_db_image_mark_processing(anon_db *db, int64_t id, const char *worker,
                                   anon_image_row *out, anon_error *err);
 
+/* What made an output, recorded with it (NULL fields are stored as NULL). */
+typedef struct anon_image_provenance {
+    const char *model;            /* "ssd" */
+    const char *model_version;    /* short digest of the weights (model_digest.h) */
+    const char *preset;           /* "balanced" */
+    const char *anonctl_version;  /* "0.1.0" */
+} anon_image_provenance;
+
 /* -> done (from any status: a finished image is the best outcome) with the
- * output key, face count, boxes (a JSON array, NULL: []) and timings (a
- * JSON object, NULL: {}); clears error; sets finished_at. Fails if
- * boxes/timings are not a JSON array/object. */
+ * output key, face count, boxes (a JSON array, NULL: []), timings (a
+ * JSON object, NULL: {}) and what made it (prov, may be NULL); clears
+ * error; sets finished_at. Fails if boxes/timings are not a JSON
+ * array/object. */
 int anon_db_image_mark_done(anon_db *db, int64_t id, const char *output_key,
                             int faces, const char *boxes_json,
-                            const char *timings_json, anon_error *err);
+                            const char *timings_json, const anon_image_provenance *prov,
+                            anon_error *err);
 
 /* -> failed (transient: retry may republish it) with the reason; not
  * from done or rejected. */
@@ -168,6 +193,17 @@ int anon_db_image_mark_failed(anon_db *db, int64_t id, const char *reason,
  * not from done. */
 int anon_db_image_mark_rejected(anon_db *db, int64_t id, const char *reason,
                                 anon_error *err);
+
+/* Records that the original of a finished (done or rejected) row was
+ * deleted: sets original_deleted_at unless it is set already. 1 changed,
+ * 0 not (no such row, unfinished, or already recorded), -1 error. */
+int anon_db_image_mark_original_deleted(anon_db *db, int64_t id, anon_error *err);
+
+/* done -> queued, to be processed again (anonctl reprocess): attempts
+ * start again from 0, reprocessed_at and queued_at are set, the worker
+ * cleared; output key and provenance stay until the new output replaces
+ * them. Only a row whose original is still held. 1 / 0 / -1. */
+int anon_db_image_mark_reprocess(anon_db *db, int64_t id, anon_error *err);
 
 /* Keyset pagination, in ascending id order. */
 typedef struct anon_image_filter {
@@ -196,6 +232,11 @@ typedef struct anon_db_error_count {
     int64_t count;
 } anon_db_error_count;
 
+typedef struct anon_db_model_count {
+    char *model, *model_version, *preset;   /* NULL: not recorded */
+    int64_t count;
+} anon_db_model_count;
+
 typedef struct anon_db_stats {
     int64_t by_status[ANON_IMAGE_N_STATUS];
     int64_t total;
@@ -207,10 +248,23 @@ typedef struct anon_db_stats {
     double per_second_60min;       /* done_last_60min / 3600 */
     anon_db_error_count *top_errors;  /* most frequent errors of failed/rejected rows */
     size_t n_top_errors;
+    /* Originals still in the input bucket. */
+    int64_t originals_held;           /* of every row */
+    int64_t originals_held_finished;  /* of done and rejected rows: retention applies */
+    int64_t originals_past_retention; /* of those, finished longer ago than the
+                                         retention asked about (anonctl purge's work) */
+    double oldest_original_age;       /* seconds since the oldest held original was
+                                         stored (created_at); -1: none held */
+    /* Done rows per model, model version and preset (NULL fields: not
+     * recorded), most first. */
+    anon_db_model_count *by_model;
+    size_t n_by_model;
 } anon_db_stats;
 
-/* camera NULL: all cameras. max_errors: how many top errors (0: 5). */
-int anon_db_stats_get(anon_db *db, const char *camera, size_t max_errors,
+/* camera NULL: all cameras. max_errors: how many top errors (0: 5).
+ * retention: seconds, for originals_past_retention (ANON_DURATION_FOREVER:
+ * none is past it). */
+int anon_db_stats_get(anon_db *db, const char *camera, size_t max_errors, long retention,
                       anon_db_stats *out, anon_error *err);
 void anon_db_stats_free(anon_db_stats *stats);
 
@@ -228,5 +282,29 @@ typedef struct anon_retry_policy {
  * here: the caller rejects rows whose attempts reached its limit. */
 int anon_db_retry_candidates(anon_db *db, const anon_retry_policy *policy,
                              anon_image_page *out, anon_error *err);
+
+/* What `anonctl purge` deletes: done and rejected rows whose original is
+ * held and whose image finished more than retention seconds ago (0: all of
+ * them), id > after, at most limit (1..1000), in id order, taken with FOR
+ * UPDATE SKIP LOCKED: call inside anon_db_begin/commit. Unfinished rows are
+ * never among them. */
+int anon_db_purge_candidates(anon_db *db, long retention, int64_t after, int limit,
+                             anon_image_page *out, anon_error *err);
+
+/* What `anonctl reprocess` selects among done rows. */
+typedef struct anon_reprocess_filter {
+    const char *camera;   /* NULL: all */
+    double since, until;  /* created_at in [since, until) (Unix seconds); 0: no bound */
+    const char *model;    /* NULL: any; "": none recorded (done before migration 002) */
+    const char *preset;   /* the same */
+} anon_reprocess_filter;
+
+/* Done rows matching the filter, id > after, at most limit (1..1000), in
+ * id order, with FOR UPDATE SKIP LOCKED (call inside a transaction): a
+ * concurrent reprocess, purge or worker deleting an original skips them.
+ * Rows whose original is gone are included (the caller reports them). */
+int anon_db_reprocess_candidates(anon_db *db, const anon_reprocess_filter *filter,
+                                 int64_t after, int limit, anon_image_page *out,
+                                 anon_error *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* db_images.c - the images table (see db.h): one row per accepted image,
- * its status changes, keyset pages and the counts `anonctl status` shows.
+ * its status changes, keyset pages and the selections of retry, purge and
+ * reprocess. (The counts `anonctl status` shows are in db_stats.c.)
  *
  * Rows are read through one column list (ROW_COLUMNS) and one parser
  * (read_row) so that every query returns the same anon_image_row. Values a
@@ -42,9 +43,10 @@ int anon_image_status_parse(const char *name, anon_image_status *status, anon_er
     "input_key, output_key, status, attempts, faces, boxes::text, timings::text, "   \
     "error, worker, extract(epoch from created_at), extract(epoch from queued_at), " \
     "extract(epoch from started_at), extract(epoch from finished_at), "              \
-    "extract(epoch from updated_at)"
+    "extract(epoch from updated_at), model, model_version, preset, anonctl_version, " \
+    "extract(epoch from original_deleted_at), extract(epoch from reprocessed_at)"
 
-static char *text_or_null(const PGresult *res, int row, int col, int *oom)
+char *db_text(const PGresult *res, int row, int col, int *oom)
 {
     if (PQgetisnull(res, row, col))
         return NULL;
@@ -64,28 +66,34 @@ static int read_row(const PGresult *res, int row, anon_image_row *img, anon_erro
     int oom = 0, c = 0;
     memset(img, 0, sizeof *img);
     img->id = strtoll(PQgetvalue(res, row, c++), NULL, 10);
-    img->camera = text_or_null(res, row, c++, &oom);
+    img->camera = db_text(res, row, c++, &oom);
     snprintf(img->sha256, sizeof img->sha256, "%s", PQgetvalue(res, row, c++));
-    img->original_name = text_or_null(res, row, c++, &oom);
-    img->content_type = text_or_null(res, row, c++, &oom);
+    img->original_name = db_text(res, row, c++, &oom);
+    img->content_type = db_text(res, row, c++, &oom);
     img->bytes = strtoll(PQgetvalue(res, row, c++), NULL, 10);
     img->width = atoi(PQgetvalue(res, row, c++));
     img->height = atoi(PQgetvalue(res, row, c++));
-    img->input_key = text_or_null(res, row, c++, &oom);
-    img->output_key = text_or_null(res, row, c++, &oom);
+    img->input_key = db_text(res, row, c++, &oom);
+    img->output_key = db_text(res, row, c++, &oom);
     anon_image_status_parse(PQgetvalue(res, row, c++), &img->status, NULL);
     img->attempts = atoi(PQgetvalue(res, row, c++));
     img->faces = PQgetisnull(res, row, c) ? -1 : atoi(PQgetvalue(res, row, c));
     c++;
-    img->boxes = text_or_null(res, row, c++, &oom);
-    img->timings = text_or_null(res, row, c++, &oom);
-    img->error = text_or_null(res, row, c++, &oom);
-    img->worker = text_or_null(res, row, c++, &oom);
+    img->boxes = db_text(res, row, c++, &oom);
+    img->timings = db_text(res, row, c++, &oom);
+    img->error = db_text(res, row, c++, &oom);
+    img->worker = db_text(res, row, c++, &oom);
     img->created_at = epoch_or_zero(res, row, c++);
     img->queued_at = epoch_or_zero(res, row, c++);
     img->started_at = epoch_or_zero(res, row, c++);
     img->finished_at = epoch_or_zero(res, row, c++);
     img->updated_at = epoch_or_zero(res, row, c++);
+    img->model = db_text(res, row, c++, &oom);
+    img->model_version = db_text(res, row, c++, &oom);
+    img->preset = db_text(res, row, c++, &oom);
+    img->anonctl_version = db_text(res, row, c++, &oom);
+    img->original_deleted_at = epoch_or_zero(res, row, c++);
+    img->reprocessed_at = epoch_or_zero(res, row, c++);
     if (oom) {
         anon_image_row_free(img);
         return anon_fail(err, "out of memory");
@@ -106,7 +114,16 @@ void anon_image_row_free(anon_image_row *img)
     free(img->timings);
     free(img->error);
     free(img->worker);
+    free(img->model);
+    free(img->model_version);
+    free(img->preset);
+    free(img->anonctl_version);
     memset(img, 0, sizeof *img);
+}
+
+int anon_image_has_output(const anon_image_row *img)
+{
+    return img->output_key != NULL && img->status != ANON_IMAGE_REJECTED;
 }
 
 /* Runs a query expected to return at most one images row. Returns 1 with
@@ -223,27 +240,31 @@ static int update_one(anon_db *db, const char *what, const char *sql, int n_para
     return rc;
 }
 
-int anon_db_image_mark_queued(anon_db *db, int64_t id, anon_error *err)
+/* update_one for a statement whose only parameter is the row's id ($1). */
+static int update_by_id(anon_db *db, const char *what, const char *sql, int64_t id,
+                        anon_error *err)
 {
     char idt[24];
     id_text(id, idt);
     const char *params[] = {idt};
-    return update_one(db, "mark queued",
+    return update_one(db, what, sql, 1, params, err);
+}
+
+int anon_db_image_mark_queued(anon_db *db, int64_t id, anon_error *err)
+{
+    return update_by_id(db, "mark queued",
                       "UPDATE images SET status = 'queued', queued_at = now(), updated_at = now()"
-                      " WHERE id = $1 AND status IN ('received', 'queued', 'failed') RETURNING id",
-                      1, params, err);
+                        " WHERE id = $1 AND status IN ('received', 'queued', 'failed') RETURNING id",
+                        id, err);
 }
 
 int anon_db_image_requeue(anon_db *db, int64_t id, anon_error *err)
 {
-    char idt[24];
-    id_text(id, idt);
-    const char *params[] = {idt};
-    return update_one(db, "requeue",
+    return update_by_id(db, "requeue",
                       "UPDATE images SET status = 'queued', queued_at = now(), updated_at = now(),"
                       " worker = NULL WHERE id = $1"
-                      " AND status IN ('received', 'queued', 'processing', 'failed') RETURNING id",
-                      1, params, err);
+                        " AND status IN ('received', 'queued', 'processing', 'failed') RETURNING id",
+                        id, err);
 }
 
 int anon_db_image_mark_processing(anon_db *db, int64_t id, const char *worker,
@@ -280,7 +301,8 @@ static int check_json(const char *text, int want_array, anon_error *err)
 
 int anon_db_image_mark_done(anon_db *db, int64_t id, const char *output_key,
                             int faces, const char *boxes_json,
-                            const char *timings_json, anon_error *err)
+                            const char *timings_json, const anon_image_provenance *prov,
+                            anon_error *err)
 {
     const char *boxes = boxes_json ? boxes_json : "[]";
     const char *timings = timings_json ? timings_json : "{}";
@@ -294,12 +316,17 @@ int anon_db_image_mark_done(anon_db *db, int64_t id, const char *output_key,
     char idt[24], nfaces[16];
     id_text(id, idt);
     snprintf(nfaces, sizeof nfaces, "%d", faces);
-    const char *params[] = {idt, output_key, nfaces, boxes, timings};
+    static const anon_image_provenance none = {0};
+    if (prov == NULL)
+        prov = &none;
+    const char *params[] = {idt, output_key, nfaces, boxes, timings, prov->model,
+                            prov->model_version, prov->preset, prov->anonctl_version};
     return update_one(db, "mark done",
                       "UPDATE images SET status = 'done', output_key = $2, faces = $3,"
                       " boxes = $4::jsonb, timings = $5::jsonb, error = NULL,"
+                      " model = $6, model_version = $7, preset = $8, anonctl_version = $9,"
                       " finished_at = now(), updated_at = now() WHERE id = $1 RETURNING id",
-                      5, params, err);
+                      9, params, err);
 }
 
 int anon_db_image_mark_failed(anon_db *db, int64_t id, const char *reason,
@@ -324,6 +351,26 @@ int anon_db_image_mark_rejected(anon_db *db, int64_t id, const char *reason,
                       "UPDATE images SET status = 'rejected', error = $2, finished_at = now(),"
                       " updated_at = now() WHERE id = $1 AND status <> 'done' RETURNING id",
                       2, params, err);
+}
+
+int anon_db_image_mark_original_deleted(anon_db *db, int64_t id, anon_error *err)
+{
+    return update_by_id(db, "mark original deleted",
+                        "UPDATE images SET original_deleted_at = now(), updated_at = now()"
+                        " WHERE id = $1 AND status IN ('done', 'rejected')"
+                        " AND original_deleted_at IS NULL RETURNING id",
+                        id, err);
+}
+
+int anon_db_image_mark_reprocess(anon_db *db, int64_t id, anon_error *err)
+{
+    return update_by_id(db, "mark reprocess",
+                        "UPDATE images SET status = 'queued', attempts = 0, worker = NULL,"
+                        " error = NULL, reprocessed_at = now(), queued_at = now(),"
+                        " updated_at = now()"
+                        " WHERE id = $1 AND status = 'done' AND original_deleted_at IS NULL"
+                        " RETURNING id",
+                        id, err);
 }
 
 /* ------------------------------------------------------------ pages */
@@ -386,6 +433,27 @@ void anon_image_page_free(anon_image_page *page)
     memset(page, 0, sizeof *page);
 }
 
+/* A page size as text, refused outside 1..1000 (a caller's mistake). */
+static int page_limit(const char *what, int limit, char lim[16], anon_error *err)
+{
+    if (limit < 1 || limit > 1000)
+        return anon_fail_kind(err, ANON_ERR_INPUT, "%s: limit must be 1 to 1000", what);
+    snprintf(lim, 16, "%d", limit);
+    return 0;
+}
+
+/* Runs a selection and reads all its rows into out. */
+static int select_page(anon_db *db, const char *what, const char *sql, int n_params,
+                       const char *const *params, anon_image_page *out, anon_error *err)
+{
+    PGresult *res = db_exec(db, what, sql, n_params, params, PGRES_TUPLES_OK, err);
+    if (res == NULL)
+        return -1;
+    int rc = read_page(res, 0, out, err);
+    PQclear(res);
+    return rc;
+}
+
 int anon_db_retry_candidates(anon_db *db, const anon_retry_policy *policy,
                              anon_image_page *out, anon_error *err)
 {
@@ -396,108 +464,58 @@ int anon_db_retry_candidates(anon_db *db, const anon_retry_policy *policy,
     id_text(policy->processing_age, processing);
     snprintf(lim, sizeof lim, "%d", policy->limit > 0 ? policy->limit : 500);
     const char *params[] = {received, queued, processing, lim};
-    PGresult *res = db_exec(db, "retry candidates",
-                            "SELECT " ROW_COLUMNS " FROM images WHERE status = 'failed'"
-                            " OR (status = 'received' AND updated_at < now() - make_interval(secs => $1::float8))"
-                            " OR (status = 'queued' AND updated_at < now() - make_interval(secs => $2::float8))"
-                            " OR (status = 'processing' AND updated_at < now() - make_interval(secs => $3::float8))"
-                            " ORDER BY updated_at LIMIT $4::int FOR UPDATE SKIP LOCKED",
-                            4, params, PGRES_TUPLES_OK, err);
-    if (res == NULL)
-        return -1;
-    int rc = read_page(res, 0, out, err);
-    PQclear(res);
-    return rc;
+    return select_page(db, "retry candidates",
+                       "SELECT " ROW_COLUMNS " FROM images WHERE status = 'failed'"
+                       " OR (status = 'received' AND updated_at < now() - make_interval(secs => $1::float8))"
+                       " OR (status = 'queued' AND updated_at < now() - make_interval(secs => $2::float8))"
+                       " OR (status = 'processing' AND updated_at < now() - make_interval(secs => $3::float8))"
+                       " ORDER BY updated_at LIMIT $4::int FOR UPDATE SKIP LOCKED",
+                       4, params, out, err);
 }
 
-/* ------------------------------------------------------------ stats */
-
-static int stats_counts(anon_db *db, const char *const *params, anon_db_stats *out,
-                        anon_error *err)
-{
-    PGresult *res = db_exec(db, "status counts",
-                            "SELECT status, count(*) FROM images"
-                            " WHERE ($1::text IS NULL OR camera = $1) GROUP BY status",
-                            1, params, PGRES_TUPLES_OK, err);
-    if (res == NULL)
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        anon_image_status s;
-        if (anon_image_status_parse(PQgetvalue(res, i, 0), &s, NULL) == 0) {
-            out->by_status[s] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-            out->total += out->by_status[s];
-        }
-    }
-    PQclear(res);
-    res = db_exec(db, "status ages and throughput",
-                  "SELECT (SELECT extract(epoch from now() - min(created_at)) FROM images"
-                  "  WHERE status IN ('received', 'queued', 'processing', 'failed')"
-                  "  AND ($1::text IS NULL OR camera = $1)),"
-                  " count(*) FILTER (WHERE updated_at >= now() - interval '5 minutes'),"
-                  " count(*) FROM images WHERE status = 'done'"
-                  " AND updated_at >= now() - interval '60 minutes'"
-                  " AND ($1::text IS NULL OR camera = $1)",
-                  1, params, PGRES_TUPLES_OK, err);
-    if (res == NULL)
-        return -1;
-    out->oldest_unfinished_age = PQgetisnull(res, 0, 0) ? -1 : strtod(PQgetvalue(res, 0, 0), NULL);
-    out->done_last_5min = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    out->done_last_60min = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-    out->per_second_5min = (double)out->done_last_5min / 300.0;
-    out->per_second_60min = (double)out->done_last_60min / 3600.0;
-    PQclear(res);
-    return 0;
-}
-
-static int stats_errors(anon_db *db, const char *camera, size_t max_errors,
-                        anon_db_stats *out, anon_error *err)
-{
-    char lim[24];
-    snprintf(lim, sizeof lim, "%zu", max_errors ? max_errors : 5);
-    const char *params[] = {camera, lim};
-    PGresult *res = db_exec(db, "frequent errors",
-                            "SELECT error, count(*) AS n FROM images"
-                            " WHERE status IN ('failed', 'rejected') AND error IS NOT NULL"
-                            " AND ($1::text IS NULL OR camera = $1)"
-                            " GROUP BY error ORDER BY n DESC, error LIMIT $2::int",
-                            2, params, PGRES_TUPLES_OK, err);
-    if (res == NULL)
-        return -1;
-    int n = PQntuples(res);
-    if (n > 0 && (out->top_errors = calloc((size_t)n, sizeof *out->top_errors)) == NULL) {
-        PQclear(res);
-        return anon_fail(err, "out of memory");
-    }
-    for (int i = 0; i < n; i++) {
-        if ((out->top_errors[i].error = strdup(PQgetvalue(res, i, 0))) == NULL) {
-            PQclear(res);
-            return anon_fail(err, "out of memory");
-        }
-        out->top_errors[i].count = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        out->n_top_errors++;
-    }
-    PQclear(res);
-    return 0;
-}
-
-int anon_db_stats_get(anon_db *db, const char *camera, size_t max_errors,
-                      anon_db_stats *out, anon_error *err)
+int anon_db_purge_candidates(anon_db *db, long retention, int64_t after, int limit,
+                             anon_image_page *out, anon_error *err)
 {
     memset(out, 0, sizeof *out);
-    const char *params[] = {camera};
-    if (stats_counts(db, params, out, err) < 0 ||
-        stats_errors(db, camera, max_errors, out, err) < 0) {
-        anon_db_stats_free(out);
+    char age[24], aft[24], lim[16];
+    if (page_limit("purge candidates", limit, lim, err) < 0)
         return -1;
-    }
-    return 0;
+    id_text(retention > 0 ? retention : 0, age);
+    id_text(after, aft);
+    const char *params[] = {age, aft, lim};
+    /* Rows a worker finished without a finished_at cannot exist, but if
+     * one did, its last change stands in for it. */
+    return select_page(db, "purge candidates",
+                       "SELECT " ROW_COLUMNS " FROM images"
+                       " WHERE original_deleted_at IS NULL AND status IN ('done', 'rejected')"
+                       " AND coalesce(finished_at, updated_at)"
+                       "  <= now() - make_interval(secs => $1::float8)"
+                       " AND id > $2::bigint ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED",
+                       3, params, out, err);
 }
 
-void anon_db_stats_free(anon_db_stats *stats)
+int anon_db_reprocess_candidates(anon_db *db, const anon_reprocess_filter *f,
+                                 int64_t after, int limit, anon_image_page *out,
+                                 anon_error *err)
 {
-    for (size_t i = 0; i < stats->n_top_errors; i++)
-        free(stats->top_errors[i].error);
-    free(stats->top_errors);
-    stats->top_errors = NULL;
-    stats->n_top_errors = 0;
+    memset(out, 0, sizeof *out);
+    char since[40], until[40], aft[24], lim[16];
+    if (page_limit("reprocess candidates", limit, lim, err) < 0)
+        return -1;
+    snprintf(since, sizeof since, "%.6f", f->since);
+    snprintf(until, sizeof until, "%.6f", f->until);
+    id_text(after, aft);
+    const char *params[] = {f->camera, f->since > 0 ? since : NULL, f->until > 0 ? until : NULL,
+                            f->model, f->preset, aft, lim};
+    /* "" asks for rows with nothing recorded: NULLIF turns it into NULL,
+     * which IS NOT DISTINCT FROM matches. */
+    return select_page(db, "reprocess candidates",
+                       "SELECT " ROW_COLUMNS " FROM images WHERE status = 'done'"
+                       " AND ($1::text IS NULL OR camera = $1)"
+                       " AND ($2::float8 IS NULL OR created_at >= to_timestamp($2::float8))"
+                       " AND ($3::float8 IS NULL OR created_at < to_timestamp($3::float8))"
+                       " AND ($4::text IS NULL OR model IS NOT DISTINCT FROM nullif($4, ''))"
+                       " AND ($5::text IS NULL OR preset IS NOT DISTINCT FROM nullif($5, ''))"
+                       " AND id > $6::bigint ORDER BY id LIMIT $7::int FOR UPDATE SKIP LOCKED",
+                       7, params, out, err);
 }

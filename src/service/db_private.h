@@ -2,7 +2,9 @@
  *
  *   db.c          connecting, running statements (failures sorted by kind),
  *                 transactions, migrations
- *   db_images.c   the images table: rows, status changes, pages, stats
+ *   db_images.c   the images table: rows, status changes, pages, the
+ *                 selections of retry, purge and reprocess
+ *   db_stats.c    the counts `anonctl status` shows
  *
  * Not a public interface: only these files include it. */
 #ifndef ANON_DB_PRIVATE_H
@@ -24,6 +26,10 @@ struct anon_db {
  * connection: only for statements that are safe to repeat. */
 PGresult *db_exec(anon_db *db, const char *what, const char *sql, int n_params,
                   const char *const *params, ExecStatusType want, anon_error *err);
+
+/* A text column as a heap string, NULL when the column is NULL; *oom is
+ * set when the copy could not be made. */
+char *db_text(const PGresult *res, int row, int col, int *oom);
 
 /* db_exec of a statement that returns no rows: 0 or -1. */
 int db_command(anon_db *db, const char *what, const char *sql, int n_params,

@@ -55,6 +55,14 @@ json_t *anon_image_row_json(const anon_image_row *row)
     json_object_set_new(r, "started_at", timestamp_json(row->started_at));
     json_object_set_new(r, "finished_at", timestamp_json(row->finished_at));
     json_object_set_new(r, "updated_at", timestamp_json(row->updated_at));
+    /* What made the output: null until done (and for outputs made before
+     * they were recorded). */
+    json_object_set_new(r, "model", text_or_null(row->model));
+    json_object_set_new(r, "model_version", text_or_null(row->model_version));
+    json_object_set_new(r, "preset", text_or_null(row->preset));
+    json_object_set_new(r, "anonctl_version", text_or_null(row->anonctl_version));
+    json_object_set_new(r, "original_deleted_at", timestamp_json(row->original_deleted_at));
+    json_object_set_new(r, "reprocessed_at", timestamp_json(row->reprocessed_at));
     json_object_set_new(r, "links", json_pack("{s:s, s:s}", "self", self, "output", output));
     return r;
 }

@@ -3,8 +3,9 @@
  *
  * One shape for every place that shows a row: the intake's
  * GET /v1/images/{id} and list pages, and `anonctl status ID` / `list
- * --json`. Object keys are not included (they are internal) and the
- * original is never linked. Face boxes have one shape everywhere too: the
+ * --json`, `get --json`. Object keys are not included (they are internal)
+ * and the original is never linked; what made the output (model, its
+ * version, preset, anonctl version) and when the original was deleted are. Face boxes have one shape everywhere too: the
  * rows, `blur --json`. */
 #ifndef ANON_RECORD_JSON_H
 #define ANON_RECORD_JSON_H

@@ -4,77 +4,97 @@
 #include <stdio.h>
 #include <string.h>
 
-static void emit(anon_retry_logger log, void *ctx, anon_retry_action action, bool dead,
+#include "service/originals.h"
+
+/* What one pass works with. */
+struct pass {
+    anon_db *db;
+    anon_queue *q;
+    anon_s3 *s3;
+    const anon_retry_options *opt;
+    anon_retry_logger log;
+    void *log_ctx;
+    anon_retry_totals *t;
+};
+
+static void emit(const struct pass *p, anon_retry_action action, bool dead,
                  const anon_image_row *row, const char *reason)
 {
-    if (log == NULL)
+    if (p->log == NULL)
         return;
     anon_retry_event ev = {.action = action, .dead_letter = dead, .id = row->id,
                            .status = anon_image_status_name(row->status),
                            .attempts = row->attempts, .reason = reason};
-    log(ctx, &ev);
+    p->log(p->log_ctx, &ev);
 }
 
-static int give_up(anon_db *db, const anon_retry_options *opt, const anon_image_row *row,
-                   anon_error *err)
+/* Rejects the row; with a retention of 0 its original goes at once, as
+ * after a worker's rejection (best effort: `anonctl purge` deletes what
+ * is left). The caller holds the row. */
+static int give_up(const struct pass *p, const anon_image_row *row, anon_error *err)
 {
     char reason[400];
     snprintf(reason, sizeof reason, "gave up after %d attempts: %s", row->attempts,
              row->error ? row->error : "no error recorded");
-    if (opt->dry_run)
+    if (p->opt->dry_run)
         return 0;
-    return anon_db_image_mark_rejected(db, row->id, reason, err) < 0 ? -1 : 0;
+    if (anon_db_image_mark_rejected(p->db, row->id, reason, err) < 0)
+        return -1;
+    if (p->opt->originals_retention == 0 && p->s3) {
+        anon_image_row rejected = *row;
+        anon_error ignored;
+        rejected.status = ANON_IMAGE_REJECTED;
+        anon_original_delete_locked(p->db, p->s3, p->opt->bucket, &rejected, &ignored);
+    }
+    return 0;
 }
 
-static int republish(anon_db *db, anon_queue *q, const anon_retry_options *opt,
-                     const anon_image_row *row, anon_error *err)
+static int republish(const struct pass *p, const anon_image_row *row, anon_error *err)
 {
-    if (opt->dry_run)
+    if (p->opt->dry_run)
         return 0;
     anon_job job = {.id = row->id, .key = row->input_key, .attempt = row->attempts + 1};
-    snprintf(job.bucket, sizeof job.bucket, "%s", opt->bucket);
+    snprintf(job.bucket, sizeof job.bucket, "%s", p->opt->bucket);
     snprintf(job.sha256, sizeof job.sha256, "%s", row->sha256);
-    if (anon_queue_publish(q, &job, err) < 0)
+    if (anon_queue_publish(p->q, &job, err) < 0)
         return -1;
-    return anon_db_image_requeue(db, row->id, err) < 0 ? -1 : 0;
+    return anon_db_image_requeue(p->db, row->id, err) < 0 ? -1 : 0;
 }
 
 /* Republishes or rejects one row; the caller holds its lock. */
-static int repair_row(anon_db *db, anon_queue *q, const anon_retry_options *opt,
-                      const anon_image_row *row, bool dead, anon_retry_logger log,
-                      void *ctx, anon_retry_totals *t, anon_error *err)
+static int repair_row(const struct pass *p, const anon_image_row *row, bool dead,
+                      anon_error *err)
 {
-    if (row->attempts >= opt->max_attempts) {
-        if (give_up(db, opt, row, err) < 0)
+    anon_retry_totals *t = p->t;
+    if (row->attempts >= p->opt->max_attempts) {
+        if (give_up(p, row, err) < 0)
             return -1;
-        emit(log, ctx, ANON_RETRY_REJECTED, dead, row, row->error);
+        emit(p, ANON_RETRY_REJECTED, dead, row, row->error);
         *(dead ? &t->dead_rejected : &t->rejected) += 1;
         return 0;
     }
-    if (republish(db, q, opt, row, err) < 0)
+    if (republish(p, row, err) < 0)
         return -1;
-    emit(log, ctx, ANON_RETRY_REPUBLISHED, dead, row, row->error);
+    emit(p, ANON_RETRY_REPUBLISHED, dead, row, row->error);
     *(dead ? &t->dead_republished : &t->republished) += 1;
     return 0;
 }
 
-static int repair_rows(anon_db *db, anon_queue *q, const anon_retry_options *opt,
-                       anon_retry_logger log, void *ctx, anon_retry_totals *t,
-                       anon_error *err)
+static int repair_rows(const struct pass *p, anon_error *err)
 {
-    if (anon_db_begin(db, err) < 0)
+    if (anon_db_begin(p->db, err) < 0)
         return -1;
     anon_image_page page = {0};
-    int rc = anon_db_retry_candidates(db, &opt->policy, &page, err);
+    int rc = anon_db_retry_candidates(p->db, &p->opt->policy, &page, err);
     for (size_t i = 0; rc == 0 && i < page.count; i++)
-        rc = repair_row(db, q, opt, &page.rows[i], false, log, ctx, t, err);
+        rc = repair_row(p, &page.rows[i], false, err);
     anon_image_page_free(&page);
     anon_error ignored;
-    if (rc < 0 || opt->dry_run) {
-        anon_db_rollback(db, &ignored);
+    if (rc < 0 || p->opt->dry_run) {
+        anon_db_rollback(p->db, &ignored);
         return rc;
     }
-    return anon_db_commit(db, err);
+    return anon_db_commit(p->db, err);
 }
 
 /* Whether a dead letter still stands for work: its row exists, is not
@@ -96,21 +116,20 @@ static const char *dead_letter_redundant(int found, const anon_image_row *row,
 }
 
 /* One dead letter, with its row locked: the row decides. */
-static int repair_dead_letter_row(anon_db *db, anon_queue *q, const anon_retry_options *opt,
-                                  const anon_delivery *d, anon_retry_logger log, void *ctx,
-                                  anon_retry_totals *t, anon_error *err)
+static int repair_dead_letter_row(const struct pass *p, const anon_delivery *d,
+                                  anon_error *err)
 {
     anon_image_row row = {0};
-    int found = d->valid ? anon_db_image_lock(db, d->job.id, &row, err) : 0;
+    int found = d->valid ? anon_db_image_lock(p->db, d->job.id, &row, err) : 0;
     int rc = found < 0 ? -1 : 0;
     const char *redundant = d->valid ? dead_letter_redundant(found, &row, d) : d->invalid_reason;
     if (rc == 0 && redundant) {
         row.id = d->valid ? d->job.id : 0;
-        emit(log, ctx, ANON_RETRY_DROPPED, true, &row, redundant);
-        if (!opt->dry_run)
-            t->dead_dropped++;
+        emit(p, ANON_RETRY_DROPPED, true, &row, redundant);
+        if (!p->opt->dry_run)
+            p->t->dead_dropped++;
     } else if (rc == 0) {
-        rc = repair_row(db, q, opt, &row, true, log, ctx, t, err);
+        rc = repair_row(p, &row, true, err);
     }
     anon_image_row_free(&row);
     return rc;
@@ -118,36 +137,36 @@ static int repair_dead_letter_row(anon_db *db, anon_queue *q, const anon_retry_o
 
 /* One dead letter. Returns 1 handled, 0 queue empty, -1 error. The message
  * leaves the dead-letter queue only once its row is safe. */
-static int repair_dead_letter(anon_db *db, anon_queue *q, const anon_retry_options *opt,
-                              anon_retry_logger log, void *ctx, anon_retry_totals *t,
-                              anon_error *err)
+static int repair_dead_letter(const struct pass *p, anon_error *err)
 {
     anon_delivery d;
-    int got = anon_queue_get(q, anon_queue_dead_name(q), &d, err);
+    int got = anon_queue_get(p->q, anon_queue_dead_name(p->q), &d, err);
     if (got <= 0)
         return got;
     anon_error ignored;
-    int rc = anon_db_begin(db, err);
+    int rc = anon_db_begin(p->db, err);
     if (rc == 0)
-        rc = repair_dead_letter_row(db, q, opt, &d, log, ctx, t, err);
-    if (rc == 0 && !opt->dry_run)
-        rc = anon_db_commit(db, err);
+        rc = repair_dead_letter_row(p, &d, err);
+    if (rc == 0 && !p->opt->dry_run)
+        rc = anon_db_commit(p->db, err);
     else
-        anon_db_rollback(db, &ignored);
-    if (rc == 0 && !opt->dry_run)
-        anon_queue_ack(q, &d, &ignored);
+        anon_db_rollback(p->db, &ignored);
+    if (rc == 0 && !p->opt->dry_run)
+        anon_queue_ack(p->q, &d, &ignored);
     else
-        anon_queue_nack(q, &d, 1, &ignored);
+        anon_queue_nack(p->q, &d, 1, &ignored);
     anon_delivery_free(&d);
     return rc < 0 ? -1 : 1;
 }
 
-int anon_retry_run(anon_db *db, anon_queue *q, const anon_retry_options *opt,
+int anon_retry_run(anon_db *db, anon_queue *q, anon_s3 *s3, const anon_retry_options *opt,
                    anon_retry_logger log, void *log_ctx, anon_retry_totals *totals,
                    anon_error *err)
 {
     memset(totals, 0, sizeof *totals);
-    if (repair_rows(db, q, opt, log, log_ctx, totals, err) < 0)
+    struct pass p = {.db = db, .q = q, .s3 = s3, .opt = opt, .log = log, .log_ctx = log_ctx,
+                     .t = totals};
+    if (repair_rows(&p, err) < 0)
         return -1;
     /* In a dry run every dead letter goes back, so look at each once. */
     uint32_t dead = 0;
@@ -155,7 +174,7 @@ int anon_retry_run(anon_db *db, anon_queue *q, const anon_retry_options *opt,
         return -1;
     long budget = opt->max_dead < (long)dead ? opt->max_dead : (long)dead;
     for (long i = 0; i < budget; i++) {
-        int rc = repair_dead_letter(db, q, opt, log, log_ctx, totals, err);
+        int rc = repair_dead_letter(&p, err);
         if (rc < 0)
             return -1;
         if (rc == 0)

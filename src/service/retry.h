@@ -4,9 +4,11 @@
  * received (the publish was lost), queued (the message was lost) or
  * processing (the worker died) past the policy's ages, and messages in the
  * dead-letter queue. Each is republished while its attempts are under the
- * limit, and marked `rejected` with the last error once they are not. Rows
- * are taken with FOR UPDATE SKIP LOCKED inside one transaction, so two
- * passes running at once never handle the same row. */
+ * limit, and marked `rejected` with the last error once they are not; the
+ * original of an image it rejects follows ANON_ORIGINALS_RETENTION like a
+ * worker's rejection (0: deleted at once, originals.h). Rows are taken with
+ * FOR UPDATE SKIP LOCKED inside one transaction, so two passes running at
+ * once never handle the same row. */
 #ifndef ANON_RETRY_H
 #define ANON_RETRY_H
 
@@ -15,12 +17,15 @@
 #include "service/db.h"
 #include "base/error.h"
 #include "service/queue.h"
+#include "service/s3.h"
 
 typedef struct anon_retry_options {
     anon_retry_policy policy;
     int max_attempts;      /* processing attempts before an image is rejected */
     const char *bucket;    /* input bucket named in republished jobs */
     long max_dead;         /* dead letters handled per pass */
+    long originals_retention;  /* seconds; 0: the original of an image it
+                                  rejects is deleted at once (needs s3) */
     bool dry_run;          /* report what would be done, change nothing */
 } anon_retry_options;
 
@@ -41,7 +46,9 @@ typedef struct anon_retry_totals {
     long republished, rejected, dead_republished, dead_rejected, dead_dropped;
 } anon_retry_totals;
 
-int anon_retry_run(anon_db *db, anon_queue *q, const anon_retry_options *opt,
+/* s3: where originals are deleted; may be NULL when originals_retention is
+ * not 0. */
+int anon_retry_run(anon_db *db, anon_queue *q, anon_s3 *s3, const anon_retry_options *opt,
                    anon_retry_logger log, void *log_ctx, anon_retry_totals *totals,
                    anon_error *err);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "service/originals.h"
 #include "service/record_json.h"
 
 const char *anon_output_key(const char *input_key)
@@ -18,6 +19,7 @@ struct job_ctx {
     anon_delivery *d;
     anon_job_event ev;
     anon_error *err;
+    char original[600];   /* ev.original when it says why not */
 };
 
 /* Before handing a job back: requeue_delay_ms doubled per earlier
@@ -63,12 +65,36 @@ static anon_job_outcome requeue(struct job_ctx *j, const char *reason)
     return settle(j, ANON_JOB_REQUEUED, reason);
 }
 
+/* Once the row is finished and the job acked: with a retention of 0 the
+ * original goes now; otherwise `anonctl purge` deletes it when its time
+ * is up. A delete that fails or finds the row held (a purge or a
+ * reprocess has it) leaves the original to the next purge. */
+static void release_original(struct job_ctx *j)
+{
+    if (j->opt->originals_retention != 0) {
+        j->ev.original = "kept";
+        return;
+    }
+    anon_error err;
+    int rc = anon_original_delete_now(j->svc->db, j->svc->s3, j->opt->input_bucket,
+                                      j->d->job.id, &err);
+    if (rc > 0) {
+        j->ev.original = "deleted";
+        return;
+    }
+    snprintf(j->original, sizeof j->original, "not deleted: %s",
+             rc < 0 ? err.msg : "the row is held by a purge or a reprocess");
+    j->ev.original = j->original;
+}
+
 static anon_job_outcome reject(struct job_ctx *j, const char *reason)
 {
     anon_error err;
     if (anon_db_image_mark_rejected(j->svc->db, j->d->job.id, reason, &err) < 0)
         return settle(j, ANON_JOB_REQUEUED, err.msg);
-    return settle(j, ANON_JOB_REJECTED, reason);
+    anon_job_outcome outcome = settle(j, ANON_JOB_REJECTED, reason);
+    release_original(j);
+    return outcome;
 }
 
 /* A failure, sorted by its kind: the input's fault (the original is
@@ -138,11 +164,12 @@ static anon_job_outcome process_job(struct job_ctx *j, anon_buffer *in, anon_buf
         char *boxes = anon_boxes_json(&res.faces);
         char *timings = anon_timings_json(&res, t1 - t0, t3 - t2);
         if (anon_db_image_mark_done(j->svc->db, job->id, out_key, (int)res.faces.n, boxes,
-                                    timings, j->err) < 0) {
+                                    timings, &j->opt->provenance, j->err) < 0) {
             outcome = settle(j, ANON_JOB_REQUEUED, j->err->msg);
         } else {
             j->ev.faces = (int)res.faces.n;
             outcome = settle(j, ANON_JOB_DONE, NULL);
+            release_original(j);
         }
         free(boxes);
         free(timings);

@@ -3,8 +3,11 @@
  * What `anonctl drain` (and so every Indexed Job pod) runs. For each job on
  * the queue: claim the row (processing, attempts+1), fetch the original,
  * run anon_process(), store the output under a key derived from the input
- * key (so a repeated job overwrites, never duplicates), mark the row done,
- * and only then ack. A crash anywhere before the ack leaves the message to
+ * key (so a repeated job overwrites, never duplicates), mark the row done
+ * with what made the output (model, its version, preset, anonctl
+ * version), and only then ack; then, with a retention of 0, delete the
+ * original (originals.h: the same after a rejection; a failed delete is
+ * left to `anonctl purge`). A crash anywhere before the ack leaves the message to
  * be redelivered; a redelivered job whose row is already done is acked
  * without rework. Failures are sorted by the kind their anon_error carries:
  * the input's fault (not decodable, too many pixels, the original gone) ->
@@ -37,6 +40,12 @@ typedef struct anon_worker_options {
                                     without it the delivery limit is spent in
                                     a second, before a service can recover) */
     anon_process_options process;
+    const char *input_bucket;    /* where originals are deleted from */
+    long originals_retention;    /* seconds an original is kept once its image is
+                                    finished: 0 deleted at once by the worker,
+                                    more (or ANON_DURATION_FOREVER) left to
+                                    anonctl purge */
+    anon_image_provenance provenance;  /* recorded with each output */
 } anon_worker_options;
 
 /* What happened to one job, for the caller's log line. */
@@ -58,6 +67,8 @@ typedef struct anon_job_event {
     int faces;
     double ms_total;
     const char *reason;          /* why, for every outcome but DONE */
+    const char *original;        /* DONE and REJECTED: "deleted", "kept" (the
+                                    retention keeps it) or "not deleted: WHY" */
 } anon_job_event;
 
 typedef void (*anon_job_logger)(void *ctx, const anon_job_event *ev);

@@ -18,7 +18,8 @@
 // one that the manifest does not define is refused, so nothing is slipped
 // in that the manifest lacks. --machine is --set for what `scripts/stack
 // env` exports: applied only to variables the manifest defines. SIGTERM/SIGINT are passed on; the exit code
-// is the program's.
+// is the program's. Init containers run first, one after the other, as the
+// kubelet runs them: the first that fails ends the run with its exit code.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readYamlDocs, podTemplates } from "./lib.mjs";
@@ -81,9 +82,9 @@ function expand(text, env) {
         m === "$$" ? "$" : Object.prototype.hasOwnProperty.call(env, v) ? env[v] : m);
 }
 
-function resolveEnv(index) {
+function resolveEnv(index, c = container) {
     const env = {};
-    for (const src of container.envFrom ?? []) {
+    for (const src of c.envFrom ?? []) {
         const isCm = !!src.configMapRef;
         const r = src.configMapRef ?? src.secretRef;
         const o = source(isCm ? "ConfigMap" : "Secret", r.name);
@@ -92,7 +93,7 @@ function resolveEnv(index) {
             env[(src.prefix ?? "") + k] = sourceValue(isCm ? "ConfigMap" : "Secret", r.name, k);
     }
     if (pod.jobSpec?.completionMode === "Indexed") env.JOB_COMPLETION_INDEX = String(index);
-    for (const e of container.env ?? []) {
+    for (const e of c.env ?? []) {
         const vf = e.valueFrom;
         let v;
         if (!vf) v = expand(e.value ?? "", env);
@@ -115,28 +116,52 @@ function run(args) {
         else if (args[i] === "--machine") sets.push([args[++i], false]);
         else die(`unknown option ${args[i]}`);
     }
-    const env = resolveEnv(index);
+    // Every container is checked before any starts; a --set must name a
+    // variable that one of them defines.
+    const starts = [...(spec.initContainers ?? []), container].map((c) => prepare(c, bin, index, sets));
     for (const [s, must] of sets) {
+        const k = s.slice(0, s.indexOf("="));
+        if (must && !starts.some((st) => st.replaced.has(k))) die(`--set ${k}: the manifest does not define ${k}`);
+    }
+    const next = (i) => {
+        if (i === starts.length) process.exit(0);
+        const { prog, argv, env, at } = starts[i];
+        console.error(`# ${at}: ${argv.join(" ")}`);
+        const child = spawn(prog, argv.slice(1), { env, stdio: "inherit", argv0: argv[0] });
+        const forward = (sig) => child.kill(sig);
+        for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, forward);
+        child.on("exit", (code, signal) => {
+            for (const sig of ["SIGTERM", "SIGINT"]) process.off(sig, forward);
+            const rc = code ?? (signal ? 128 + 15 : 1);
+            if (rc !== 0) process.exit(rc);
+            next(i + 1);
+        });
+        child.on("error", (e) => die(`${prog}: ${e.message}`));
+    };
+    next(0);
+}
+
+// One container's program, argv and environment, with this machine's
+// replacements.
+function prepare(c, bin, index, sets) {
+    const at = c === container ? ref : `${ref} init container ${c.name}`;
+    const env = resolveEnv(index, c);
+    const replaced = new Set();
+    for (const [s] of sets) {
         const eq = s.indexOf("=");
         const k = s.slice(0, eq);
-        if (!Object.prototype.hasOwnProperty.call(env, k)) {
-            if (must) die(`--set ${k}: the manifest does not define ${k}`);
-            continue;
-        }
-        console.error(`# ${ref}: ${k} set for this machine`);
+        if (!Object.prototype.hasOwnProperty.call(env, k)) continue;
+        console.error(`# ${at}: ${k} set for this machine`);
         env[k] = s.slice(eq + 1);
+        replaced.add(k);
     }
-    const argv = [...(container.command ?? []), ...(container.args ?? [])].map((w) => expand(w, env));
-    if (!argv.length) die(`${ref}: no command (the image's ENTRYPOINT would run; the manifests always name it)`);
+    const argv = [...(c.command ?? []), ...(c.args ?? [])].map((w) => expand(w, env));
+    if (!argv.length) die(`${at}: no command (the image's ENTRYPOINT would run; the manifests always name it)`);
     const left = argv.filter((w) => /\$\([A-Za-z_]/.test(w));
-    if (left.length) die(`${ref}: unresolved ${left.join(" ")}`);
+    if (left.length) die(`${at}: unresolved ${left.join(" ")}`);
     const prog = argv[0].includes("/") ? `${bin}/${argv[0].split("/").pop()}` : `${bin}/${argv[0]}`;
-    if (!existsSync(prog)) die(`${ref}: ${argv[0]} is not in ${bin}`);
+    if (!existsSync(prog)) die(`${at}: ${argv[0]} is not in ${bin}`);
     const base = { PATH: process.env.PATH, HOME: process.env.HOME ?? "/tmp" };
     for (const k of Object.keys(process.env)) if (/^(ASAN|LSAN|UBSAN)_OPTIONS$/.test(k)) base[k] = process.env[k];
-    console.error(`# ${ref}: ${argv.join(" ")}`);
-    const child = spawn(prog, argv.slice(1), { env: { ...base, ...env }, stdio: "inherit", argv0: argv[0] });
-    for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => child.kill(sig));
-    child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
-    child.on("error", (e) => die(`${prog}: ${e.message}`));
+    return { prog, argv, env: { ...base, ...env }, at, replaced };
 }
