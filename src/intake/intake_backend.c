@@ -270,6 +270,13 @@ static backend_result accept_in(intake_backend *b, session *s, const intake_uplo
     if (inserted < 0)
         return db_failure(s, err);
     if (img.status != ANON_IMAGE_RECEIVED) {   /* a concurrent twin got there first */
+        /* ... and may have been finished, its original deleted, while this
+         * upload stalled before its PUT: the PUT put the original back.
+         * Nothing will delete it again (the row says deleted), so do it
+         * now (best effort: the twin's answer does not depend on it). */
+        anon_error derr;
+        if (img.original_deleted_at > 0)
+            (void)anon_s3_delete(s->s3, b->cfg->input_bucket, key, &derr);
         *record = anon_image_row_json(&img);
         anon_image_row_free(&img);
         return BACKEND_EXISTED;
