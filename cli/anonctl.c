@@ -22,6 +22,7 @@ extern const struct anonctl_cmd cmd_drain;
 extern const struct anonctl_cmd cmd_get;
 extern const struct anonctl_cmd cmd_list;
 extern const struct anonctl_cmd cmd_migrate;
+extern const struct anonctl_cmd cmd_models;
 extern const struct anonctl_cmd cmd_retry;
 extern const struct anonctl_cmd cmd_status;
 extern const struct anonctl_cmd cmd_upload;
@@ -35,6 +36,7 @@ static const struct anonctl_cmd *const commands[] = {
     &cmd_drain,
     &cmd_retry,
     &cmd_migrate,
+    &cmd_models,
     &cmd_config,
 };
 

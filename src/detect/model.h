@@ -1,5 +1,5 @@
 /* model.h - the face models: one declarative entry per model, each in a
- * file of its own (model_ssd.c, model_tiny.c), looked up by name in one
+ * file of its own (model_yolo.c, model_ssd.c, model_tiny.c), looked up by name in one
  * table (model.c) as the engines are (engine.h).
  *
  * An entry says everything the detector needs to know about a model: its
@@ -46,6 +46,10 @@ typedef struct anon_model_output {
 
 typedef struct anon_model {
     const char *name;                       /* --model, ANON_MODEL */
+    /* Where the weights come from and the licence they carry (`anonctl
+     * models`, the README): what it is, the npm package@version (pinned in the
+     * Makefile), the file inside it, the licence as its source states it. */
+    const char *title, *package, *package_file, *licence;
     const char *cfg_file, *weights_file;    /* in the model directory */
     int input;                              /* the cfg's [net] size N (N x N) */
     int align;                              /* > 0: runs at any W x H that are multiples
@@ -66,7 +70,7 @@ typedef struct anon_model {
 
 /* The model of that name; NULL if there is none. */
 const anon_model *anon_model_find(const char *name);
-/* The i-th model of the table (the first is the default), NULL past the end. */
+/* The i-th model of the table, NULL past the end. */
 const anon_model *anon_model_at(size_t i);
 /* The model used when none is named. */
 const anon_model *anon_model_default(void);

@@ -143,6 +143,11 @@ static int yolo_decode(const anon_model_output *o, float thresh, anon_boxes *out
  * mirrored too; the thresholds from the issue's WIDER FACE table. */
 const anon_model anon_model_yolo = {
     .name = "yolo",
+    .title = "YOLOv8n-face (Ultralytics YOLOv8n trained on WIDER FACE)",
+    .package = "@good-i-deer/node-red-contrib-face-detection@1.0.1",
+    .package_file = "model/yolov8n-face.onnx",
+    /* the ONNX metadata (Ultralytics); the npm package is declared GPL-3.0 */
+    .licence = "AGPL-3.0",
     .cfg_file = "yolo.cfg",
     .weights_file = "yolo.weights",
     .input = 640,
