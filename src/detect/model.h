@@ -33,6 +33,9 @@ typedef struct anon_preset_values {
     int input_size; /* models of any input size: the passes' long side; 0 = the cfg's */
     float scale;    /* one extra pass at this ratio of the input size; 0 = none */
     bool flip;      /* every pass again on the mirrored photo */
+    int large_face; /* boxes this tall on a pass's input (px) need only score
+                       above large_thresh; 0 = off */
+    float large_thresh;
 } anon_preset_values;
 
 #define ANON_PRESETS 3   /* fast, balanced, thorough: anon_preset (preset.h) */
