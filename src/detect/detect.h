@@ -1,10 +1,10 @@
 /* detect.h - find faces: the detector interface.
  *
  * Callers see only boxes (boxes.h) in the image's own pixel coordinates.
- * Behind the interface: the converted face models (model.h: SSD MobileNetV1
- * by default, or TinyFaceDetector), the inference engine that runs them, multi-scale and
- * tiled passes, the flip pass and the final NMS. A detector is not thread
- * safe: use one per thread. */
+ * Behind the interface: the converted face models (model.h: YOLOv8n-face
+ * by default, SSD MobileNetV1 or TinyFaceDetector), the inference engine
+ * that runs them, multi-scale and tiled passes, the flip pass and the
+ * final NMS. A detector is not thread safe: use one per thread. */
 #ifndef ANON_DETECT_H
 #define ANON_DETECT_H
 
