@@ -3,14 +3,15 @@
  *
  *   build/eval_detect [-m ssd|tiny|yolo] [-e ENGINE] [-t THRESH] [-T CxR] [-o OVERLAP]
  *                     [-z ZOOM] [-c MAX_PASSES] [-s SCALE] [-f] [-g EDGE] [-p PRESET]
- *                     [-i INPUT_SIZE] PHOTO...
+ *                     [-i INPUT_SIZE] [-L PX:THRESH] PHOTO...
  *
  * Starts from a preset (-p, default the library's default preset) and
  * applies the other flags over it, like `anonctl blur`, but also reaches the
  * options anonctl does not expose (zoom, its pass cap, edge margin, the long
- * side of a YOLO pass), and only decodes and
+ * side of a YOLO pass, the large-face threshold: -L 0:0 turns it off), and only decodes and
  * detects. Prints one JSON line per photo:
- *   {"path", "width", "height", "faces": [{x, y, w, h, score}], "ms": detect ms}
+ *   {"path", "width", "height", "faces": [{x, y, w, h, score}], "ms": detect ms,
+ *    "passes": network runs}
  * Exits 1 when a photo fails. */
 #include <jansson.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: eval_detect [-m ssd|tiny|yolo] [-e ENGINE] [-t THRESH] [-T CxR] "
                     "[-o OVERLAP] [-z ZOOM] [-c MAX_PASSES] [-s SCALE] [-f] [-g EDGE] "
-                    "[-p PRESET] [-i INPUT_SIZE] PHOTO...\n");
+                    "[-p PRESET] [-i INPUT_SIZE] [-L PX:THRESH] PHOTO...\n");
     return 2;
 }
 
@@ -48,9 +49,10 @@ static int detect_one(anon_detector *d, const anon_detect_options *o, const char
         rc = anon_detect(d, &img, o, &faces, &err);
         double ms = anon_now_ms() - t0;
         if (rc == 0) {
-            json_t *line = json_pack("{s:s,s:i,s:i,s:o,s:f}", "path", path, "width", img.width,
-                                     "height", img.height, "faces", anon_boxes_to_json(&faces),
-                                     "ms", ms);
+            json_t *line = json_pack("{s:s,s:i,s:i,s:o,s:f,s:i}", "path", path, "width",
+                                     img.width, "height", img.height, "faces",
+                                     anon_boxes_to_json(&faces), "ms", ms, "passes",
+                                     anon_detector_passes(d));
             char *text = json_dumps(line, JSON_COMPACT);
             printf("%s\n", text);
             fflush(stdout);
@@ -71,11 +73,11 @@ int main(int argc, char **argv)
                                 .threads = 1};
     anon_preset preset = ANON_PRESET_DEFAULT;
     const char *thresh = NULL, *tiles = NULL, *overlap = NULL, *zoom = NULL, *edge = NULL,
-               *cap = NULL, *input = NULL;
+               *cap = NULL, *input = NULL, *large = NULL;
     float scale = 0;
     bool flip = false;
     int c;
-    while ((c = getopt(argc, argv, "m:e:t:T:o:z:c:s:fg:p:i:")) != -1) {
+    while ((c = getopt(argc, argv, "m:e:t:T:o:z:c:s:fg:p:i:L:")) != -1) {
         switch (c) {
         case 'm':
             if ((cfg.model = anon_model_find(optarg)) == NULL)
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
         case 'f': flip = true; break;
         case 'g': edge = optarg; break;
         case 'i': input = optarg; break;
+        case 'L': large = optarg; break;
         case 'p':
             if (anon_preset_parse(optarg, &preset) < 0)
                 return usage();
@@ -116,6 +119,8 @@ int main(int argc, char **argv)
         o.edge_margin = strtof(edge, NULL);
     if (input)
         o.input_size = atoi(input);
+    if (large && sscanf(large, "%d:%f", &o.large_face, &o.large_thresh) != 2)
+        return usage();
     if (scale > 0) {
         o.scales = &scale;
         o.n_scales = 1;

@@ -24,6 +24,7 @@ extern const struct anonctl_cmd cmd_drain;
 extern const struct anonctl_cmd cmd_get;
 extern const struct anonctl_cmd cmd_list;
 extern const struct anonctl_cmd cmd_migrate;
+extern const struct anonctl_cmd cmd_models;
 extern const struct anonctl_cmd cmd_purge;
 extern const struct anonctl_cmd cmd_reprocess;
 extern const struct anonctl_cmd cmd_retry;
@@ -41,6 +42,7 @@ static const struct anonctl_cmd *const commands[] = {
     &cmd_purge,
     &cmd_reprocess,
     &cmd_migrate,
+    &cmd_models,
     &cmd_config,
 };
 

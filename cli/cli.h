@@ -86,7 +86,8 @@ void cli_print_json(struct json_t *value);
 
 /* Where the converted models are: $ANON_MODEL_DIR when set, else the first
  * of <bin>/../share/anon/models (installed), <bin>/../.cache/models and
- * <bin>/../../.cache/models (a build tree) that holds ssd.cfg. */
+ * <bin>/../../.cache/models (a build tree) that holds the default model's
+ * .cfg. */
 const char *cli_model_dir(const anon_config *cfg, char *buf, size_t size);
 
 #endif

@@ -1,6 +1,7 @@
 /* cli_common.c - help text and flag parsing shared by the commands. */
 #include "cli.h"
 #include "cli_settings.h"
+#include "detect/model.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -132,7 +133,7 @@ const char *cli_model_dir(const anon_config *cfg, char *buf, size_t size)
         for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
             char probe[4200];
             snprintf(buf, size, "%s/%s", dir, candidates[i]);
-            snprintf(probe, sizeof probe, "%s/ssd.cfg", buf);
+            snprintf(probe, sizeof probe, "%s/%s", buf, anon_model_default()->cfg_file);
             if (access(probe, R_OK) == 0)
                 return buf;
         }

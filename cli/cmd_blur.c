@@ -288,6 +288,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
         case 't':
             if (parse_float(optarg, 0.0f, 1.0f, &run->opt.detect.thresh) < 0)
                 return cli_usage_error(cmd, "--thresh takes a number from 0 to 1");
+            run->opt.detect.large_face = 0;   /* one threshold, as asked */
             break;
         case OPT_TILES:
             if (parse_tiles(optarg, &run->opt.detect.tiles_x, &run->opt.detect.tiles_y) < 0)
@@ -493,21 +494,28 @@ const struct anonctl_cmd cmd_blur = {
     .summary = "find faces in local JPEG/PNG files and write anonymized copies",
     .options =
         "  -o, --output DIR      write anonymized copies here, mirroring the input tree\n"
-        "  -m, --model NAME      face model: ssd, tiny or yolo (default: $ANON_MODEL, ssd)\n"
+        "  -m, --model NAME      face model: yolo (YOLOv8n-face, AGPL-3.0 weights), ssd or\n"
+        "                        tiny (face-api, MIT weights) (default: $ANON_MODEL, yolo;\n"
+        "                        anonctl models)\n"
         "      --engine NAME     engine: anon-lean, anon (every layer kept)\n"
         "                        or darknet (the reference) (default: anon-lean)\n"
         "      --preset NAME     detection passes and threshold; the flags below override\n"
-        "                        them (default: $ANON_PRESET, balanced; docs/detection.md):\n"
-        "                          fast      whole photo only (1 pass), thresh 0.3\n"
-        "                          balanced  + windows at up to 1.5x zoom and its halves,\n"
-        "                                    at most 24 passes (zoom lowered to fit on\n"
-        "                                    large photos), thresh 0.3\n"
-        "                          thorough  + windows at 1.5x zoom and its halves, no\n"
-        "                                    cap (faces from ~20 px; 1920x1080: 39 passes),\n"
-        "                                    thresh 0.4\n"
-        "                        (tiny model: the same, balanced capped at 32 passes\n"
-        "                        and thresh 0.4)\n"
-        "  -t, --thresh X        minimum face score, 0..1 (default: from the preset)\n"
+        "                        them (default: $ANON_PRESET, balanced; docs/detection.md).\n"
+        "                        yolo:\n"
+        "                          fast      whole photo at 1024 px (1 pass), thresh 0.35\n"
+        "                          balanced  whole photo at 640 and 1024 px, thresh 0.37;\n"
+        "                                    photos over 3072 px also windows at half\n"
+        "                                    resolution (at most 8 passes)\n"
+        "                          thorough  balanced's passes also mirrored, thresh 0.4;\n"
+        "                                    photos over 1536 px also windows at full\n"
+        "                                    resolution (at most 48 passes)\n"
+        "                        faces at least 64 px tall on a pass need only 0.2\n"
+        "                        ssd: fast whole photo only, thresh 0.3; balanced + windows\n"
+        "                        at up to 1.5x zoom and its halves, at most 24 passes,\n"
+        "                        thresh 0.3; thorough the same without the cap, thresh 0.4\n"
+        "                        (tiny: as ssd, balanced capped at 32 passes, thresh 0.4)\n"
+        "  -t, --thresh X        minimum face score, 0..1, for faces of every size\n"
+        "                        (default: from the preset)\n"
         "      --tiles CxR       extra pass over CxR overlapping tiles at full resolution,\n"
         "                        0 = off (default: from the preset)\n"
         "      --tile-overlap F  fraction of a tile shared with its neighbour (default: 0.2)\n"

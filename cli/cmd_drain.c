@@ -263,7 +263,8 @@ const struct anonctl_cmd cmd_drain = {
         "                        or HOST/pid-PID outside an Indexed Job)\n"
         "      --engine NAME     engine: anon-lean, anon (every layer kept)\n"
         "                        or darknet (the reference) (default: anon-lean)\n"
-        "  -m, --model NAME      face model: ssd or tiny (default: $ANON_MODEL, ssd)\n"
+        "  -m, --model NAME      face model: yolo, ssd or tiny, as for anonctl blur\n"
+        "                        (default: $ANON_MODEL, yolo)\n"
         "      --preset NAME     detection passes: fast, balanced or thorough, as for\n"
         "                        anonctl blur (default: $ANON_PRESET, balanced)\n"
         CLI_RETENTION_HELP

@@ -7,9 +7,9 @@ DEMO=$ROOT/.cache/face-api/package/demo
 # A private queue, so other tests' messages never reach these workers.
 export ANON_QUEUE=anon.e2e.$$
 export ANON_DELIVERY_LIMIT=5
-# One detection pass per photo: these tests are about the pipeline, and the
-# ASan build of the default preset's ~24 passes would take minutes per run
-# (the presets have their own tests).
+# One detection pass per photo (the default model, yolo, at 1024 px): these
+# tests are about the pipeline, and the ASan build of more passes would
+# take minutes per run (the presets have their own tests).
 export ANON_PRESET=fast
 migrate
 start_intake e2e ANON_MAX_PIXELS=100000000 || { not_ok start "anon-intake did not start"; exit 1; }

@@ -70,16 +70,38 @@ TEST(names_choose_model_and_preset)
     CHECK(anon_preset_choose(NULL, NULL, &m, &p, &err) == -1);
 }
 
-/* YOLO's presets set its input size; the others' leave it to the cfg. */
+/* YOLO's presets set its input sizes, windows for large photos and the
+ * large-face threshold (docs/detection.md); the others' leave the input
+ * size to the cfg and have no large-face threshold. */
 TEST(yolo_presets_choose_input_sizes)
 {
     anon_detect_options o;
-    anon_preset_apply(ANON_PRESET_FAST, anon_model_find("yolo"), &o);
-    CHECK(o.input_size == 640 && o.n_scales == 0);
-    anon_preset_apply(ANON_PRESET_BALANCED, anon_model_find("yolo"), &o);
+    const anon_model *yolo = anon_model_find("yolo");
+    anon_preset_apply(ANON_PRESET_FAST, yolo, &o);
+    CHECK(o.input_size == 1024 && o.n_scales == 0 && o.zoom == 0 && !o.flip);
+    CHECK(o.large_face == 64 && o.large_thresh < o.thresh);
+    anon_preset_apply(ANON_PRESET_BALANCED, yolo, &o);
     CHECK(o.input_size == 640 && o.n_scales == 1 && o.scales[0] * 640 == 1024);
+    CHECK(o.zoom == 0.5f && o.max_passes == 8 && !o.flip && o.large_face == 64);
+    anon_preset_apply(ANON_PRESET_THOROUGH, yolo, &o);
+    CHECK(o.input_size == 640 && o.scales[0] * 640 == 1024 && o.flip && o.zoom == 1);
+    CHECK(o.max_passes > 8);
     anon_preset_apply(ANON_PRESET_BALANCED, anon_model_find("ssd"), &o);
-    CHECK(o.input_size == 0 && o.n_scales == 0 && !o.flip);
+    CHECK(o.input_size == 0 && o.n_scales == 0 && !o.flip && o.large_face == 0);
+}
+
+/* YOLOv8n-face is the default of the library, the pipeline and ANON_MODEL. */
+TEST(default_model_is_yolo)
+{
+    anon_process_options o;
+    anon_detect_options want;
+    CHECK(anon_model_default() == anon_model_find("yolo"));
+    anon_process_options_default(&o, NULL);
+    anon_preset_apply(ANON_PRESET_BALANCED, anon_model_find("yolo"), &want);
+    CHECK(o.detect.input_size == want.input_size && o.detect.thresh == want.thresh);
+    CHECK(o.detect_input == anon_model_find("yolo")->input);
+    const anon_config_var *v = anon_config_var_find("ANON_MODEL");
+    CHECK(v && strcmp(v->default_value, "yolo") == 0);
 }
 
 TEST(pipeline_default_is_the_default_preset)
@@ -113,6 +135,7 @@ RUN_TESTS("preset",
           CASE(presets_order_their_passes),
           CASE(names_choose_model_and_preset),
           CASE(yolo_presets_choose_input_sizes),
+          CASE(default_model_is_yolo),
           CASE(apply_resets_other_fields),
           CASE(pipeline_default_is_the_default_preset),
           CASE(settings_name_every_model))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_yolo_cli.sh - `anonctl blur --model yolo`: YOLOv8n-face from the
 # command line, one pass (fast) and the default preset (640 + 1024 px
-# passes), and the message for a model that does not exist.
+# passes); it is the default model; --thresh holds for every face size;
+# and the message for a model that does not exist.
 source "$(dirname "$0")/lib.sh"
 ANONCTL="$BIN/anonctl"
 DEMO=$ROOT/.cache/face-api/package/demo
@@ -29,3 +30,17 @@ done
 rc=$?
 [ $rc -eq 2 ] && grep -q "unknown model 'mtcnn' (expected ssd, tiny or yolo)" "$TMP/bad.err" &&
     ok unknown_model_is_named || not_ok unknown_model_is_named "exit $rc: $(cat "$TMP/bad.err")"
+
+# --thresh sets one threshold for faces of every size: the presets' lower
+# threshold for large faces (which would still pass sample1's faces at
+# 0.2) is off.
+"$ANONCTL" blur --preset fast --thresh 0.99 --json -o "$TMP/strict" "$DEMO/sample1.jpg" \
+    >"$TMP/strict.json" 2>"$TMP/strict.err"
+rc=$?
+[ $rc -eq 0 ] && json_true "$TMP/strict.json" '.faces | length == 0' &&
+    ok thresh_applies_to_large_faces_too || not_ok thresh_applies_to_large_faces_too "exit $rc: $(cat "$TMP/strict.json" "$TMP/strict.err")"
+
+# No --model: YOLOv8n-face, the default.
+"$ANONCTL" blur --preset fast --json -o "$TMP/default" "$DEMO/sample1.jpg" >"$TMP/default.json" 2>&1
+cmp -s <(jq -c .faces "$TMP/default.json") <(jq -c .faces "$TMP/fast.json") &&
+    ok default_model_is_yolo || not_ok default_model_is_yolo "$(cat "$TMP/default.json")"

@@ -78,7 +78,7 @@ static const anon_config_var vars[] = {
         "anon-intake connections to each service (S3, PostgreSQL, RabbitMQ) shared by requests"),
     STR(model_dir, "ANON_MODEL_DIR", "",
         "converted face models (empty: next to the binary, then .cache/models)"),
-    ENUM(model, "ANON_MODEL", "ssd", model_choices, "face model: ssd, tiny or yolo (anonctl models)"),
+    ENUM(model, "ANON_MODEL", "yolo", model_choices, "face model: ssd, tiny or yolo (anonctl models)"),
     ENUM(preset, "ANON_PRESET", "balanced", preset_choices,
         "detection passes: fast (1 pass), balanced or thorough (docs/detection.md)"),
     NUM(s3_timeout, "ANON_S3_TIMEOUT", "120", 1, 3600, "seconds one S3 request may take before it is retried"),

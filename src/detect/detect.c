@@ -50,6 +50,7 @@ struct anon_detector {
     size_t input_floats;
     void *model_data;   /* the model's prepare() (SSD: its priors) */
     anon_boxes pass;    /* scratch: one pass's boxes */
+    int passes;         /* network runs of the last anon_detect */
 };
 
 bool anon_detect_single_pass(const anon_detect_options *o)
@@ -191,6 +192,17 @@ static void normalize_input(const anon_input_norm *norm, float *planes, size_t p
     }
 }
 
+/* Keeps the boxes of b that score above thresh or are at least min_h tall
+ * (canvas-relative); the others scored only above the large-face threshold. */
+static void keep_large_or_above(anon_boxes *b, float thresh, float min_h)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->v[i].score > thresh || b->v[i].h >= min_h)
+            b->v[kept++] = b->v[i];
+    b->n = kept;
+}
+
 /* Runs the network on the cols x rows canvas in d->input and leaves the
  * decoded, suppressed boxes (canvas-relative) in d->pass. */
 static int run_canvas(anon_detector *d, int cols, int rows, const anon_detect_options *opt,
@@ -203,8 +215,11 @@ static int run_canvas(anon_detector *d, int cols, int rows, const anon_detect_op
     if (d->engine->forward(d->net, d->input, err))
         return -1;
     anon_model_output o = {d->engine, d->net, d->model_data};
-    if (d->model->decode(&o, opt->thresh, &d->pass, err))
+    bool large = opt->large_face > 0 && opt->large_thresh < opt->thresh;
+    if (d->model->decode(&o, large ? opt->large_thresh : opt->thresh, &d->pass, err))
         return -1;
+    if (large)
+        keep_large_or_above(&d->pass, opt->thresh, (float)opt->large_face / (float)rows);
     anon_nms(&d->pass, opt->nms_iou);
     return 0;
 }
@@ -269,10 +284,11 @@ static int run_pass(anon_detector *d, const anon_image *img, anon_rect r, double
     return run_pass_at(d, img, r, scale, pass_side(d, opt), flip, opt, out, err);
 }
 
-/* Passes over the grid of rectangles xs x ys of the photo, at `scale`, or
- * when scale is 0 each at native resolution (shrunk only to fit the input). */
+/* Passes over the grid of rectangles xs x ys of the photo on canvases of
+ * side n, at `scale`, or when scale is 0 each at native resolution (shrunk
+ * only to fit the canvas). */
 static int run_grid(anon_detector *d, const anon_image *img, const anon_span *xs, int nx,
-                    const anon_span *ys, int ny, double scale, bool flip,
+                    const anon_span *ys, int ny, int n, double scale, bool flip,
                     const anon_detect_options *opt, anon_boxes *out, int *passes,
                     anon_error *err)
 {
@@ -280,26 +296,25 @@ static int run_grid(anon_detector *d, const anon_image *img, const anon_span *xs
         for (int i = 0; i < nx; i++) {
             anon_rect r = {xs[i].start, ys[j].start, xs[i].len, ys[j].len};
             int longer = r.w > r.h ? r.w : r.h;
-            int n = pass_side(d, opt);
             double s = scale > 0 ? scale : longer > n ? (double)n / longer : 1.0;
-            if (run_pass(d, img, r, s, flip, opt, out, err))
+            if (run_pass_at(d, img, r, s, n, flip, opt, out, err))
                 return -1;
             ++*passes;
         }
     return 0;
 }
 
-/* Passes over the N x N windows covering the photo at `scale` canvas pixels
- * per photo pixel. */
-static int run_windows(anon_detector *d, const anon_image *img, double scale, bool flip,
-                       const anon_detect_options *opt, anon_boxes *out, int *passes,
-                       anon_error *err)
+/* Passes over the windows of `side` canvas px covering the photo at
+ * `scale` canvas pixels per photo pixel. */
+static int run_windows(anon_detector *d, const anon_image *img, int side, double scale,
+                       bool flip, const anon_detect_options *opt, anon_boxes *out,
+                       int *passes, anon_error *err)
 {
-    int window = (int)(pass_side(d, opt) / scale);
+    int window = (int)(side / scale);
     anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
     int nx = anon_window_spans(img->width, window, opt->tile_overlap, xs);
     int ny = anon_window_spans(img->height, window, opt->tile_overlap, ys);
-    return run_grid(d, img, xs, nx, ys, ny, scale, flip, opt, out, passes, err);
+    return run_grid(d, img, xs, nx, ys, ny, side, scale, flip, opt, out, passes, err);
 }
 
 /* Passes over the windows covering the photo enlarged by `ratio`. */
@@ -318,7 +333,7 @@ static int run_scale(anon_detector *d, const anon_image *img, float ratio, bool 
         ++*passes;
         return run_pass_at(d, img, whole, scale, (int)n, flip, opt, out, err);
     }
-    return run_windows(d, img, scale, flip, opt, out, passes, err);
+    return run_windows(d, img, pass_side(d, opt), scale, flip, opt, out, passes, err);
 }
 
 /* Passes over the tiles_x x tiles_y grid of overlapping tiles. */
@@ -329,30 +344,66 @@ static int run_tiles(anon_detector *d, const anon_image *img, bool flip,
     anon_span xs[ANON_MAX_SPANS], ys[ANON_MAX_SPANS];
     int nx = anon_tile_spans(img->width, opt->tiles_x, opt->tile_overlap, xs);
     int ny = anon_tile_spans(img->height, opt->tiles_y, opt->tile_overlap, ys);
-    return run_grid(d, img, xs, nx, ys, ny, 0, flip, opt, out, passes, err);
+    return run_grid(d, img, xs, nx, ys, ny, pass_side(d, opt), 0, flip, opt, out, passes,
+                    err);
 }
 
-/* Passes of the zoom pyramid from `zoom` down (see run_all). */
-static int pyramid_passes(int width, int height, int n, double zoom, float overlap)
+/* Where the window passes go (see run_all): windows of `side` canvas px
+ * at zoom levels from the finest down, halving, while a level shows the
+ * photo's long side larger than `floor` canvas px; `one_level`: the
+ * finest level only. */
+typedef struct window_plan {
+    int side;
+    double floor;
+    bool one_level;
+} window_plan;
+
+/* A model of one input size (SSD, tiny): the pyramid of N x N windows down
+ * to the whole-photo pass. A model of any input size (YOLO) finds faces
+ * from about 12 to 200 input px in one pass, so its whole-photo passes
+ * already see every face they show at 12 px or more, and windows help only
+ * on photos much larger than those passes: one level, windows the size of
+ * the largest whole-photo pass, and only where that level is more than
+ * WINDOW_GAIN times as fine as that pass. */
+#define WINDOW_GAIN 1.5
+
+static window_plan plan_windows(const anon_detector *d, const anon_detect_options *opt)
+{
+    int n = pass_side(d, opt);
+    if (!d->any_size)
+        return (window_plan){n, n, false};
+    int largest = n;
+    for (int i = 0; i < opt->n_scales; i++)
+        if (opt->scales[i] > 0 && lround(opt->scales[i] * n) > largest)
+            largest = (int)lround(opt->scales[i] * n);
+    if (largest > MAX_PASS_SIDE)
+        largest = MAX_PASS_SIDE;
+    return (window_plan){largest, WINDOW_GAIN * largest, true};
+}
+
+/* Passes of the window levels from `zoom` down (see run_all). */
+static int pyramid_passes(int width, int height, const window_plan *w, double zoom,
+                          float overlap)
 {
     int longer = width > height ? width : height, count = 0;
     anon_span spans[ANON_MAX_SPANS];
-    for (; zoom > 0 && zoom * longer > n; zoom /= 2) {
-        int window = (int)(n / zoom);
+    for (; zoom > 0 && zoom * longer > w->floor; zoom = w->one_level ? 0 : zoom / 2) {
+        int window = (int)(w->side / zoom);
         count += anon_window_spans(width, window, overlap, spans) *
                  anon_window_spans(height, window, overlap, spans);
     }
     return count;
 }
 
-/* The pyramid's finest zoom: opt->zoom, lowered in steps of 5 % until the
- * pyramid fits in opt->max_passes (large photos), so a preset's time per
+/* The finest zoom: opt->zoom, lowered in steps of 5 % until the window
+ * passes fit in opt->max_passes (large photos), so a preset's time per
  * photo stays bounded. */
-static double pyramid_zoom(int width, int height, int n, const anon_detect_options *opt)
+static double pyramid_zoom(int width, int height, const window_plan *w,
+                           const anon_detect_options *opt)
 {
     double zoom = opt->zoom;
     while (opt->max_passes > 0 && zoom > 0 &&
-           pyramid_passes(width, height, n, zoom, opt->tile_overlap) > opt->max_passes)
+           pyramid_passes(width, height, w, zoom, opt->tile_overlap) > opt->max_passes)
         zoom *= 0.95;
     return zoom;
 }
@@ -373,10 +424,12 @@ static int run_all(anon_detector *d, const anon_image *img, bool flip,
     if (opt->tiles_x > 0 && opt->tiles_y > 0 &&
         run_tiles(d, img, flip, opt, out, passes, err))
         return -1;
-    /* the zoom pyramid, down to what the whole-photo pass already shows */
-    double finest = pyramid_zoom(img->width, img->height, n, opt);
-    for (double zoom = finest; zoom > 0 && zoom * longer > n; zoom /= 2)
-        if (run_windows(d, img, zoom, flip, opt, out, passes, err))
+    /* the window passes, down to what the whole-photo passes already show */
+    window_plan w = plan_windows(d, opt);
+    double finest = pyramid_zoom(img->width, img->height, &w, opt);
+    for (double zoom = finest; zoom > 0 && zoom * longer > w.floor;
+         zoom = w.one_level ? 0 : zoom / 2)
+        if (run_windows(d, img, w.side, zoom, flip, opt, out, passes, err))
             return -1;
     return 0;
 }
@@ -399,10 +452,16 @@ int anon_detect(anon_detector *d, const anon_image *img, const anon_detect_optio
     int rc = run_all(d, img, false, opt, &found, &passes, err);
     if (rc == 0 && opt->flip)
         rc = run_all(d, img, true, opt, &found, &passes, err);
+    d->passes = passes;
     if (rc == 0 && passes > 1)
         anon_nms(&found, opt->nms_iou);
     for (size_t i = 0; rc == 0 && i < found.n; i++)
         rc = anon_boxes_push(out, found.v[i], err);
     anon_boxes_free(&found);
     return rc;
+}
+
+int anon_detector_passes(const anon_detector *d)
+{
+    return d ? d->passes : 0;
 }

@@ -1,10 +1,10 @@
 /* detect.h - find faces: the detector interface.
  *
  * Callers see only boxes (boxes.h) in the image's own pixel coordinates.
- * Behind the interface: the converted face models (model.h: SSD MobileNetV1
- * by default, or TinyFaceDetector), the inference engine that runs them, multi-scale and
- * tiled passes, the flip pass and the final NMS. A detector is not thread
- * safe: use one per thread. */
+ * Behind the interface: the converted face models (model.h: YOLOv8n-face
+ * by default, SSD MobileNetV1 or TinyFaceDetector), the inference engine
+ * that runs them, multi-scale and tiled passes, the flip pass and the
+ * final NMS. A detector is not thread safe: use one per thread. */
 #ifndef ANON_DETECT_H
 #define ANON_DETECT_H
 
@@ -45,12 +45,22 @@ typedef struct anon_detector_config {
  *          size, and every face small enough to fit a window overlap
  *          (0.2 * N canvas px) at some level is seen whole there; the cost
  *          grows with the photo's area (about 4/3 of the finest level),
- *          unless max_passes caps it by lowering the zoom on large photos;
+ *          unless max_passes caps it by lowering the zoom on large photos.
+ *          A model of any input size (YOLO) finds faces from about 12 to
+ *          200 input px in one pass, so it gets one level only, windows
+ *          the size of its largest whole-photo pass (r * N or N), and only
+ *          on photos that level shows more than 1.5 times as large as that
+ *          pass does (YOLO balanced, zoom 0.5, 1024 px windows: photos
+ *          over 3072 px; faces from about 12 / zoom px);
  *   flip   every pass above again on the mirrored photo.
  * Each pass is thresholded and suppressed at nms_iou on its own; the boxes
  * of several passes are merged by one more NMS at nms_iou. */
 typedef struct anon_detect_options {
     float thresh;         /* minimum score (boxes must score above it) */
+    int large_face;       /* > 0: a box at least this many input (canvas) px tall */
+    float large_thresh;   /* needs only to score above this (when below thresh):
+                             large faces turned away or half hidden score low,
+                             false boxes on real backgrounds are mostly small */
     float nms_iou;        /* IoU above which boxes merge */
     int tiles_x, tiles_y; /* extra pass over tiles at native resolution; 0 = off */
     float tile_overlap;   /* fraction of a tile shared with its neighbour (0..0.9) */
@@ -87,5 +97,8 @@ void anon_detect_options_default(anon_detect_options *o, const anon_model *model
 /* Appends the faces found in img to out. */
 int anon_detect(anon_detector *d, const anon_image *img,
                 const anon_detect_options *opt, anon_boxes *out, anon_error *err);
+
+/* The network passes the last anon_detect on d ran (its cost). */
+int anon_detector_passes(const anon_detector *d);
 
 #endif

@@ -7,7 +7,9 @@ extern const anon_model anon_model_ssd;    /* model_ssd.c */
 extern const anon_model anon_model_tiny;   /* model_tiny.c */
 extern const anon_model anon_model_yolo;   /* model_yolo.c */
 
-/* The default is first. */
+/* In the order the names were added (messages list them so); the default
+ * is YOLOv8n-face, the model that finds small faces in real photos
+ * (docs/detection.md). */
 static const anon_model *const models[] = {
     &anon_model_ssd,
     &anon_model_tiny,
@@ -29,5 +31,5 @@ const anon_model *anon_model_at(size_t i)
 
 const anon_model *anon_model_default(void)
 {
-    return models[0];
+    return &anon_model_yolo;
 }

@@ -1,5 +1,5 @@
 /* model.h - the face models: one declarative entry per model, each in a
- * file of its own (model_ssd.c, model_tiny.c), looked up by name in one
+ * file of its own (model_yolo.c, model_ssd.c, model_tiny.c), looked up by name in one
  * table (model.c) as the engines are (engine.h).
  *
  * An entry says everything the detector needs to know about a model: its
@@ -33,6 +33,9 @@ typedef struct anon_preset_values {
     int input_size; /* models of any input size: the passes' long side; 0 = the cfg's */
     float scale;    /* one extra pass at this ratio of the input size; 0 = none */
     bool flip;      /* every pass again on the mirrored photo */
+    int large_face; /* boxes this tall on a pass's input (px) need only score
+                       above large_thresh; 0 = off */
+    float large_thresh;
 } anon_preset_values;
 
 #define ANON_PRESETS 3   /* fast, balanced, thorough: anon_preset (preset.h) */
@@ -46,6 +49,10 @@ typedef struct anon_model_output {
 
 typedef struct anon_model {
     const char *name;                       /* --model, ANON_MODEL */
+    /* Where the weights come from and the licence they carry (`anonctl
+     * models`, the README): what it is, the npm package@version (pinned in the
+     * Makefile), the file inside it, the licence as its source states it. */
+    const char *title, *package, *package_file, *licence;
     const char *cfg_file, *weights_file;    /* in the model directory */
     int input;                              /* the cfg's [net] size N (N x N) */
     int align;                              /* > 0: runs at any W x H that are multiples
@@ -66,7 +73,7 @@ typedef struct anon_model {
 
 /* The model of that name; NULL if there is none. */
 const anon_model *anon_model_find(const char *name);
-/* The i-th model of the table (the first is the default), NULL past the end. */
+/* The i-th model of the table, NULL past the end. */
 const anon_model *anon_model_at(size_t i);
 /* The model used when none is named. */
 const anon_model *anon_model_default(void);

@@ -182,6 +182,10 @@ static int ssd_decode(const anon_model_output *o, float thresh, anon_boxes *out,
  * / false-box / time table in docs/detection.md. */
 const anon_model anon_model_ssd = {
     .name = "ssd",
+    .title = "SSD MobileNetV1 (face-api)",
+    .package = "@vladmandic/face-api@1.7.15",
+    .package_file = "model/ssd_mobilenetv1_model.bin",
+    .licence = "MIT",
     .cfg_file = "ssd.cfg",
     .weights_file = "ssd.weights",
     .input = 512,

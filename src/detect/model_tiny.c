@@ -56,6 +56,10 @@ static int tiny_decode(const anon_model_output *o, float thresh, anon_boxes *out
 /* Presets (preset.h): as SSD's (model_ssd.c), balanced capped at 32 passes. */
 const anon_model anon_model_tiny = {
     .name = "tiny",
+    .title = "TinyFaceDetector (face-api)",
+    .package = "@vladmandic/face-api@1.7.15",
+    .package_file = "model/tiny_face_detector_model.bin",
+    .licence = "MIT",
     .cfg_file = "tiny.cfg",
     .weights_file = "tiny.weights",
     .input = 416,

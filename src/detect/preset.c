@@ -59,6 +59,8 @@ void anon_preset_apply(anon_preset p, const anon_model *model, anon_detect_optio
         p = ANON_PRESET_DEFAULT;
     const anon_preset_values *v = &model->presets[p];
     o->thresh = v->thresh;
+    o->large_face = v->large_face;
+    o->large_thresh = v->large_thresh;
     o->zoom = v->zoom;
     o->max_passes = v->max_passes;
     o->input_size = v->input_size;

@@ -1,0 +1,126 @@
+/* cmd_models.c - `anonctl models`: the face models anonctl knows, each with
+ * its input sizes, where its weights come from (npm package@version and
+ * the file inside it), the licence they carry, and whether its converted
+ * files are in the model directory; the default marked. The same facts as
+ * the README's model section, from the model table itself (model.h). */
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "detect/model.h"
+
+extern const struct anonctl_cmd cmd_models;
+
+/* The long sides the model's presets run at, in increasing order, without
+ * repeats; for a model of one input size, that size. Returns how many. */
+static int preset_sizes(const anon_model *m, int *sizes, int max)
+{
+    int n = 0;
+    for (int p = 0; p < ANON_PRESETS; p++) {
+        const anon_preset_values *v = &m->presets[p];
+        int base = m->align > 0 && v->input_size > 0 ? v->input_size : m->input;
+        int cand[2] = {base, m->align > 0 && v->scale > 0 ? (int)lround(v->scale * base) : 0};
+        for (int k = 0; k < 2; k++) {
+            int i = 0;
+            if (cand[k] <= 0)
+                continue;
+            while (i < n && sizes[i] < cand[k])
+                i++;
+            if ((i < n && sizes[i] == cand[k]) || n == max)
+                continue;
+            memmove(sizes + i + 1, sizes + i, (size_t)(n - i) * sizeof *sizes);
+            sizes[i] = cand[k];
+            n++;
+        }
+    }
+    return n;
+}
+
+static bool readable(const char *dir, const char *file)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return access(path, R_OK) == 0;
+}
+
+static json_t *model_json(const anon_model *m, const char *dir)
+{
+    int sizes[2 * ANON_PRESETS];
+    int n = preset_sizes(m, sizes, 2 * ANON_PRESETS);
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, json_integer(sizes[i]));
+    return json_pack("{s:s,s:s,s:b,s:{s:b,s:i,s:o},s:s,s:s,s:s,s:b,s:[s,s]}", "name", m->name,
+                     "title", m->title, "default", m == anon_model_default(), "input",
+                     "any_size", m->align > 0, "align", m->align, "sizes", list, "package",
+                     m->package, "file", m->package_file, "licence", m->licence, "present",
+                     readable(dir, m->cfg_file) && readable(dir, m->weights_file), "files",
+                     m->cfg_file, m->weights_file);
+}
+
+static void print_model(const anon_model *m, const char *dir, const char *chosen)
+{
+    int sizes[2 * ANON_PRESETS];
+    int n = preset_sizes(m, sizes, 2 * ANON_PRESETS);
+    char list[128] = "";
+    for (int i = 0, len = 0; i < n && len < (int)sizeof list; i++)
+        len += snprintf(list + len, sizeof list - (size_t)len, "%s%d", i ? ", " : "", sizes[i]);
+    bool present = readable(dir, m->cfg_file) && readable(dir, m->weights_file);
+    bool is_default = m == anon_model_default();
+    bool is_chosen = chosen && strcmp(chosen, m->name) == 0;
+    printf("%s%s%s\n  %s\n", m->name, is_default ? " (default)" : "",
+           is_chosen && !is_default ? " (ANON_MODEL)" : "", m->title);
+    if (m->align > 0)
+        printf("  input    any size, sides multiples of %d; the presets' passes: %s px\n",
+               m->align, list);
+    else
+        printf("  input    %s x %s\n", list, list);
+    printf("  source   npm %s, %s\n  licence  %s\n", m->package, m->package_file, m->licence);
+    printf("  present  %s (%s/%s, %s)\n", present ? "yes" : "no", dir, m->cfg_file,
+           m->weights_file);
+}
+
+static int run_models(int argc, char **argv, anon_config *cfg)
+{
+    bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+    if (argc > 1 && !json)
+        return cli_usage_error(&cmd_models, "%s '%s'",
+                               argv[1][0] == '-' ? "unknown option" : "unexpected argument",
+                               argv[1]);
+    char buf[4096];
+    const char *dir = cli_model_dir(cfg, buf, sizeof buf);
+    if (json) {
+        json_t *models = json_array();
+        for (size_t i = 0; anon_model_at(i); i++)
+            json_array_append_new(models, model_json(anon_model_at(i), dir));
+        cli_print_json(json_pack("{s:s,s:s,s:s?,s:o}", "model_dir", dir, "default",
+                                 anon_model_default()->name, "ANON_MODEL", cfg->model,
+                                 "models", models));
+        return EXIT_OK;
+    }
+    for (size_t i = 0; anon_model_at(i); i++) {
+        if (i > 0)
+            printf("\n");
+        print_model(anon_model_at(i), dir, cfg->model);
+    }
+    printf("\nConverted by `make models` (scripts/convert-model) into the model directory\n"
+           "($ANON_MODEL_DIR). The weights keep their own licence: --model ssd or tiny\n"
+           "for MIT-licensed weights only (README, \"Models and their licences\").\n");
+    return EXIT_OK;
+}
+
+static const char *const models_env[] = {"ANON_MODEL_DIR", "ANON_MODEL", NULL};
+
+const struct anonctl_cmd cmd_models = {
+    .name = "models",
+    .args = "[--json]",
+    .summary = "list the face models: input sizes, source, licence, present",
+    .options = "      --json            one JSON object instead of text\n",
+    .env = models_env,
+    .run = run_models,
+};
