@@ -54,7 +54,7 @@ TEST(corpus_file)
     CHECKF(rc == 0, "%s: %.300s", current->name, err.msg);
     CHECKF(drc == 0, "%s: the output does not decode: %.300s", current->name, err.msg);
     CHECKF(back_info.warnings == 0, "%s: the output is damaged: %s", current->name,
-           back_info.warning);
+           back_info.warning[0]);
     CHECKF(same_size, "%s: the output is not the image's size", current->name);
 }
 
