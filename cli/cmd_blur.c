@@ -57,15 +57,7 @@ static bool same_file(const char *a, const char *b)
  * part filled, added to a written image's JSON line. */
 static json_t *with_damage(json_t *line, const anon_result *res)
 {
-    json_t *warnings = json_array();
-    for (int i = 0; i < res->warnings_kept; i++)
-        json_array_append_new(warnings, json_string(res->warning[i]));
-    json_object_set_new(line, "warnings", warnings);
-    const anon_rect *c = &res->covered;
-    json_object_set_new(line, "covered",
-                        c->w > 0 ? json_pack("{s:i,s:i,s:i,s:i}", "x", c->x, "y", c->y, "w",
-                                             c->w, "h", c->h)
-                                 : json_null());
+    anon_damage_to_json(line, res->warnings_kept, res->warning, &res->covered);
     return line;
 }
 

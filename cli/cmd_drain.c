@@ -18,6 +18,7 @@
 #include "detect/preset.h"
 #include "base/duration.h"
 #include "base/timestamp.h"
+#include "service/record_json.h"
 #include "service/worker.h"
 
 extern const struct anonctl_cmd cmd_drain;
@@ -85,6 +86,8 @@ static void log_job(void *ctx, const anon_job_event *ev)
                              "key", ev->key, "outcome", outcome_name(ev->outcome), "faces",
                              ev->faces, "ms", ev->ms_total, "reason", ev->reason, "original",
                              ev->original);
+    if (ev->warnings_kept > 0)    /* the damage --accept-damaged let through */
+        anon_damage_to_json(line, ev->warnings_kept, ev->warning, &ev->covered);
     cli_print_json(line);
 }
 

@@ -74,6 +74,8 @@ static const struct corpus_file corpus_files[] = {
     {"recover-corrupt-restart.jpg", EXPECT_DAMAGED, 3},
     {"recover-corrupt-large.jpg", EXPECT_DAMAGED, 3},
     {"recover-bogus-marker.jpg", EXPECT_DAMAGED, 3},
+    {"recover-no-eoi-large.jpg", EXPECT_DAMAGED, 3},
+    {"recover-rst-order-large.jpg", EXPECT_DAMAGED, 3},
     {"recover-zero-quant.jpg", EXPECT_DECODES, 3},
     {"recover-truncated.png", EXPECT_DAMAGED, 3},
     {"recover-truncated-interlaced.png", EXPECT_DAMAGED, 3},

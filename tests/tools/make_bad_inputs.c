@@ -465,8 +465,9 @@ static size_t last_scan_data(const unsigned char *buf, size_t size)
 /* More damaged JPEGs, one per way the decoders meet damage: a progressive
  * file cut short, a bit error in a file with restart markers (libjpeg
  * resynchronises: only the rows from the spoilt interval on are
- * untrustworthy), and at 1024x768 a cut and a bit error that the fast
- * paths (scan index, reduced decode) meet before the full decode does. */
+ * untrustworthy), and at 1024x768 a cut, a bit error, a missing EOI and a
+ * restart marker out of order, which the fast paths (scan index, reduced
+ * decode) meet before the full decode does. */
 static void jpeg_damaged_flavours(void)
 {
     uint8_t *px = textured(256, 192);
@@ -489,7 +490,15 @@ static void jpeg_damaged_flavours(void)
     write_file("recover-truncated-large.jpg", buf, size * 7 / 10);
     free(buf);
     buf = jpeg_encode(px, 1024, 768, &rst_large, &size);
+    write_file("recover-no-eoi-large.jpg", buf, size - 2);    /* complete but for EOI */
     data = last_scan_data(buf, size);
+    for (size_t i = data + (size - data) / 2; i + 1 < size; i++)
+        if (buf[i] == 0xFF && buf[i + 1] >= 0xD0 && buf[i + 1] <= 0xD7) {
+            buf[i + 1] = (uint8_t)(0xD0 + (buf[i + 1] - 0xD0 + 2) % 8);    /* out of order */
+            write_file("recover-rst-order-large.jpg", buf, size);
+            buf[i + 1] = (uint8_t)(0xD0 + (buf[i + 1] - 0xD0 + 6) % 8);
+            break;
+        }
     for (size_t i = data + (size - data) / 2; i < data + (size - data) / 2 + 8; i++)
         if (buf[i] != 0xFF && buf[i - 1] != 0xFF && (buf[i] ^ 0x5A) != 0xFF)
             buf[i] ^= 0x5A;
