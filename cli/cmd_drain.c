@@ -280,7 +280,7 @@ const struct anonctl_cmd cmd_drain = {
         CLI_RETENTION_HELP
         "      --accept-damaged  a photo the decoder reports damaged (cut short, corrupt\n"
         "                        data) ends done with the part that could not be read\n"
-        "                        filled and the warnings in its row, not rejected\n"
+        "                        filled (its job line: warnings, covered), not rejected\n"
         "                        (default: $ANON_ACCEPT_DAMAGED, 0)\n"
         "\nEach output is recorded with the model, its version (a digest of its weights),\n"
         "the preset and anonctl's version. One JSON line on stdout at the start (model,\n"
