@@ -16,4 +16,5 @@ valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite -
     >"$TMP/vg.log" 2>&1
 rc=$?
 [ $rc = 1 ] && ok blur_clean_under_valgrind || not_ok blur_clean_under_valgrind "exit $rc: $(grep -m3 '==' "$TMP/vg.log")"
-[ -s "$TMP/out/sample2.jpg" ] && [ -s "$TMP/out/ok-orient-6.jpg" ] && ok valgrind_run_wrote_outputs || not_ok valgrind_run_wrote_outputs
+[ -s "$TMP/out/sample2.jpg" ] && [ -s "$TMP/out/ok-orient-6.jpg" ] && [ -s "$TMP/out/recover-truncated.png" ] \
+    && [ -s "$TMP/out/recover-corrupt-entropy.jpg" ] && ok valgrind_run_wrote_outputs || not_ok valgrind_run_wrote_outputs
