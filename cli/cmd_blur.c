@@ -53,6 +53,14 @@ static bool same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+/* The decoder's warnings (the damage --accept-damaged accepted) and the
+ * part filled, added to a written image's JSON line. */
+static json_t *with_damage(json_t *line, const anon_result *res)
+{
+    anon_damage_to_json(line, res->warnings_kept, res->warning, &res->covered);
+    return line;
+}
+
 /* What became of one input, for its JSON line. */
 typedef enum { OUTCOME_WRITTEN, OUTCOME_FAILED, OUTCOME_SKIPPED, OUTCOME_PLANNED } outcome;
 
@@ -70,11 +78,13 @@ static json_t *outcome_json(const struct blur_run *run, const cli_file *f, outco
     case OUTCOME_PLANNED:
         return json_pack("{s:s,s:s,s:b}", "path", f->input, "output", f->output, "dry_run", 1);
     default:
-        return json_pack("{s:s,s:s,s:i,s:i,s:o,s:{s:f,s:f,s:f,s:f}}", "path", f->input,
-                         "output", f->output, "width", res->width, "height", res->height,
-                         "faces", anon_boxes_to_json(&res->faces), "ms", "decode",
-                         res->ms_decode, "detect", res->ms_detect, "blur", res->ms_blur,
-                         "encode", res->ms_encode);
+        return with_damage(json_pack("{s:s,s:s,s:i,s:i,s:o,s:{s:f,s:f,s:f,s:f}}", "path",
+                                     f->input, "output", f->output, "width", res->width,
+                                     "height", res->height, "faces",
+                                     anon_boxes_to_json(&res->faces), "ms", "decode",
+                                     res->ms_decode, "detect", res->ms_detect, "blur",
+                                     res->ms_blur, "encode", res->ms_encode),
+                           res);
     }
 }
 
@@ -114,6 +124,11 @@ static const char *blur_file(struct blur_run *run, anon_detector *det, const cli
         return err->msg;
     int rc = run->review ? anon_review_copy(det, in->data, in->len, &run->opt, out, res, err)
                          : anon_process(det, in->data, in->len, &run->opt, out, res, err);
+    if (rc < 0 && res->warnings > 0 && !run->opt.accept_damaged) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, "; not written (--accept-damaged writes "
+                 "what decodes, the rest filled)");
+    }
     if (rc < 0)
         return err->msg;
     if (cli_make_parent_dirs(f->output) < 0) {
@@ -174,7 +189,7 @@ static int run_workers(struct blur_run *run, long jobs)
 enum { OPT_ENGINE = 256, OPT_TILES, OPT_TILE_OVERLAP, OPT_SCALES, OPT_FLIP, OPT_MIN_FACE,
        OPT_METHOD, OPT_MASK_SCALE, OPT_BOXES, OPT_KEEP_METADATA, OPT_QUALITY,
        OPT_REENCODE, OPT_MAX_PIXELS, OPT_JSON, OPT_PRESET, OPT_SKIP_EXISTING, OPT_FILES_FROM,
-       OPT_DRY_RUN, OPT_DRAW_BOXES };
+       OPT_DRY_RUN, OPT_DRAW_BOXES, OPT_ACCEPT_DAMAGED };
 
 static const struct option blur_options[] = {
     {"output", required_argument, NULL, 'o'},
@@ -194,6 +209,7 @@ static const struct option blur_options[] = {
     {"quality", required_argument, NULL, OPT_QUALITY},
     {"reencode", no_argument, NULL, OPT_REENCODE},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+    {"accept-damaged", no_argument, NULL, OPT_ACCEPT_DAMAGED},
     {"jobs", required_argument, NULL, 'j'},
     {"json", no_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
@@ -273,6 +289,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
     anon_process_options_default(&run->opt, model);
     anon_preset_apply(preset, model, &run->opt.detect);
     run->opt.max_pixels = cfg->max_pixels;
+    run->opt.accept_damaged = cfg->accept_damaged != 0;
     run->det = (anon_detector_config){.model = model, .model_dir = cfg->model_dir,
                                       .engine = anon_engine_default(), .threads = 1};
     *jobs = sysconf(_SC_NPROCESSORS_ONLN);
@@ -328,6 +345,7 @@ static int parse_blur_args(int argc, char **argv, anon_config *cfg, struct blur_
             if (cli_parse_long(optarg, 1, 1L << 40, &run->opt.max_pixels) < 0)
                 return cli_usage_error(cmd, "--max-pixels takes a positive number");
             break;
+        case OPT_ACCEPT_DAMAGED: run->opt.accept_damaged = true; break;
         case 'j':
             if (cli_parse_long(optarg, 1, 256, jobs) < 0)
                 return cli_usage_error(cmd, "--jobs takes 1 to 256");
@@ -486,7 +504,7 @@ static int run_blur(int argc, char **argv, anon_config *cfg)
 }
 
 static const char *const blur_env[] = {"ANON_MODEL", "ANON_PRESET", "ANON_MODEL_DIR",
-                                       "ANON_MAX_PIXELS", NULL};
+                                       "ANON_MAX_PIXELS", "ANON_ACCEPT_DAMAGED", NULL};
 
 const struct anonctl_cmd cmd_blur = {
     .name = "blur",
@@ -533,6 +551,10 @@ const struct anonctl_cmd cmd_blur = {
         "                        the blocks under the masks; the rest stays bit-exact)\n"
         "      --max-pixels N    refuse larger images before decoding\n"
         "                        (default: $ANON_MAX_PIXELS, 50000000)\n"
+        "      --accept-damaged  a photo the decoder reports damaged (cut short, corrupt\n"
+        "                        data): anonymize what decodes and fill the part that\n"
+        "                        could not be read (default: $ANON_ACCEPT_DAMAGED, 0:\n"
+        "                        one line on stderr, nothing written, counted as failed)\n"
         "  -j, --jobs N          images in parallel (default: number of cores)\n"
         "      --skip-existing   leave an output that is newer than its input alone\n"
         "                        (counted as skipped) (default: off, outputs rewritten)\n"
@@ -547,8 +569,9 @@ const struct anonctl_cmd cmd_blur = {
         "                        " CLI_REVIEW_MARKER "; blur never writes anonymized outputs\n"
         "                        there. Never publish these copies (default: off)\n"
         "      --json            one JSON line per image on stdout: path, output, width,\n"
-        "                        height, faces [{x,y,w,h,score}], ms per stage; or path,\n"
-        "                        error / skipped / dry_run\n"
+        "                        height, faces [{x,y,w,h,score}], ms per stage, warnings\n"
+        "                        (the damage accepted), covered ({x,y,w,h} filled, or\n"
+        "                        null); or path, error / skipped / dry_run\n"
         "  -q, --quiet           no progress bar or summary\n"
         "\nOUTDIR mirrors the input tree: with one directory argument its tree goes\n"
         "straight into OUTDIR (photos/a/x.jpg -> OUTDIR/a/x.jpg); with several, each goes\n"

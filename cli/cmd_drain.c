@@ -18,6 +18,7 @@
 #include "detect/preset.h"
 #include "base/duration.h"
 #include "base/timestamp.h"
+#include "service/record_json.h"
 #include "service/worker.h"
 
 extern const struct anonctl_cmd cmd_drain;
@@ -85,6 +86,8 @@ static void log_job(void *ctx, const anon_job_event *ev)
                              "key", ev->key, "outcome", outcome_name(ev->outcome), "faces",
                              ev->faces, "ms", ev->ms_total, "reason", ev->reason, "original",
                              ev->original);
+    if (ev->warnings_kept > 0)    /* the damage --accept-damaged let through */
+        anon_damage_to_json(line, ev->warnings_kept, ev->warning, &ev->covered);
     cli_print_json(line);
 }
 
@@ -97,6 +100,7 @@ static const struct option drain_options[] = {
     {"model", required_argument, NULL, 'm'},
     {"preset", required_argument, NULL, 'P'},
     {"originals-retention", required_argument, NULL, 'R'},
+    {"accept-damaged", no_argument, NULL, 'D'},
     {NULL, 0, NULL, 0},
 };
 
@@ -140,6 +144,11 @@ static int parse_drain_args(int argc, char **argv, anon_config *cfg, struct drai
         case 'R':
             if ((rc = cli_set_from_flag(cmd, cfg, "originals-retention",
                                         "ANON_ORIGINALS_RETENTION", optarg)) != EXIT_OK)
+                return rc;
+            break;
+        case 'D':
+            if ((rc = cli_set_from_flag(cmd, cfg, "accept-damaged", "ANON_ACCEPT_DAMAGED",
+                                        "1")) != EXIT_OK)
                 return rc;
             break;
         default: return cli_option_error(cmd, c, argv);
@@ -209,6 +218,7 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     anon_process_options_default(&opt.process, model);
     anon_preset_apply(preset, model, &opt.process.detect);
     opt.process.max_pixels = cfg->max_pixels;
+    opt.process.accept_damaged = cfg->accept_damaged != 0;
 
     cli_services svc;
     if (a.prefetch)
@@ -221,12 +231,13 @@ static int run_drain(int argc, char **argv, anon_config *cfg)
     install_stop_handlers();
     struct drain_log log = {.worker = worker};
     char when[ANON_TIMESTAMP_LEN], retention[ANON_DURATION_LEN];
-    cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "time",
+    cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "time",
                              log_time(when), "level", "info", "event", "start", "worker", worker,
                              "model", model->name, "model_version", digest, "preset",
                              cfg->preset, "engine", a.engine ? a.engine : anon_engine_default(),
                              "anonctl_version", cli_version, "originals_retention",
-                             anon_duration_format(cfg->originals_retention, retention)));
+                             anon_duration_format(cfg->originals_retention, retention),
+                             "accept_damaged", (int)opt.process.accept_damaged));
     anon_worker_services ws = {.db = svc.db, .queue = svc.queue, .s3 = svc.s3, .detector = det};
     anon_worker_totals t;
     anon_error err;
@@ -248,7 +259,7 @@ static const char *const drain_env[] = {
     "ANON_DB_URL", "ANON_AMQP_URL", "ANON_QUEUE", "ANON_DELIVERY_LIMIT", "ANON_S3_ENDPOINT",
     "ANON_S3_REGION", "ANON_S3_ACCESS_KEY", "ANON_S3_SECRET_KEY", "ANON_OUTPUT_BUCKET",
     "ANON_INPUT_BUCKET", "ANON_PREFETCH", "ANON_MAX_BYTES", "ANON_MAX_PIXELS", "ANON_MODEL", "ANON_PRESET", "ANON_MODEL_DIR",
-    "ANON_ORIGINALS_RETENTION", NULL};
+    "ANON_ORIGINALS_RETENTION", "ANON_ACCEPT_DAMAGED", NULL};
 
 const struct anonctl_cmd cmd_drain = {
     .name = "drain",
@@ -268,6 +279,10 @@ const struct anonctl_cmd cmd_drain = {
         "      --preset NAME     detection passes: fast, balanced or thorough, as for\n"
         "                        anonctl blur (default: $ANON_PRESET, balanced)\n"
         CLI_RETENTION_HELP
+        "      --accept-damaged  a photo the decoder reports damaged (cut short, corrupt\n"
+        "                        data) ends done with the part that could not be read\n"
+        "                        filled (its job line: warnings, covered), not rejected\n"
+        "                        (default: $ANON_ACCEPT_DAMAGED, 0)\n"
         "\nEach output is recorded with the model, its version (a digest of its weights),\n"
         "the preset and anonctl's version. One JSON line on stdout at the start (model,\n"
         "version, preset, retention), one per job (with \"original\": deleted, kept or\n"

@@ -4,8 +4,9 @@
 # output decodes, faces changed, the rest of the photo kept, no metadata;
 # a worker killed with -9 mid-run, then retry + drain: nothing lost, no
 # duplicate rows, outputs identical to the clean run's; RabbitMQ stopped
-# during uploads and drains: everything acknowledged ends done; corrupt
-# and oversized inputs end rejected with a reason while workers go on.
+# during uploads and drains: everything acknowledged ends done; corrupt,
+# oversized and damaged (cut short) inputs end rejected with a reason while
+# workers go on; with ANON_ACCEPT_DAMAGED=1 the damaged ones end done.
 SUITE=svc_pipeline
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/intake_lib.sh"
@@ -123,15 +124,33 @@ open(f"{out}/corrupt.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihd
 # 3000x2000 = 6 MP: over the workers' limit below, under the intake's.
 big = np.full((2000, 3000, 3), 128, np.uint8)
 cv2.imwrite(f"{out}/oversized.jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 50])
+# Photos cut short (damaged: the decoders recover their top part only).
+jpg = open(good, "rb").read()
+open(f"{out}/cut.jpg", "wb").write(jpg[: len(jpg) // 2])
+png = cv2.imencode(".png", cv2.imread(good))[1].tobytes()
+open(f"{out}/cut.png", "wb").write(png[: len(png) // 2])
 PY
 cp "$DEMO/sample2.jpg" "$TMP/bad/good.jpg"
 "$ANONCTL" upload --camera e2e$$-d "$TMP/bad" >/dev/null 2>&1
 ANON_MAX_PIXELS=4000000 drain 5
-[ "$(count e2e$$-d rejected)" = 2 ] && [ "$(count e2e$$-d done)" = 1 ] && ok bad_inputs_rejected_good_done \
+[ "$(count e2e$$-d rejected)" = 4 ] && [ "$(count e2e$$-d done)" = 1 ] && ok bad_inputs_rejected_good_done \
     || not_ok bad_inputs_rejected_good_done "$(sql "SELECT original_name, status, error FROM images WHERE camera='e2e$$-d'")"
 reasons=$(sql "SELECT original_name || ': ' || error FROM images WHERE camera = 'e2e$$-d' AND status = 'rejected' ORDER BY 1")
 echo "$reasons" | grep -q 'corrupt.png: ..*' && echo "$reasons" | grep -qi 'oversized.jpg: .*pixels' \
     && ok rejections_have_readable_reasons || not_ok rejections_have_readable_reasons "$reasons"
+# Damaged photos fail closed: rejected at once (no retry) naming the damage.
+echo "$reasons" | grep -q '^cut.jpg: damaged JPEG: Premature end' && echo "$reasons" | grep -q '^cut.png: damaged PNG: ' \
+    && [ "$(sql "SELECT max(attempts) FROM images WHERE camera = 'e2e$$-d' AND original_name LIKE 'cut.%'")" = 1 ] \
+    && ok damaged_rejected_with_reason || not_ok damaged_rejected_with_reason "$reasons"
+# With ANON_ACCEPT_DAMAGED=1 on the worker the same photos end done, the
+# damage accepted in the job's log line.
+mkdir -p "$TMP/cut" && cp "$TMP/bad"/cut.* "$TMP/cut/"
+"$ANONCTL" upload --camera e2e$$-e "$TMP/cut" >/dev/null 2>&1
+ANON_ACCEPT_DAMAGED=1 drain 6
+[ "$(count e2e$$-e done)" = 2 ] && ok damaged_accepted_done \
+    || not_ok damaged_accepted_done "$(sql "SELECT original_name, status, error FROM images WHERE camera='e2e$$-e'")"
+[ "$(grep '"event":"job"' "$TMP/drain-6.log" | jq -s '[.[] | select(.outcome == "done" and (.warnings | length) > 0 and .covered.h > 0)] | length')" = 2 ] \
+    && ok damaged_accepted_warnings_logged || not_ok damaged_accepted_warnings_logged "$(grep '"event":"job"' "$TMP/drain-6.log")"
 "$ANONCTL" get "$(sql "SELECT id FROM images WHERE camera = 'e2e$$-d' AND original_name = 'corrupt.png'")" -o "$TMP/x.png" >/dev/null 2>&1
 [ $? = 1 ] && [ ! -e "$TMP/x.png" ] && ok get_of_rejected_gives_nothing || not_ok get_of_rejected_gives_nothing
 

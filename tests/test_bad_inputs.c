@@ -64,7 +64,7 @@ TEST(corpus_file)
         anon_buffer_free(&b);
     CHECKF(rc == 0, "%s: %.300s", current->name, err.msg);
     int distance = pattern_distance(&img);
-    int channels = img.channels;
+    int channels = img.channels, width = img.width, height = img.height;
     check_pipeline(check_ctx_, &img, &b);
     anon_image_free(&img);
     anon_buffer_free(&b);
@@ -72,6 +72,17 @@ TEST(corpus_file)
            channels, current->channels);
     CHECKF(current->expect != EXPECT_PATTERN || distance <= PATTERN_TOLERANCE,
            "%s: differs from the pattern by %d", current->name, distance);
+    /* A photo is clean only without a warning; a damaged one names the
+     * part that could not be read, inside the image. */
+    bool damaged = current->expect == EXPECT_DAMAGED;
+    CHECKF((info.warnings > 0) == damaged, "%s: %d warnings (%s)", current->name,
+           info.warnings, info.warning[0]);
+    const anon_rect *d = &info.damaged;
+    CHECKF(damaged ? d->w > 0 && d->h > 0 && d->x >= 0 && d->y >= 0 &&
+                         d->x + d->w <= width && d->y + d->h <= height
+                   : d->w == 0,
+           "%s: damaged part %d,%d %dx%d of %dx%d", current->name, d->x, d->y, d->w, d->h,
+           width, height);
 }
 
 int main(void)

@@ -5,8 +5,9 @@
 # it on a folder of hostile photos, with the fast and the default preset
 # (test_bad_inputs_pipeline runs the whole corpus through the same
 # pipeline). Each run ends with exit 0 or 1, never a signal or a sanitizer
-# report; each file libjpeg refuses (corpus.h) is one line on stderr and
-# no output, each file it decodes is written as a JPEG.
+# report; each file libjpeg refuses or reports damaged (corpus.h) is one
+# line on stderr and no output, each file it decodes cleanly is written as
+# a JPEG.
 source "$(dirname "$0")/lib.sh"
 ANONCTL="$BIN/anonctl"
 export ANON_MODEL_DIR=${ANON_MODEL_DIR:-$ROOT/.cache/models}
@@ -36,11 +37,9 @@ run() {
         local base=${file%.*} lines
         lines=$(grep -c "/$file: " "$TMP/$name.err")
         case $expect in
-            EXPECT_FAILS)
+            EXPECT_FAILS|EXPECT_DAMAGED)    # a damaged file is refused, never half-written
                 [ "$lines" -eq 1 ] && ! ls "$out/$base".* >/dev/null 2>&1 || bad="$bad $file" ;;
             *)
-                # a damaged file may be refused (one line), never half-written
-                if [[ $file == recover-* ]] && [ "$lines" -eq 1 ]; then continue; fi
                 [ "$lines" -eq 0 ] && [ -s "$out/$file" ] || bad="$bad $file"
                 if [[ $file == *.jpg ]] && [ -s "$out/$file" ] &&
                    [ "$(head -c 2 "$out/$file" | od -An -tx1 | tr -d ' ')" != ffd8 ]; then

@@ -4,7 +4,10 @@ GetObject) and both queues (RabbitMQ's management API), against the photo
 files and the answers the uploaders got.
 
 For every photo that got a 2xx: exactly one row, with the id every 2xx
-named; the row `done`, or `rejected` with a reason for a bad input; a done
+named; the row `done`, or `rejected` with a reason for a bad input (a
+damaged one, cut short or from the corpus's recover-* files but
+recover-zero-quant, always `rejected`: the workers run without
+ANON_ACCEPT_DAMAGED, so damaged photos fail closed); a done
 image has exactly one output object, which decodes, has the original's
 size, differs from the original inside every face box the worker recorded,
 and is identical to it everywhere else but the blocks the masks touch
@@ -34,6 +37,15 @@ MASK_SCALE = 1.3          # src/redact/blur.c: DEFAULT_MASK_SCALE
 FEATHER = (0.15, 2, 16)   # FEATHER_FRACTION, FEATHER_MIN, FEATHER_MAX
 MCU = 16                  # the largest JPEG block the writer rewrites
 FACE_CHANGE_MIN = 2.0     # mean |original - output| over a face box's core
+
+
+def damaged(photo):
+    """Whether a bad input is damaged in a way the decoders always report
+    (cut short, or a corpus file that decodes with warnings)."""
+    note = photo.get("note") or ""
+    return photo["kind"] == "bad" and (
+        note == "truncated" or (note.startswith("make-bad-inputs recover-")
+                                and "zero-quant" not in note))
 
 
 class Checks:
@@ -164,6 +176,7 @@ def run(env, stack, manifest, queue_name):
               "never_accepted": [p["name"] for p in manifest
                                  if p["accepted_at"] is None and p["refused"] is None]}
     one_row, finished, good_done, reasons, outputs_ok, faces_ok, rest_ok = ([] for _ in range(7))
+    damaged_done = []
     no_output_rejected, lost, dups, stats = [], [], [], {}
     longest = (0.0, None)
     for p in accepted:
@@ -197,6 +210,8 @@ def run(env, stack, manifest, queue_name):
                 no_output_rejected.append(f"{name}: rejected row {r['id']} has an output object")
             continue
         counts["done"] += 1
+        if damaged(p):
+            damaged_done.append(f"{name}: row {r['id']} done ({p['note']})")
         key = r["output_key"]
         if key not in outputs:
             outputs_ok.append(f"{name}: row {r['id']} done, no output object {key}")
@@ -219,6 +234,7 @@ def run(env, stack, manifest, queue_name):
     checks.add("good_photos_accepted", refused_good)
     checks.add("good_photos_done_bad_inputs_done_or_rejected", good_done)
     checks.add("rejections_have_a_reason", reasons)
+    checks.add("damaged_inputs_rejected_not_published", damaged_done)
     checks.add("one_output_per_done_image_and_it_decodes", outputs_ok)
     checks.add("faces_changed_inside_every_recorded_box", faces_ok,
                f"smallest mean change in a face box {stats.get('min_face_change', 0):.1f}")

@@ -212,6 +212,7 @@ class System:
                    ANON_INTAKE_LISTEN=f"127.0.0.1:{st.base + 18}",
                    ANON_INTAKE_URL=f"http://127.0.0.1:{st.base + 18}")
         env.pop("JOB_COMPLETION_INDEX", None)
+        env.pop("ANON_ACCEPT_DAMAGED", None)    # the checks expect damaged photos rejected
         self.base_env = env
         self.intake_url = env["ANON_INTAKE_URL"]
         # Production durability: the stack's throwaway settings would lose

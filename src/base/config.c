@@ -65,6 +65,10 @@ static const anon_config_var vars[] = {
     NUM(max_bytes, "ANON_MAX_BYTES", "25000000", 1, 2000000000, "largest accepted image file, bytes"),
     NUM(max_pixels, "ANON_MAX_PIXELS", "50000000", 0, 1073741824,
         "largest accepted image, pixels (checked before decoding)"),
+    NUM(accept_damaged, "ANON_ACCEPT_DAMAGED", "0", 0, 1,
+        "1: a photo its decoder reports damaged (cut short, corrupt data) is anonymized as "
+        "far as it decodes, with the part that could not be read filled; 0: it is refused "
+        "(blur: failed, batch: rejected)"),
     NUM(max_connections, "ANON_MAX_CONNECTIONS", "256", 1, 100000,
         "anon-intake concurrent connections before it answers 503"),
     NUM(shutdown_grace, "ANON_SHUTDOWN_GRACE", "20", 0, 3600,

@@ -31,6 +31,7 @@ typedef struct anon_config {
     const char *intake_token;
     long max_bytes;
     long max_pixels;
+    long accept_damaged;        /* 0 or 1 */
     long max_connections;
     long shutdown_grace;
     long intake_timeout;

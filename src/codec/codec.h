@@ -36,9 +36,13 @@ typedef struct anon_decode_options {
 
 /* Decodes to 8-bit RGB (RGBA when the source has alpha), upright per EXIF
  * orientation. info (may be NULL) receives the probe result plus the
- * decoder's warnings. A damaged JPEG (truncated, corrupt entropy data)
- * decodes to what libjpeg recovers, like every viewer shows it, and
- * info->warnings counts the problems; anything worse fails with a message. */
+ * decoder's warnings. A damaged file (truncated, corrupt entropy or
+ * image data) decodes to what the decoder recovers, like every viewer
+ * shows it: info->warnings counts the problems and info->damaged is the
+ * part (the rows from the first the damage spoilt, to the bottom of the
+ * stored image) that was filled (grey, or libjpeg's guess) or decoded
+ * from data gone wrong. Anything worse, or a file of which not a row
+ * arrived, fails with a message. */
 int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
                 anon_image *img, anon_image_info *info, anon_error *err);
 

@@ -28,19 +28,25 @@ int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
         return anon_fail(err, "image is %dx%d (%.1f MP), over the limit of %.1f MP",
                          info->width, info->height, (double)pixels / 1e6,
                          (double)max_pixels / 1e6);
-    if (info->format == ANON_FMT_JPEG)    /* turns the rows upright as they arrive */
-        return anon_jpeg_decode(data, len, o ? o->scale_denom : 1, info->orientation, img,
-                                info, err);
-    anon_image stored;
-    int rc = anon_png_decode(data, len, &stored, info, err);
-    if (rc < 0)
-        return -1;
-    if (info->orientation == 1) {
-        *img = stored;
-        return 0;
+    int rc;
+    if (info->format == ANON_FMT_JPEG) {    /* turns the rows upright as they arrive */
+        rc = anon_jpeg_decode(data, len, o ? o->scale_denom : 1, info->orientation, img, info,
+                              err);
+    } else {
+        anon_image stored;
+        rc = anon_png_decode(data, len, &stored, info, err);
+        if (rc == 0 && info->orientation == 1) {
+            *img = stored;
+        } else if (rc == 0) {
+            rc = anon_image_orient(&stored, info->orientation, img, err);
+            anon_image_free(&stored);
+        }
     }
-    rc = anon_image_orient(&stored, info->orientation, img, err);
-    anon_image_free(&stored);
+    if (rc == 0 && info->damaged.w > 0) {    /* the decoders say it in stored rows */
+        bool swap = info->orientation >= 5;
+        info->damaged = anon_orient_rect(info->orientation, swap ? img->height : img->width,
+                                         swap ? img->width : img->height, info->damaged);
+    }
     return rc;
 }
 

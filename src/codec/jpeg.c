@@ -147,6 +147,22 @@ static bool recover_partial(jpeg_decode_ctx *ctx, anon_image_info *info)
     return true;
 }
 
+/* The stored rows the damage spoilt, from the first down, as
+ * info->damaged (stored coordinates: anon_decode turns it upright). */
+static void note_damaged_rows(const jpeg_decode_ctx *ctx, bool recovered, anon_image_info *info)
+{
+    const struct jpeg_decompress_struct *ci = &ctx->cinfo;
+    long y0 = ctx->stored_h;
+    if (ctx->err.damage_row >= 0) {
+        long rows = (long)ctx->err.damage_row * ci->max_v_samp_factor * ci->min_DCT_scaled_size;
+        y0 = rows < y0 ? rows : y0;
+    }
+    if (recovered && ctx->rows_placed < y0)
+        y0 = ctx->rows_placed;    /* the rest is the grey recover_partial filled */
+    if (info != NULL && y0 < ctx->stored_h)
+        info->damaged = (anon_rect){0, (int)y0, ctx->stored_w, ctx->stored_h - (int)y0};
+}
+
 int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom, int orientation,
                      anon_image *img, anon_image_info *info, anon_error *err)
 {
@@ -161,8 +177,10 @@ int anon_jpeg_decode(const uint8_t *data, size_t len, int scale_denom, int orien
         jpeg_create_decompress(&ctx->cinfo);
         anon_jpeg_limit_scans(&ctx->cinfo, &ctx->err);
         decode_body(ctx, data, len, scale_denom);
+        note_damaged_rows(ctx, false, info);
         *img = ctx->img;
     } else if (recover_partial(ctx, info)) {
+        note_damaged_rows(ctx, true, info);
         *img = ctx->img;
     } else {
         anon_image_free(&ctx->img);
@@ -260,7 +278,7 @@ int anon_jpeg_decode_regions(const uint8_t *data, size_t len, const anon_rect *r
         decode_regions_body(ctx, data, len, regions, n);
         if (info.warnings > 0) {
             anon_image_free(&ctx->img);
-            rc = anon_fail_kind(err, ANON_ERR_INPUT, "JPEG: %s", info.warning);
+            rc = anon_fail_kind(err, ANON_ERR_INPUT, "JPEG: %s", info.warning[0]);
         } else {
             *img = ctx->img;
         }

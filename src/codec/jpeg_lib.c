@@ -16,10 +16,57 @@ const uint8_t anon_jpeg_zigzag[64 + 16] = {
 
 /* ---------------------------------------------------------------- error manager */
 
+/* Whether a component has had no data yet when the file ends: its rows
+ * are all made up. Progressive: a coefficient never started; sequential:
+ * components coded in scans of their own, which may never come. */
+static bool component_missing(j_decompress_ptr d)
+{
+    if (d->progressive_mode) {
+        for (int c = 0; d->coef_bits != NULL && c < d->num_components; c++)
+            if (d->coef_bits[c][0] < 0)
+                return true;
+        return d->coef_bits == NULL;
+    }
+    return d->comps_in_scan < d->num_components;
+}
+
+int anon_jpeg_damage_row(j_decompress_ptr d, int msg_code, bool cut)
+{
+    if (msg_code == JWRN_JFIF_MAJOR || msg_code == JWRN_BOGUS_ICC)
+        return -1;    /* a header's version, a colour profile: no pixel */
+    if (d->input_scan_number == 0)
+        return 0;     /* in the header: what it spoilt is unknown */
+    long row = (long)d->input_iMCU_row;
+    if (cut) {
+        if (component_missing(d))
+            return 0;
+    } else {
+        long ri = (long)d->restart_interval, per_row = (long)d->MCUs_per_row;
+        if (ri <= 0 || per_row <= 0)
+            return 0;
+        /* An interval of ri MCUs spans at most this many iMCU rows. */
+        row -= (ri + per_row - 1) / per_row + 1;
+    }
+    row -= ANON_JPEG_DAMAGE_MARGIN;
+    return row > 0 ? (int)row : 0;
+}
+
+/* Keeps the smallest damaged row of a decompressor's warnings and errors. */
+static void note_damage(j_common_ptr c, anon_jpeg_errmgr *e)
+{
+    if (!c->is_decompressor)
+        return;
+    e->cut = e->cut || c->err->msg_code == JWRN_JPEG_EOF;
+    int row = anon_jpeg_damage_row((j_decompress_ptr)c, c->err->msg_code, e->cut);
+    if (row >= 0 && (e->damage_row < 0 || row < e->damage_row))
+        e->damage_row = row;
+}
+
 static void on_error_exit(j_common_ptr c)
 {
     anon_jpeg_errmgr *e = (anon_jpeg_errmgr *)c->err;
     c->err->format_message(c, e->why);
+    note_damage(c, e);
     longjmp(e->jump, 1);
 }
 
@@ -29,6 +76,7 @@ static void on_emit_message(j_common_ptr c, int level)
     if (level >= 0)
         return;    /* trace messages */
     c->err->num_warnings++;
+    note_damage(c, e);
     if (e->info != NULL) {
         char msg[JMSG_LENGTH_MAX];
         c->err->format_message(c, msg);
@@ -63,6 +111,7 @@ void anon_jpeg_errmgr_init(anon_jpeg_errmgr *e, anon_image_info *info)
     e->pub.output_message = on_output_message;
     e->progress.progress_monitor = on_progress;
     e->info = info;
+    e->damage_row = -1;
 }
 
 void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e)

@@ -574,6 +574,14 @@ static uint64_t interval_limit(const anon_jpeg_scan *s, int i)
     return (size_t)i < s->n_rst ? (uint64_t)s->rst_at[i] * 8 : (uint64_t)s->bits.len * 8;
 }
 
+/* Whether an interval's MCUs took its data but for the padding of its
+ * last byte: a whole byte more is data libjpeg skips with a warning
+ * ("extraneous bytes before marker"), the sign of a corrupt scan. */
+static bool interval_used_up(const bit_reader *br, uint64_t limit)
+{
+    return limit - br_tell(br) < 8;
+}
+
 /* Decodes every MCU, recording the index, and with r the reduced image. */
 static bool index_scan(anon_jpeg_scan *s, reduced *r)
 {
@@ -607,6 +615,8 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
     JCOEF blk[DCTSIZE2] = {0};
     for (int i = 0; i < l->n_mcus; i++) {
         if (i % per == 0) {
+            if (i > 0 && !interval_used_up(&br, limit))
+                return false;
             if (i > 0)
                 s->interval_end[i / per - 1] = br_tell(&br);
             br_seek(&br, s->bits.data, interval_start(s, i / per));
@@ -641,6 +651,8 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
         if (br_tell(&br) > limit)
             return false;    /* ran past its data: damaged */
     }
+    if (!interval_used_up(&br, limit))
+        return false;
     s->interval_end[intervals - 1] = br_tell(&br);
     return true;
 }

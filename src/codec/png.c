@@ -9,11 +9,15 @@
  * carry metadata are skipped unread so their compressed text cannot
  * balloon. Output is 8-bit RGB/RGBA with no ancillary chunk except the
  * source's RGB colour profile (iCCP) and the kept EXIF subset (eXIf) when
- * asked. A truncated PNG fails: unlike a JPEG
- * it has no recovered image to offer. */
+ * asked. A damaged PNG (cut short, an image data chunk whose CRC does not
+ * match, a zlib stream that goes wrong) decodes like a damaged JPEG: the
+ * rows that arrived whole from sound data, the rest grey, each problem a
+ * warning and the grey rows info->damaged; it fails only when no row
+ * arrived at all. */
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "codec/png_private.h"
 #include "image/metadata.h"
@@ -32,18 +36,37 @@ typedef struct png_io {
     anon_buffer *out;
     char why[256];
     anon_image_info *info;
+    /* Decoding: the bytes libpng may read (up to the first image data
+     * chunk whose CRC does not match, else all) and why it may not read
+     * on; the row being read (pass, image row) while rows are, and where
+     * the first problem met them (damage_pass -1: none). */
+    size_t limit;
+    char cut[96];
+    bool in_rows;
+    int pass, row, damage_pass, damage_row;
 } png_io;
+
+/* A problem met while rows are read spoils them from the one in hand on. */
+static void note_damage(png_io *io)
+{
+    if (io->in_rows && io->damage_pass < 0) {
+        io->damage_pass = io->pass;
+        io->damage_row = io->row;
+    }
+}
 
 static void on_png_error(png_structp png, png_const_charp msg)
 {
     png_io *io = png_get_error_ptr(png);
     snprintf(io->why, sizeof io->why, "%s", msg);
+    note_damage(io);
     png_longjmp(png, 1);
 }
 
 static void on_png_warning(png_structp png, png_const_charp msg)
 {
     png_io *io = png_get_error_ptr(png);
+    note_damage(io);
     if (io->info != NULL)
         anon_info_warn(io->info, msg);
 }
@@ -51,10 +74,65 @@ static void on_png_warning(png_structp png, png_const_charp msg)
 static void read_from_memory(png_structp png, png_bytep dst, size_t n)
 {
     png_io *io = png_get_io_ptr(png);
-    if (n > io->len - io->pos)
-        png_error(png, "truncated PNG data");
+    if (n > io->limit - io->pos)
+        png_error(png, io->cut);
     memcpy(dst, io->data + io->pos, n);
     io->pos += n;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* libpng checks a chunk's CRC only after the chunk's data went through
+ * zlib into rows: the rows of a chunk with a bit error would arrive
+ * before the error. So the image data chunks are checked first, and
+ * libpng reads no further than the first one that fails, as if the file
+ * ended there: every row it delivers comes from sound data. */
+static void limit_to_sound_data(png_io *io)
+{
+    io->limit = io->len;
+    snprintf(io->cut, sizeof io->cut, "truncated PNG data");
+    for (size_t at = 8; at + 12 <= io->len;) {
+        uint32_t n = be32(io->data + at);
+        const uint8_t *type = io->data + at + 4;
+        if (n > io->len - at - 12 || memcmp(type, "IEND", 4) == 0)
+            return;    /* cut short: libpng finds that out itself */
+        if (memcmp(type, "IDAT", 4) == 0 &&
+            crc32(0, type, n + 4) != be32(io->data + at + 8 + n)) {
+            io->limit = at + 8;
+            snprintf(io->cut, sizeof io->cut, "IDAT: CRC error (image data chunk at byte %zu)",
+                     at);
+            return;
+        }
+        at += 12 + (size_t)n;
+    }
+}
+
+/* Adam7 (PNG spec 8.2): the first row, the row step and the first column
+ * of each pass. */
+static const int adam7_y0[7] = {0, 0, 4, 0, 2, 0, 1};
+static const int adam7_dy[7] = {8, 8, 8, 4, 4, 2, 2};
+static const int adam7_x0[7] = {0, 4, 0, 2, 0, 1, 0};
+
+/* The first row of a w x h image that lacks a pixel when reading stopped
+ * in row `row` of pass `pass` (0 for a plain image): every later pass
+ * still had pixels for it to come. */
+static int first_unread_row(bool interlaced, int w, int h, int pass, int row)
+{
+    if (!interlaced)
+        return row;
+    int first = h;
+    for (int q = pass; q < 7; q++) {
+        if (adam7_x0[q] >= w || adam7_y0[q] >= h)
+            continue;    /* an empty pass */
+        int y = adam7_y0[q];
+        if (q == pass && row > y)
+            y += (row - y + adam7_dy[q] - 1) / adam7_dy[q] * adam7_dy[q];
+        first = y < first ? y : first;
+    }
+    return first;
 }
 
 /* Chunks that carry only metadata: never read, so never inflated. */
@@ -80,7 +158,6 @@ static void request_rgb8(png_structp png, png_infop pi)
         png_set_tRNS_to_alpha(png);
     if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
         png_set_gray_to_rgb(png);
-    png_set_interlace_handling(png);
     png_read_update_info(png, pi);
 }
 
@@ -90,8 +167,22 @@ typedef struct png_decode_ctx {
     png_infop pi;
     anon_image img;
     png_bytep *rows;
+    bool interlaced;
     bool rows_done;
 } png_decode_ctx;
+
+/* Reads the rows one by one (each pass of an interlaced image over them
+ * all, as png_read_image does), noting which one is in hand. */
+static void read_rows(png_decode_ctx *ctx)
+{
+    png_io *io = &ctx->io;
+    int passes = ctx->interlaced ? 7 : 1;
+    io->in_rows = true;
+    for (io->pass = 0; io->pass < passes; io->pass++)
+        for (io->row = 0; io->row < ctx->img.height; io->row++)
+            png_read_row(ctx->png, ctx->rows[io->row], NULL);
+    io->in_rows = false;
+}
 
 static void decode_body(png_decode_ctx *ctx)
 {
@@ -102,6 +193,7 @@ static void decode_body(png_decode_ctx *ctx)
     png_set_chunk_malloc_max(png, PNG_CHUNK_MALLOC_MAX);
     skip_metadata_chunks(png);
     png_read_info(png, ctx->pi);
+    ctx->interlaced = png_set_interlace_handling(png) > 1;
     request_rgb8(png, ctx->pi);
     int channels = png_get_channels(png, ctx->pi);
     int w = (int)png_get_image_width(png, ctx->pi), h = (int)png_get_image_height(png, ctx->pi);
@@ -114,9 +206,31 @@ static void decode_body(png_decode_ctx *ctx)
         png_error(png, "out of memory");
     for (int y = 0; y < h; y++)
         ctx->rows[y] = ctx->img.pixels + (size_t)y * (size_t)w * (size_t)channels;
-    png_read_image(png, ctx->rows);
+    read_rows(ctx);
     ctx->rows_done = true;
     png_read_end(png, NULL);
+}
+
+/* After a problem met while rows were read: grey from the first row that
+ * lacks a pixel (the rest of the buffer was never written, or written
+ * after the problem), that row on as info->damaged. */
+static void grey_damaged_rows(png_decode_ctx *ctx, anon_image_info *info)
+{
+    png_io *io = &ctx->io;
+    int w = ctx->img.width, h = ctx->img.height;
+    int y0 = first_unread_row(ctx->interlaced, w, h, io->damage_pass, io->damage_row);
+    size_t stride = (size_t)w * (size_t)ctx->img.channels;
+    memset(ctx->img.pixels + (size_t)y0 * stride, 128, (size_t)(h - y0) * stride);
+    if (info != NULL && y0 < h)
+        info->damaged = (anon_rect){0, y0, w, h - y0};
+}
+
+/* Whether a decode that failed has rows to offer: all of them (only the
+ * trailer is damaged), or some before the problem. */
+static bool rows_to_offer(const png_decode_ctx *ctx)
+{
+    const png_io *io = &ctx->io;
+    return ctx->rows_done || (io->damage_pass > 0 || io->damage_row > 0);
 }
 
 int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,
@@ -125,7 +239,8 @@ int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,
     png_decode_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return anon_fail(err, "out of memory");
-    ctx->io = (png_io){data, len, 0, NULL, "", info};
+    ctx->io = (png_io){.data = data, .len = len, .info = info, .damage_pass = -1};
+    limit_to_sound_data(&ctx->io);
     ctx->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx->io, on_png_error,
                                       on_png_warning);
     ctx->pi = ctx->png ? png_create_info_struct(ctx->png) : NULL;
@@ -137,9 +252,12 @@ int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,
     int rc = 0;
     if (setjmp(png_jmpbuf(ctx->png)) == 0) {
         decode_body(ctx);
+        if (ctx->io.damage_pass >= 0)    /* a warning met the rows */
+            grey_damaged_rows(ctx, info);
         *img = ctx->img;
-    } else if (ctx->rows_done) {
-        /* All pixels arrived; only the trailer is damaged. */
+    } else if (rows_to_offer(ctx)) {
+        if (!ctx->rows_done)
+            grey_damaged_rows(ctx, info);
         if (info != NULL)
             anon_info_warn(info, ctx->io.why);
         *img = ctx->img;
@@ -217,7 +335,7 @@ int anon_png_encode(const anon_image *img, const anon_encode_options *o,
     if (ctx == NULL)
         return anon_fail(err, "out of memory");
     size_t start = out->len;
-    ctx->io = (png_io){NULL, 0, 0, out, "", NULL};
+    ctx->io = (png_io){.out = out, .damage_pass = -1};
     ctx->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx->io, on_png_error,
                                        on_png_warning);
     ctx->pi = ctx->png ? png_create_info_struct(ctx->png) : NULL;

@@ -39,10 +39,15 @@ void anon_image_free(anon_image *img)
 
 void anon_info_warn(anon_image_info *info, const char *msg)
 {
-    if (info->warnings++ == 0) {
-        strncpy(info->warning, msg, sizeof info->warning - 1);
-        info->warning[sizeof info->warning - 1] = '\0';
-    }
+    info->warnings++;
+    for (int i = 0; i < info->warnings_kept; i++)
+        if (strncmp(info->warning[i], msg, sizeof info->warning[i] - 1) == 0)
+            return;
+    if (info->warnings_kept == ANON_WARNINGS_KEPT)
+        return;
+    char *kept = info->warning[info->warnings_kept++];
+    strncpy(kept, msg, sizeof info->warning[0] - 1);
+    kept[sizeof info->warning[0] - 1] = '\0';
 }
 
 /* ---------------------------------------------------------------- JPEG header */

@@ -32,6 +32,9 @@ typedef struct anon_rect {
     int x, y, w, h;    /* pixels, upright image coordinates */
 } anon_rect;
 
+/* Distinct decoder warnings kept per image (the count goes on). */
+#define ANON_WARNINGS_KEPT 4
+
 typedef struct anon_image_info {
     anon_format format;
     int width;         /* as stored, before orientation */
@@ -40,8 +43,16 @@ typedef struct anon_image_info {
     int components;    /* colour channels as stored (1 gray, 3, 4 CMYK; PNG: 1-4) */
     bool has_alpha;    /* PNG alpha channel or tRNS */
     bool progressive;  /* JPEG progressive, PNG interlaced */
-    int warnings;      /* anon_decode: recoverable problems in the data (0 = clean) */
-    char warning[160]; /* anon_decode: the first of them, for logs */
+    /* anon_decode: what the decoder reported of damage (a truncated file,
+     * corrupt data, anything libjpeg or libpng warns about): a photo is
+     * clean only with 0 warnings. */
+    int warnings;      /* how many */
+    int warnings_kept; /* the first distinct messages, for logs and --json */
+    char warning[ANON_WARNINGS_KEPT][160];
+    anon_rect damaged; /* the part of the decoded image (upright) that the
+                          decoder could not read, or read from data that
+                          went wrong: filled by the decoder, never to be
+                          trusted (w == 0: none) */
 } anon_image_info;
 
 /* Reads only the header: format, dimensions, orientation. Cheap; used for
@@ -53,7 +64,8 @@ int anon_image_alloc(anon_image *img, int width, int height, int channels,
                      anon_error *err);
 void anon_image_free(anon_image *img);
 
-/* Records a decoder warning in info (counts it, keeps the first message). */
+/* Records a decoder warning in info (counts it, keeps the message unless
+ * it is one already kept or ANON_WARNINGS_KEPT are). */
 void anon_info_warn(anon_image_info *info, const char *msg);
 
 #endif

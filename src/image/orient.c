@@ -42,6 +42,20 @@ static ptrdiff_t upright_offset(const anon_image *up, int orientation, int sx, i
     return ((ptrdiff_t)uy * up->width + ux) * up->channels;
 }
 
+anon_rect anon_orient_rect(int orientation, int stored_w, int stored_h, anon_rect r)
+{
+    if (r.w <= 0 || r.h <= 0)
+        return (anon_rect){0, 0, 0, 0};
+    bool swap = orientation >= 5 && orientation <= 8;
+    int uw = swap ? stored_h : stored_w, uh = swap ? stored_w : stored_h;
+    int inv = anon_orientation_inverse(orientation);
+    int ax, ay, bx, by;    /* the upright places of two opposite corner pixels */
+    stored_position(inv, uw, uh, r.x, r.y, &ax, &ay);
+    stored_position(inv, uw, uh, r.x + r.w - 1, r.y + r.h - 1, &bx, &by);
+    int x0 = ax < bx ? ax : bx, y0 = ay < by ? ay : by;
+    return (anon_rect){x0, y0, (ax < bx ? bx : ax) - x0 + 1, (ay < by ? by : ay) - y0 + 1};
+}
+
 void anon_orient_rows(anon_image *up, int orientation, int sy0, int nrows,
                       const uint8_t *rows, size_t stride)
 {

@@ -6,6 +6,7 @@
  * from the blurred pixels by an encoder that drops all metadata. */
 #include "redact/pipeline.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,7 +81,9 @@ static int encode_output(const anon_image *img, const anon_image_info *info,
                          const anon_process_options *o, anon_buffer *out,
                          anon_error *err)
 {
-    if (info->format == ANON_FMT_JPEG && !o->reencode &&
+    /* A damaged source is re-encoded whole: the block-wise writer would
+     * copy the source's blocks over the filled part. */
+    if (info->format == ANON_FMT_JPEG && !o->reencode && info->warnings == 0 &&
         anon_jpeg_redact_supported(in, in_len))
         return redact_jpeg(img, faces, in, in_len, o, out, err);
     anon_encode_options eo = {
@@ -212,10 +215,14 @@ static int redact_from_regions(const uint8_t *in, size_t in_len, const anon_imag
     return rc;
 }
 
-/* The end of both fast paths: ANON_DECLINED resets res for another path. */
-static int fast_path_end(int rc, const anon_image_info *info, anon_result *res)
+/* The end of both fast paths: ANON_DECLINED resets res for another path.
+ * So does a failure that is the input's fault: libjpeg refused something
+ * on the way, and only the full decode says whether the photo is damaged
+ * (and with accept_damaged, what of it can be published). */
+static int fast_path_end(int rc, const anon_error *err, const anon_image_info *info,
+                         anon_result *res)
 {
-    if (rc == ANON_DECLINED) {
+    if (rc == ANON_DECLINED || (rc < 0 && anon_error_kind_of(err) == ANON_ERR_INPUT)) {
         anon_result_free(res);
         memset(res, 0, sizeof *res);
         return ANON_DECLINED;
@@ -257,7 +264,7 @@ static int process_jpeg_source(anon_detector *d, const uint8_t *in, size_t in_le
         rc = redact_from_regions(in, in_len, info, o, src, out, res, err);
     }
     anon_jpeg_source_free(src);
-    return fast_path_end(rc, info, res);
+    return fast_path_end(rc, err, info, res);
 }
 
 /* The whole fast path; returns ANON_DECLINED (res reset) when the file
@@ -269,12 +276,66 @@ static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_l
 {
     double t0 = anon_now_ms(), t_small = t0;
     int rc = detect_reduced(d, in, in_len, denom, info, o, &res->faces, &t_small, err);
-    if (rc != 0)
-        return rc;
-    res->ms_decode = t_small - t0;
-    res->ms_detect = anon_now_ms() - t_small;
-    rc = redact_from_regions(in, in_len, info, o, NULL, out, res, err);
-    return fast_path_end(rc, info, res);
+    if (rc == 0) {
+        res->ms_decode = t_small - t0;
+        res->ms_detect = anon_now_ms() - t_small;
+        rc = redact_from_regions(in, in_len, info, o, NULL, out, res, err);
+    }
+    return fast_path_end(rc, err, info, res);
+}
+
+/* ---------------------------------------------------------------- damage
+ *
+ * A photo its decoder reports damaged is not published by default: the
+ * detector cannot find a face in what the decoder could not read (the
+ * rows after a cut, the blocks after corrupt data), and a face cut by the
+ * damage may be left too incomplete to be found. With accept_damaged, the
+ * part the decoder could not read (anon_image_info.damaged: from the first
+ * row the damage may have spoilt, to the bottom) is filled before
+ * detection and stays filled in the output. */
+
+/* The fill of the unread part: mid grey, as libjpeg fills missing data. */
+#define DAMAGE_FILL 128
+
+static void copy_warnings(const anon_image_info *info, anon_result *res)
+{
+    res->warnings = info->warnings;
+    res->warnings_kept = info->warnings_kept;
+    memcpy(res->warning, info->warning, sizeof res->warning);
+}
+
+static void fill_damaged(anon_image *img, const anon_rect *r)
+{
+    for (int y = r->y; y < r->y + r->h && y < img->height; y++) {
+        uint8_t *p = img->pixels + ((size_t)y * (size_t)img->width + (size_t)r->x) *
+                                       (size_t)img->channels;
+        for (int x = r->x; x < r->x + r->w && x < img->width; x++, p += img->channels) {
+            memset(p, DAMAGE_FILL, 3);
+            if (img->channels == 4)
+                p[3] = 255;
+        }
+    }
+}
+
+/* Refuses a damaged photo (ANON_ERR_INPUT), or, with accept_damaged,
+ * fills what could not be read. */
+static int judge_damage(anon_image *img, const anon_image_info *info,
+                        const anon_process_options *o, anon_result *res, anon_error *err)
+{
+    copy_warnings(info, res);
+    if (info->warnings == 0)
+        return 0;
+    if (!o->accept_damaged) {
+        char more[48] = "";
+        if (info->warnings > 1)
+            snprintf(more, sizeof more, " (%d warnings)", info->warnings);
+        return anon_fail_kind(err, ANON_ERR_INPUT, "damaged %s: %s%s",
+                              info->format == ANON_FMT_PNG ? "PNG" : "JPEG", info->warning[0],
+                              more);
+    }
+    res->covered = info->damaged;
+    fill_damaged(img, &info->damaged);
+    return 0;
 }
 
 int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
@@ -293,16 +354,20 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
                      anon_jpeg_redact_supported(in, in_len);
     int denom = detect_scale_denom(&info, o);
     if (blockwise && denom > 1) {
-        rc = process_jpeg_source(d, in, in_len, denom, &info, o, out, res, err);
-        if (rc != ANON_DECLINED)
+        anon_error fast_err = {0};
+        rc = process_jpeg_source(d, in, in_len, denom, &info, o, out, res, &fast_err);
+        if (rc == ANON_DECLINED)
+            rc = process_jpeg_reduced(d, in, in_len, denom, &info, o, out, res, &fast_err);
+        if (rc != ANON_DECLINED) {
+            if (rc < 0 && err != NULL)
+                *err = fast_err;
             return rc;
-        rc = process_jpeg_reduced(d, in, in_len, denom, &info, o, out, res, err);
-        if (rc != ANON_DECLINED)
-            return rc;
+        }
         rc = -1;
     }
     anon_decode_options dopt = {.max_pixels = o->max_pixels, .scale_denom = 1};
-    if (anon_decode(in, in_len, &dopt, &img, &info, err) < 0)
+    if (anon_decode(in, in_len, &dopt, &img, &info, err) < 0 ||
+        judge_damage(&img, &info, o, res, err) < 0)
         goto permanent;
     res->format = info.format;
     res->width = img.width;
@@ -324,6 +389,10 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
         rc = -1;
         if (anon_decode(in, in_len, &dopt, &img, &info, err) < 0)
             goto done;
+        if (info.warnings > 0) {    /* the same file, twice: cannot happen */
+            anon_fail(err, "the photo decoded differently the second time");
+            goto done;
+        }
     }
     t2 = anon_now_ms();
     if (anon_anonymize(&img, res->faces.v, res->faces.n, &o->blur, err) < 0)

@@ -30,6 +30,13 @@ typedef struct anon_process_options {
                               the DCT scale (1/2, 1/4, 1/8) that still gives
                               N pixels (or detect.input_size, if larger) on
                               its longer side; 0 = full size */
+    bool accept_damaged;   /* a photo its decoder reports damaged (cut short,
+                              corrupt data, any warning) is refused by
+                              default, since the detector cannot see what the
+                              decoder could not read; with this it is
+                              processed as decoded and the part the decoder
+                              could not read (anon_image_info.damaged) is
+                              filled before detection */
 } anon_process_options;
 
 typedef struct anon_result {
@@ -37,14 +44,24 @@ typedef struct anon_result {
     int width, height;     /* upright output size */
     anon_boxes faces;
     double ms_decode, ms_detect, ms_blur, ms_encode;
+    /* The decoder's warnings (anon_image_info's), also when anon_process
+     * fails on them: 0 for a clean photo. */
+    int warnings;
+    int warnings_kept;
+    char warning[ANON_WARNINGS_KEPT][160];
+    anon_rect covered;     /* accept_damaged: the part filled (w == 0: none) */
 } anon_result;
 
 /* The default preset for the model (NULL: the default model), default blur,
  * limits and quality. */
 void anon_process_options_default(anon_process_options *o, const anon_model *model);
 
-/* A photo that cannot be read (not decodable, too many pixels) fails with
- * ANON_ERR_INPUT in err: retrying will not help. */
+/* A photo that cannot be read (not decodable, too many pixels, damaged
+ * without accept_damaged) fails with ANON_ERR_INPUT in err: retrying will
+ * not help. Every path (the one-decode scan index, the reduced decode, the
+ * full decode and the region decode) reaches the same verdict on a file:
+ * the fast ones take only files libjpeg decodes without a warning and
+ * leave any other to the full decode, which decides. */
 int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
                  const anon_process_options *o, anon_buffer *out,
                  anon_result *res, anon_error *err);

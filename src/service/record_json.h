@@ -24,6 +24,12 @@ json_t *anon_boxes_to_json(const anon_boxes *faces);
 /* The same as compact JSON text, as stored in the row (caller frees). */
 char *anon_boxes_json(const anon_boxes *faces);
 
+/* Adds to obj what a damaged photo accepted carries: "warnings" (the
+ * decoder's messages kept) and "covered" ({x, y, w, h} filled, or null),
+ * as in `blur --json` and the drain's job lines. */
+void anon_damage_to_json(json_t *obj, int warnings_kept,
+                         const char (*warning)[160], const anon_rect *covered);
+
 /* Milliseconds per stage {fetch, decode, detect, blur, encode, store} as
  * compact JSON text (caller frees). */
 char *anon_timings_json(const anon_result *res, double ms_fetch, double ms_store);

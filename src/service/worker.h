@@ -69,6 +69,11 @@ typedef struct anon_job_event {
     const char *reason;          /* why, for every outcome but DONE */
     const char *original;        /* DONE and REJECTED: "deleted", "kept" (the
                                     retention keeps it) or "not deleted: WHY" */
+    /* DONE with accept_damaged: the decoder's warnings on the photo (the
+     * damage accepted) and the part filled (w == 0: none). */
+    int warnings_kept;
+    char warning[ANON_WARNINGS_KEPT][160];
+    anon_rect covered;
 } anon_job_event;
 
 typedef void (*anon_job_logger)(void *ctx, const anon_job_event *ev);

@@ -450,6 +450,63 @@ static void jpeg_corpus(void)
     free(pat);
 }
 
+/* The first byte of the entropy-coded data of the last scan. */
+static size_t last_scan_data(const unsigned char *buf, size_t size)
+{
+    size_t at = 0;
+    for (size_t i = 2; i + 4 < size; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xDA)
+            at = i + 2 + ((size_t)buf[i + 2] << 8 | buf[i + 3]);
+    if (at == 0)
+        die("no scan in generated JPEG");
+    return at;
+}
+
+/* More damaged JPEGs, one per way the decoders meet damage: a progressive
+ * file cut short, a bit error in a file with restart markers (libjpeg
+ * resynchronises: only the rows from the spoilt interval on are
+ * untrustworthy), and at 1024x768 a cut, a bit error, a missing EOI and a
+ * restart marker out of order, which the fast paths (scan index, reduced
+ * decode) meet before the full decode does. */
+static void jpeg_damaged_flavours(void)
+{
+    uint8_t *px = textured(256, 192);
+    unsigned long size = 0;
+    jpeg_opts prog = {.progressive = true};
+    unsigned char *buf = jpeg_encode(px, 256, 192, &prog, &size);
+    write_file("recover-truncated-progressive.jpg", buf, size * 6 / 10);
+    free(buf);
+    jpeg_opts rst = {.restart = 16};
+    buf = jpeg_encode(px, 256, 192, &rst, &size);
+    size_t data = last_scan_data(buf, size);
+    buf[data + (size - data) * 3 / 4] ^= 0x5A;    /* in the last quarter of the rows */
+    write_file("recover-corrupt-restart.jpg", buf, size);
+    free(buf);
+    free(px);
+
+    px = textured(1024, 768);
+    jpeg_opts plain = {0}, rst_large = {.restart = 64};
+    buf = jpeg_encode(px, 1024, 768, &plain, &size);
+    write_file("recover-truncated-large.jpg", buf, size * 7 / 10);
+    free(buf);
+    buf = jpeg_encode(px, 1024, 768, &rst_large, &size);
+    write_file("recover-no-eoi-large.jpg", buf, size - 2);    /* complete but for EOI */
+    data = last_scan_data(buf, size);
+    for (size_t i = data + (size - data) / 2; i + 1 < size; i++)
+        if (buf[i] == 0xFF && buf[i + 1] >= 0xD0 && buf[i + 1] <= 0xD7) {
+            buf[i + 1] = (uint8_t)(0xD0 + (buf[i + 1] - 0xD0 + 2) % 8);    /* out of order */
+            write_file("recover-rst-order-large.jpg", buf, size);
+            buf[i + 1] = (uint8_t)(0xD0 + (buf[i + 1] - 0xD0 + 6) % 8);
+            break;
+        }
+    for (size_t i = data + (size - data) / 2; i < data + (size - data) / 2 + 8; i++)
+        if (buf[i] != 0xFF && buf[i - 1] != 0xFF && (buf[i] ^ 0x5A) != 0xFF)
+            buf[i] ^= 0x5A;
+    write_file("recover-corrupt-large.jpg", buf, size);
+    free(buf);
+    free(px);
+}
+
 /* Damaged and hostile JPEGs derived from a textured baseline image. */
 static void jpeg_bad_corpus(void)
 {
@@ -512,6 +569,7 @@ static void jpeg_bad_corpus(void)
 
     static const uint8_t only_soi[] = {0xFF, 0xD8, 0xFF};
     write_file("bad-soi-only.jpg", only_soi, sizeof only_soi);
+    jpeg_damaged_flavours();
 }
 
 /* ---------------------------------------------------------------- hostile scans
@@ -948,10 +1006,28 @@ static void png_bad_corpus(void)
     if (f == NULL || n < 1000)
         die(path);
     fclose(f);
-    write_file("bad-truncated.png", buf, n / 2);
+    write_file("recover-truncated.png", buf, n / 2);
     write_file("bad-signature-only.png", buf, 8);
+    buf[n * 2 / 3] ^= 0x55;    /* in an image data chunk: its CRC no longer matches */
+    write_file("recover-idat-crc.png", buf, n);
+    buf[n * 2 / 3] ^= 0x55;
     buf[20] ^= 0x55;    /* inside IHDR: its CRC no longer matches */
     write_file("bad-ihdr-crc.png", buf, n);
+
+    /* The textured image interlaced, cut short: written whole, then cut. */
+    px = textured(w, h);
+    for (int y = 0; y < h; y++)
+        rows[y] = px + (size_t)y * (size_t)w * 3;
+    png_opts inter = {PNG_COLOR_TYPE_RGB, 8, true, false, NULL, false, false};
+    write_png("recover-truncated-interlaced.png", w, h, &inter, rows, NULL, 0);
+    free(px);
+    snprintf(path, sizeof path, "%s/recover-truncated-interlaced.png", outdir);
+    f = fopen(path, "rb");
+    n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f == NULL || n < 100)
+        die(path);
+    fclose(f);
+    write_file("recover-truncated-interlaced.png", buf, n * 6 / 10);
 }
 
 /* ---------------------------------------------------------------- flavours
