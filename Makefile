@@ -332,9 +332,10 @@ bench: oracle
 # batch system on a private 3-node stack while workers, the intake and a
 # RabbitMQ node are killed, PostgreSQL restarts, S3 goes away and a
 # worker's network is cut; fails on any lost or duplicated image.
+# Its bad inputs come from the bad-input generator (a test-side tool).
 CHAOS_PHOTOS ?= 1000
 .PHONY: chaos
-chaos: all oracle
+chaos: all oracle $(ASAN)/tools/make_bad_inputs
 	nice scripts/chaos --photos $(CHAOS_PHOTOS)
 
 # The inference engines side by side with OpenCV DNN (scripts/bench-engine).
