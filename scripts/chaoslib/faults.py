@@ -25,6 +25,17 @@ KINDS = {
 FULL = {"worker-kill": 6, "intake-kill": 3, "rabbit-kill": 2, "pg-fast": 2, "pg-immediate": 2,
         "s3-outage": 2, "net-cut": 3}
 SHORT = {k: 1 for k in KINDS}
+# About how long each fault lasts, seconds (an outage 10-30 s, a cut link
+# 20-45 s, a node's restart 10-25 s), for pacing the uploads over the
+# schedule; the uploads' held-back tail covers what runs longer.
+LASTS = {"worker-kill": 3, "intake-kill": 5, "rabbit-kill": 25, "pg-fast": 5,
+         "pg-immediate": 5, "s3-outage": 25, "net-cut": 40}
+GAP = (8, 20)
+
+
+def expected_seconds(plan):
+    """The schedule's expected length with the full version's gaps."""
+    return sum(LASTS[k] for k in plan) + len(plan) * sum(GAP) / 2
 
 
 def schedule(counts, seed):
@@ -53,7 +64,7 @@ class Faults(threading.Thread):
         self.error = None
 
     def gap(self):
-        return self.rng.uniform(2, 3) if self.short else self.rng.uniform(8, 20)
+        return self.rng.uniform(2, 3) if self.short else self.rng.uniform(*GAP)
 
     def run(self):
         try:
@@ -67,6 +78,8 @@ class Faults(threading.Thread):
         except Exception as e:            # reported by the campaign, which then fails
             self.error = f"{type(e).__name__}: {e}"
             self.log(f"fault injection failed: {self.error}")
+        finally:
+            self.uploads.faults_done.set()
 
     def warm_up(self):
         """Starts once workers are finishing images."""

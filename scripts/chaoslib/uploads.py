@@ -6,7 +6,11 @@ About 70 % go in batches through `anonctl upload DIR --camera C --json`
 retries) the whole command is run again, which is idempotent: what the
 intake has answers 200. The rest go one by one as raw `curl -F` multipart
 POSTs, retried on no answer, 5xx and 429. Units are paced over a target
-duration so that the faults land while uploads and processing go on.
+duration so that the faults land while uploads and processing go on; the
+last few of each kind are held back and trickled out one at a time until
+the fault schedule has finished (faults_done), so that a fault that needs
+work in flight (a worker killed mid-image) still finds some when the
+schedule runs longer than expected.
 
 Every response is recorded per photo: the first 2xx time and the image id
 each 2xx named, 4xx refusals with their reason.
@@ -19,6 +23,7 @@ import threading
 import time
 
 CURL_SHARE = 0.3
+RESERVE_SHARE = 0.05  # of each kind of unit, trickled out while faults remain
 GIVE_UP_AFTER = 900   # seconds one file may keep failing before the campaign says so
 
 
@@ -33,6 +38,8 @@ class Uploads:
         self.reruns = 0                # `anonctl upload` run again after failures
         self.curl_retries = 0
         self.finished = threading.Event()
+        self.faults_done = threading.Event()   # set by the fault schedule when it ends
+        self.trickle = 3 if duration <= 60 else 5
         for p in manifest:
             p.update(ids=set(), accepted_at=None, refused=None, via=None, camera=None)
         self.cli_units, self.curl_units = self.plan()
@@ -59,19 +66,27 @@ class Uploads:
 
     # ------------------------------------------------------------ running
     def paced(self, units, handle):
+        reserve = max(1, round(len(units) * RESERVE_SHARE)) if len(units) > 1 else 0
+        regular, held = units[:len(units) - reserve], units[len(units) - reserve:]
         t0 = time.monotonic()
-        step = self.duration / max(1, len(units))
-        for k, unit in enumerate(units):
+        step = self.duration / max(1, len(regular))
+        for k, unit in enumerate(regular):
             delay = t0 + k * step - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            self.send(unit, handle)
+        for unit in held:
+            self.faults_done.wait(self.trickle)
+            self.send(unit, handle)
+
+    def send(self, unit, handle):
+        with self.lock:
+            self.active += 1
+        try:
+            handle(unit)
+        finally:
             with self.lock:
-                self.active += 1
-            try:
-                handle(unit)
-            finally:
-                with self.lock:
-                    self.active -= 1
+                self.active -= 1
 
     def run(self):
         threads = [threading.Thread(target=self.paced, args=(self.cli_units, self.upload_batch)),
