@@ -45,6 +45,11 @@ static int conv_shape(nn_layer *l, const char *path, anon_error *err)
         return anon_fail(err, "%s:%d: a 1x1 kernel with stride %d and padding %d is not "
                          "supported (only stride 1, no padding)", path, l->line, l->stride,
                          l->padding);
+    /* a stride past the kernel skips input pixels, which no face model
+     * does, and the direct kernel's phase planes grow with it */
+    if (l->stride > l->size)
+        return anon_fail(err, "%s:%d: stride %d is larger than the %dx%d kernel (not "
+                         "supported)", path, l->line, l->stride, l->size, l->size);
     if (l->h + 2 * l->padding < l->size || l->w + 2 * l->padding < l->size)
         return anon_fail(err, "%s:%d: a %dx%d kernel does not fit the %dx%d input", path,
                          l->line, l->size, l->size, l->w, l->h);
