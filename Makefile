@@ -318,7 +318,7 @@ fuzz-build: $(FUZZ_BIN)
 # `convert` is scripts/fuzz-convert, which checks what it converted with
 # build/asan/tools/nn_check.
 FUZZ_NAMES ?=
-fuzz: deps $(FUZZ_BIN) $(ASAN)/tools/nn_check
+fuzz: deps $(FUZZ_BIN) $(ASAN)/tools/nn_check $(ASAN)/tools/make_bad_inputs
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz -c $(CACHE)/fuzz $(FUZZ_NAMES)
 
 test-build: fuzz-build
