@@ -281,8 +281,10 @@ check: check-build
 # LLVMFuzzerTestOneInput; seeds from scripts/fuzz-seeds NAME) built with
 # Debian's clang against the library compiled once more for them: coverage
 # instrumentation, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS,
-# one after the other, keeping its corpus in .cache/fuzz/NAME; `make test`
-# runs each over its seeds for a short while (tests/test_fuzz.sh).
+# one after the other, keeping its corpus in .cache/fuzz/NAME, then the
+# converter's mutation fuzzer (scripts/fuzz-convert); `make test` runs each
+# over its seeds for a short while (tests/test_fuzz.sh,
+# tests/test_fuzz_convert.sh).
 FUZZ         := build/fuzz
 FUZZ_CC      := clang
 FUZZ_CFLAGS  := -std=c17 -O1 -g -fno-omit-frame-pointer \
@@ -312,8 +314,12 @@ $(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ)/libanon.a
 
 fuzz-build: $(FUZZ_BIN)
 
-fuzz: deps $(FUZZ_BIN)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz -c $(CACHE)/fuzz
+# FUZZ_NAMES: only these harnesses (e.g. `make fuzz FUZZ_NAMES="nn_cfg convert"`);
+# `convert` is scripts/fuzz-convert, which checks what it converted with
+# build/asan/tools/nn_check.
+FUZZ_NAMES ?=
+fuzz: deps $(FUZZ_BIN) $(ASAN)/tools/nn_check $(ASAN)/tools/make_bad_inputs
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz -c $(CACHE)/fuzz $(FUZZ_NAMES)
 
 test-build: fuzz-build
 

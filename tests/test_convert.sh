@@ -2,8 +2,8 @@
 # test_convert.sh - scripts/convert-model: tfjs dequantisation, HWIO -> OIHW,
 # the 4x4 kernel for TF's stride-2 'same' padding, batch-norm folding, and
 # the files it writes (Darknet header, layer sizes, the SSD priors trailer);
-# for YOLOv8n-face: the cfg's layout, the refusal of every ONNX graph it
-# cannot map exactly (small graphs built by tests/yolo_graphs.py), and the
+# for YOLOv8n-face: the cfg's layout (the refusal of every ONNX graph it
+# cannot map exactly: tests/test_convert_inputs.sh), and the
 # converted model run by scripts/darknet-forward against ONNX Runtime's
 # head outputs (the oracle of `make oracle`), and the reference decoder.
 # needs: oracle (ONNX Runtime's head outputs, from npm)
@@ -152,25 +152,8 @@ else
     not_ok yolo_reconversion_is_identical "no $YOLO_ONNX (make models)"
 fi
 
-# The converter's input checks: a valid small graph converts, each broken
-# variant is refused with a message naming the node and the reason.
-mkdir -p "$TMP/graphs"
-if "$PY" "$ROOT/tests/yolo_graphs.py" "$TMP/graphs" >"$TMP/graphs/cases.txt"; then
-    while IFS=$'\t' read -r name expected; do
-        out=$("$CONVERT" yolo "$TMP/graphs/$name.onnx" "$TMP/graphs/out-$name" 2>&1)
-        rc=$?
-        if [ "$expected" = ok ]; then
-            [ $rc -eq 0 ] && [ -s "$TMP/graphs/out-$name/yolo.weights" ] \
-                && ok "yolo_accepts_$name" || not_ok "yolo_accepts_$name" "$out"
-        elif [ $rc -ne 0 ] && [[ "$out" == *"$expected"* ]] && [[ "$out" != *Traceback* ]]; then
-            ok "yolo_refuses_$name"
-        else
-            not_ok "yolo_refuses_$name" "exit $rc: $out"
-        fi
-    done <"$TMP/graphs/cases.txt"
-else
-    not_ok yolo_graphs "tests/yolo_graphs.py failed"
-fi
+# The converter's input checks on small generated graphs and models:
+# tests/test_convert_inputs.sh.
 
 # The converted model, run by the numpy forward pass, reproduces ONNX
 # Runtime's head outputs: the small graph (every node kind, random weights)

@@ -840,6 +840,49 @@ TEST(bad_cfgs_fail_naming_the_line)
                 "net.cfg:5: a 1x1 kernel with stride 2");
 }
 
+/* What fuzzing the cfg reader and planner (tests/fuzz/fuzz_nn_cfg.c)
+ * showed: sizes past what any layer can hold are refused by the planner
+ * before weights are read or buffers allocated, with the line. */
+TEST(absurd_sizes_fail_naming_the_line)
+{
+    /* a kernel whose weights would be 480 GB: it "fits" with pad=1 */
+    CHECK_FAILS(NET "[convolutional]\nfilters=4\nsize=100001\npad=1\nactivation=linear\n", 0,
+                "net.cfg:5: 4 filters of 3x100001x100001 are too large");
+    CHECK_FAILS("[net]\nwidth=1\nheight=1\nchannels=3\n[convolutional]\nfilters=268435456\n"
+                "activation=linear\n", 0, "net.cfg:5: 268435456 filters of 3x1x1 are too large");
+    /* a stride the direct kernel would make 160 MB of phase planes for */
+    CHECK_FAILS(NET "[convolutional]\nfilters=4\nsize=3\nstride=870911\npad=1\n"
+                    "activation=leaky\n", 0,
+                "net.cfg:5: stride 870911 is larger than the 3x3 kernel");
+    /* routes of routes: 2^25 channels x 8 x 8 overflowed the channel count */
+    CHECK_FAILS("[net]\nwidth=1\nheight=1\nchannels=1\n[convolutional]\nfilters=33554432\n"
+                "activation=linear\n[route]\nlayers=0,0,0,0,0,0,0,0\n"
+                "[route]\nlayers=-1,-1,-1,-1,-1,-1,-1,-1\n", 0,
+                "net.cfg:10: route joins 2147483648 channels of 1x1: too large");
+}
+
+/* A damaged weights header (fuzz_nn_weights): Darknet's version test
+ * overflowed an int on a large major version; it is read as Darknet reads
+ * it (a major version from 1000 on: a 32-bit `seen`). */
+TEST(damaged_weights_header_is_read)
+{
+    files f;
+    anon_error err = {0};
+    CHECK(make_dir(&f) == 0 && write_text(f.cfg, NET "[convolutional]\nfilters=2\n"
+                                                     "activation=relu\n") == 0);
+    FILE *fp = fopen(f.weights, "wb");
+    int32_t head[4] = {469762048, 0, 0, 0};   /* major, minor, revision, seen */
+    float w[8] = {0};
+    CHECK(fp && fwrite(head, sizeof head, 1, fp) == 1 && fwrite(w, sizeof w, 1, fp) == 1);
+    if (fp)
+        fclose(fp);
+    anon_net *net = nn_engine()->load(f.cfg, f.weights, 1, &err);
+    remove_files(&f);
+    CHECKF(net != NULL, "%.300s", err.msg);
+    if (net)
+        nn_engine()->free(net);
+}
+
 TEST(short_weights_fail_naming_the_layer)
 {
     /* layer 1 needs 2 biases + 2*3*9 weights after layer 0's 2 + 2*3 */
@@ -1005,6 +1048,8 @@ RUN_TESTS("nn",
           CASE(lean_detector_finds_the_same_faces),
           CASE(threads_give_the_same_outputs),
           CASE(bad_cfgs_fail_naming_the_line),
+          CASE(absurd_sizes_fail_naming_the_line),
+          CASE(damaged_weights_header_is_read),
           CASE(short_weights_fail_naming_the_layer),
           CASE(missing_files_fail),
           CASE(engine_is_registered),

@@ -34,7 +34,8 @@ class Graph:
         w = self.const(name + ".w", RNG.standard_normal((cout, cin, k, k)).astype(np.float32) * 0.2)
         b = self.const(name + ".b", RNG.standard_normal(cout).astype(np.float32) * 0.1)
         self.nodes.append(helper.make_node(
-            "Conv", [x, w, b], [name], name=name, kernel_shape=[k, k], strides=[s, s],
+            "Conv", [x, w, b], [name], name=name, kernel_shape=[k, k],
+            strides=s if isinstance(s, list) else [s, s],
             pads=pads if pads is not None else [k // 2] * 4, **attrs))
         if act == "silu":
             self.nodes.append(helper.make_node("Sigmoid", [name], [name + ".sig"],
@@ -79,7 +80,7 @@ def build(path, fault=None):
     if f == "kernel5":
         x = g.conv("c1", x, 8, 8, k=5, s=2)
     else:
-        x = g.conv("c1", x, 8, 8, s=2,
+        x = g.conv("c1", x, 8, 8, s=[2] if f == "strides1" else 2,
                    act="relu" if f == "relu" else "silu",
                    **({"group": 2} if f == "grouped" else {}),
                    **({"dilations": [2, 2], "pads": [2, 2, 2, 2]} if f == "dilated" else {}))
@@ -114,6 +115,8 @@ def build(path, fault=None):
         cls = g.conv("cls%d" % stride, t, 16, 1, k=1,
                      act="silu" if f == "head_silu" and stride == 16 else "linear")
         heads.append(g.node("Concat", [box, cls], "head%d" % stride, axis=1))
+    if f == "init_dims":   # dims that disagree with the data
+        next(t for t in g.inits if t.name == "c1.w").dims[3] = 4
     g.save(path, heads, in_size=60 if f == "input_size" else None)
 
 
@@ -138,6 +141,9 @@ CASES = {
     "head_silu": "Concat node 'head16': head input from layer",
     "heads2": "expected 3 head Concat nodes",
     "input_size": "size 60 is not a multiple of 32",
+    # found by scripts/fuzz-convert (tracebacks before)
+    "strides1": "Conv node 'c1': strides [2]",
+    "init_dims": "initializer 'c1.w' is unreadable",
 }
 
 

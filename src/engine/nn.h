@@ -17,7 +17,14 @@
 /* Hot loops are compiled for AVX-512, AVX2 and baseline x86-64 and picked
  * at load time (GCC function multiversioning), so one binary runs
  * everywhere and vectorizes as wide as the CPU allows. */
+#if defined(__clang__) && __clang_major__ < 16
+/* (clang before 16 exports a clone set as NAME.ifunc, which callers in
+ * other files cannot link to: its builds, the fuzz harnesses', run the
+ * baseline code; GCC builds every program.) */
+#define NN_VECTORIZED
+#else
 #define NN_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 
 typedef enum nn_activation { NN_LINEAR, NN_LEAKY, NN_RELU, NN_RELU6, NN_SILU } nn_activation;
 

@@ -13,6 +13,12 @@
 #include "engine/nn.h"
 
 #define NN_MAX_ROUTE 8
+/* Bounds a cfg is held to (nn_plan.c), far above the face models': floats
+ * of one layer's output (the kernels index it with int), weights of one
+ * convolution, and taps summed for one output value. */
+#define NN_MAX_PLANE (1 << 28)
+#define NN_MAX_WEIGHTS (1 << 28)
+#define NN_MAX_TAPS (1 << 20)
 #define NN_ALIGN 64
 
 typedef enum nn_kind {

@@ -45,9 +45,21 @@ static int conv_shape(nn_layer *l, const char *path, anon_error *err)
         return anon_fail(err, "%s:%d: a 1x1 kernel with stride %d and padding %d is not "
                          "supported (only stride 1, no padding)", path, l->line, l->stride,
                          l->padding);
+    /* a stride past the kernel skips input pixels, which no face model
+     * does, and the direct kernel's phase planes grow with it */
+    if (l->stride > l->size)
+        return anon_fail(err, "%s:%d: stride %d is larger than the %dx%d kernel (not "
+                         "supported)", path, l->line, l->stride, l->size, l->size);
     if (l->h + 2 * l->padding < l->size || l->w + 2 * l->padding < l->size)
         return anon_fail(err, "%s:%d: a %dx%d kernel does not fit the %dx%d input", path,
                          l->line, l->size, l->size, l->w, l->h);
+    /* A kernel this size is no face model's, and its weights (read
+     * before anything else could refuse them) would be gigabytes. */
+    double taps = (double)(l->c / l->groups) * l->size * l->size;
+    if (taps > NN_MAX_TAPS || taps * l->filters > NN_MAX_WEIGHTS)
+        return anon_fail(err, "%s:%d: %d filters of %dx%dx%d are too large (at most %d taps "
+                         "per output and %d weights per layer)", path, l->line, l->filters,
+                         l->c / l->groups, l->size, l->size, NN_MAX_TAPS, NN_MAX_WEIGHTS);
     l->out_c = l->filters;
     l->out_h = (l->h + 2 * l->padding - l->size) / l->stride + 1;
     l->out_w = (l->w + 2 * l->padding - l->size) / l->stride + 1;
@@ -76,15 +88,19 @@ static int route_shape(anon_net *net, nn_layer *l, const char *path, anon_error 
     const nn_layer *first = &net->layers[l->inputs[0]];
     l->out_h = first->out_h;
     l->out_w = first->out_w;
-    l->out_c = 0;
+    long long channels = 0;   /* (each input up to 2^28: their sum may not fit an int) */
     for (int k = 0; k < l->n_inputs; k++) {
         const nn_layer *src = &net->layers[l->inputs[k]];
         if (src->out_h != l->out_h || src->out_w != l->out_w)
             return anon_fail(err, "%s:%d: route joins layers %d (%dx%d) and %d (%dx%d) of "
                              "different sizes", path, l->line, l->inputs[0], l->out_w,
                              l->out_h, l->inputs[k], src->out_w, src->out_h);
-        l->out_c += src->out_c;
+        channels += src->out_c;
     }
+    if (channels * l->out_h * l->out_w > NN_MAX_PLANE)
+        return anon_fail(err, "%s:%d: route joins %lld channels of %dx%d: too large", path,
+                         l->line, channels, l->out_w, l->out_h);
+    l->out_c = (int)channels;
     return 0;
 }
 
@@ -143,8 +159,8 @@ int nn_plan_shapes(anon_net *net, const char *path, anon_error *err)
         if (layer_shape(net, l, path, err) < 0)
             return -1;
         /* the kernels index a plane with int; 2^28 floats is 1 GB anyway */
-        if ((size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w > ((size_t)1 << 28) ||
-            (size_t)l->c * (size_t)l->h * (size_t)l->w > ((size_t)1 << 28))
+        if ((size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w > NN_MAX_PLANE ||
+            (size_t)l->c * (size_t)l->h * (size_t)l->w > NN_MAX_PLANE)
             return anon_fail(err, "%s:%d: layer %d is too large (%dx%dx%d)", path, l->line, i,
                              l->out_c, l->out_h, l->out_w);
         /* a convolution runs as its exec (nn_weights.c), which follows

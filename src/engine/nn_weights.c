@@ -28,7 +28,9 @@ static int read_header(FILE *f, const char *path, anon_error *err)
     int32_t v[3];
     if (fread(v, sizeof v[0], 3, f) != 3)
         return anon_fail(err, "%s: too short for a Darknet weights header", path);
-    size_t seen_size = (v[0] * 10 + v[1] >= 2 && v[0] < 1000 && v[1] < 1000) ? 8 : 4;
+    /* Darknet's test (a 64-bit `seen` since version 0.2), in 64 bits: a
+     * damaged header must not overflow it. */
+    size_t seen_size = ((long long)v[0] * 10 + v[1] >= 2 && v[0] < 1000 && v[1] < 1000) ? 8 : 4;
     unsigned char seen[8];
     if (fread(seen, 1, seen_size, f) != seen_size)
         return anon_fail(err, "%s: too short for a Darknet weights header", path);
