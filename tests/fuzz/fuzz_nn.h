@@ -6,6 +6,7 @@
 #ifndef ANON_FUZZ_NN_H
 #define ANON_FUZZ_NN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,23 @@ static inline int fuzz_nn_memfile(const char *name, char path[64])
         __builtin_trap();
     snprintf(path, 64, "/proc/self/fd/%d", fd);
     return fd;
+}
+
+/* The two memory files a harness writes its cfg and weights into, made
+ * on the first call and reused for every input. */
+typedef struct fuzz_nn_files {
+    int cfg_fd, weights_fd;
+    char cfg[64], weights[64];
+} fuzz_nn_files;
+
+static inline fuzz_nn_files *fuzz_nn_files_get(void)
+{
+    static fuzz_nn_files f = {.cfg_fd = -1, .weights_fd = -1};
+    if (f.cfg_fd < 0) {
+        f.cfg_fd = fuzz_nn_memfile("cfg", f.cfg);
+        f.weights_fd = fuzz_nn_memfile("weights", f.weights);
+    }
+    return &f;
 }
 
 /* Replaces the memory file's content with data. */

@@ -86,23 +86,18 @@ static void write_weights(int fd, const anon_net *net, double count)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int cfg_fd = -1, weights_fd = -1;
-    static char cfg[64], weights[64];
-    if (cfg_fd < 0) {
-        cfg_fd = fuzz_nn_memfile("cfg", cfg);
-        weights_fd = fuzz_nn_memfile("weights", weights);
-    }
-    fuzz_nn_fill(cfg_fd, data, size);
+    fuzz_nn_files *f = fuzz_nn_files_get();
+    fuzz_nn_fill(f->cfg_fd, data, size);
     anon_net net = {0};
     anon_error err = {0};
     double count;
-    if (nn_cfg_parse(&net, cfg, &err) < 0 || nn_plan_shapes(&net, cfg, &err) < 0) {
+    if (nn_cfg_parse(&net, f->cfg, &err) < 0 || nn_plan_shapes(&net, f->cfg, &err) < 0) {
         fuzz_nn_refused(&err);
     } else if (small_enough(&net, &count)) {
-        write_weights(weights_fd, &net, count);
+        write_weights(f->weights_fd, &net, count);
         int w = net.w / 2 + 1, h = net.h / 2 + 1;
-        fuzz_nn_run(&anon_engine_anon, cfg, weights, w, h);
-        fuzz_nn_run(&anon_engine_anon_lean, cfg, weights, w, h);
+        fuzz_nn_run(&anon_engine_anon, f->cfg, f->weights, w, h);
+        fuzz_nn_run(&anon_engine_anon_lean, f->cfg, f->weights, w, h);
     }
     free(net.layers);
     return 0;

@@ -40,15 +40,14 @@ static const char cfg_text[] =
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int cfg_fd = -1, weights_fd = -1;
-    static char cfg[64], weights[64];
-    if (cfg_fd < 0) {
-        cfg_fd = fuzz_nn_memfile("cfg", cfg);
-        weights_fd = fuzz_nn_memfile("weights", weights);
-        fuzz_nn_fill(cfg_fd, cfg_text, strlen(cfg_text));
+    static bool cfg_written;
+    fuzz_nn_files *f = fuzz_nn_files_get();
+    if (!cfg_written) {
+        fuzz_nn_fill(f->cfg_fd, cfg_text, strlen(cfg_text));
+        cfg_written = true;
     }
-    fuzz_nn_fill(weights_fd, data, size);
-    fuzz_nn_run(&anon_engine_anon, cfg, weights, 20, 20);
-    fuzz_nn_run(&anon_engine_anon_lean, cfg, weights, 20, 20);
+    fuzz_nn_fill(f->weights_fd, data, size);
+    fuzz_nn_run(&anon_engine_anon, f->cfg, f->weights, 20, 20);
+    fuzz_nn_run(&anon_engine_anon_lean, f->cfg, f->weights, 20, 20);
     return 0;
 }
