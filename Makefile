@@ -148,7 +148,7 @@ $(ORACLE)/%.ppm: $(FACE_API)/package.json
 	/usr/bin/python3 -c 'import cv2, sys; cv2.imwrite(sys.argv[2], cv2.imread(sys.argv[1]))' \
 		$(FACE_API)/demo/$*.jpg $@
 
-$(ORACLE)/%.json: $(ORACLE)/%.ppm scripts/face-api-oracle.mjs
+$(ORACLE)/%.json: $(ORACLE)/%.ppm scripts/face-api-oracle.mjs scripts/ppm.mjs
 	node --no-warnings scripts/face-api-oracle.mjs $(FACE_API) $< $@ >/dev/null
 
 .PRECIOUS: $(ORACLE)/%.ppm
@@ -174,7 +174,7 @@ $(YOLO_ORACLE)/%.ppm: $(FACE_API)/package.json scripts/yolo-reference
 		$(lastword $(subst -, ,$*)) $@
 
 $(YOLO_ORACLE)/%.json: $(YOLO_ORACLE)/%.ppm $(YOLO_HEADS) $(ORT_NODE)/node_modules/.installed \
-		scripts/yolo-oracle.mjs scripts/yolo-reference
+		scripts/yolo-oracle.mjs scripts/ppm.mjs scripts/yolo-reference
 	node --no-warnings scripts/yolo-oracle.mjs $(ORT_NODE) $(YOLO_HEADS) $(YOLO_ORACLE)/$*
 	/usr/bin/python3 scripts/yolo-reference decode $(YOLO_ORACLE)/$*
 .PRECIOUS: $(YOLO_ORACLE)/%.ppm

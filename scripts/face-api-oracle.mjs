@@ -22,6 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
+import { readPpm } from './ppm.mjs';
 
 const MIN_SCORE = 0.2;
 const SSD_SIZE = 512;
@@ -59,24 +60,6 @@ function loadWeights(faceapi, pkg, name) {
   const all = Buffer.concat(buffers);
   const ab = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
   return faceapi.tf.io.decodeWeights(ab, specs);
-}
-
-function readPpm(file) {
-  const data = fs.readFileSync(file);
-  const fields = [];
-  let pos = 0;
-  while (fields.length < 4) {
-    while (/\s/.test(String.fromCharCode(data[pos]))) pos++;
-    if (data[pos] === 0x23) { while (data[pos] !== 0x0a) pos++; continue; }
-    let start = pos;
-    while (!/\s/.test(String.fromCharCode(data[pos]))) pos++;
-    fields.push(data.toString('latin1', start, pos));
-  }
-  pos++;
-  if (fields[0] !== 'P6' || fields[3] !== '255') throw new Error(`${file}: not an 8-bit P6 PPM`);
-  const width = Number(fields[1]);
-  const height = Number(fields[2]);
-  return { width, height, rgb: data.subarray(pos, pos + width * height * 3) };
 }
 
 // Weights of an area-averaging (or, when enlarging, bilinear) resize along

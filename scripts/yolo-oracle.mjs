@@ -43,35 +43,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { createRequire } from 'node:module';
+import { readPpm } from './ppm.mjs';
 
 const STRIDES = [8, 16, 32];
 const HEAD_CHANNELS = 65;
 
-function readPpm(file) {
-  const data = fs.readFileSync(file);
-  const fields = [];
-  let pos = 0;
-  while (fields.length < 4) {
-    while (/\s/.test(String.fromCharCode(data[pos]))) pos++;
-    if (data[pos] === 0x23) { while (data[pos] !== 0x0a) pos++; continue; }
-    const start = pos;
-    while (!/\s/.test(String.fromCharCode(data[pos]))) pos++;
-    fields.push(data.toString('latin1', start, pos));
-  }
-  if (fields[0] !== 'P6' || fields[3] !== '255') throw new Error(`${file}: not an 8-bit binary PPM`);
-  const w = Number(fields[1]);
-  const h = Number(fields[2]);
+// The photo as the network's input: 3 planes of floats in 0..1.
+function readInput(file) {
+  const { width: w, height: h, rgb } = readPpm(file);
   if (w % 32 || h % 32) throw new Error(`${file}: ${w}x${h} is not a multiple of 32`);
-  const pixels = data.subarray(pos + 1, pos + 1 + w * h * 3);
-  if (pixels.length !== w * h * 3) throw new Error(`${file}: truncated`);
   const planes = new Float32Array(3 * w * h);
   for (let i = 0; i < w * h; i++)
-    for (let c = 0; c < 3; c++) planes[c * w * h + i] = pixels[i * 3 + c] / 255;
+    for (let c = 0; c < 3; c++) planes[c * w * h + i] = rgb[i * 3 + c] / 255;
   return { w, h, planes };
 }
 
 async function run(ort, session, prefix) {
-  const { w, h, planes } = readPpm(`${prefix}.ppm`);
+  const { w, h, planes } = readInput(`${prefix}.ppm`);
   const input = new ort.Tensor('float32', planes, [1, 3, h, w]);
   const t0 = process.hrtime.bigint();
   const out = await session.run({ [session.inputNames[0]]: input });
