@@ -329,28 +329,33 @@ int anon_db_image_mark_done(anon_db *db, int64_t id, const char *output_key,
                       9, params, err);
 }
 
-int anon_db_image_mark_failed(anon_db *db, int64_t id, const char *reason,
-                              anon_error *err)
+/* update_one for a statement whose parameters are the row's id ($1) and a
+ * reason ($2, fallback when none is given). */
+static int update_with_reason(anon_db *db, const char *what, const char *sql, int64_t id,
+                              const char *reason, const char *fallback, anon_error *err)
 {
     char idt[24];
     id_text(id, idt);
-    const char *params[] = {idt, reason ? reason : "unknown error"};
-    return update_one(db, "mark failed",
-                      "UPDATE images SET status = 'failed', error = $2, updated_at = now()"
-                      " WHERE id = $1 AND status NOT IN ('done', 'rejected') RETURNING id",
-                      2, params, err);
+    const char *params[] = {idt, reason ? reason : fallback};
+    return update_one(db, what, sql, 2, params, err);
+}
+
+int anon_db_image_mark_failed(anon_db *db, int64_t id, const char *reason,
+                              anon_error *err)
+{
+    return update_with_reason(db, "mark failed",
+                              "UPDATE images SET status = 'failed', error = $2, updated_at = now()"
+                              " WHERE id = $1 AND status NOT IN ('done', 'rejected') RETURNING id",
+                              id, reason, "unknown error", err);
 }
 
 int anon_db_image_mark_rejected(anon_db *db, int64_t id, const char *reason,
                                 anon_error *err)
 {
-    char idt[24];
-    id_text(id, idt);
-    const char *params[] = {idt, reason ? reason : "rejected"};
-    return update_one(db, "mark rejected",
-                      "UPDATE images SET status = 'rejected', error = $2, finished_at = now(),"
-                      " updated_at = now() WHERE id = $1 AND status <> 'done' RETURNING id",
-                      2, params, err);
+    return update_with_reason(db, "mark rejected",
+                              "UPDATE images SET status = 'rejected', error = $2, finished_at = now(),"
+                              " updated_at = now() WHERE id = $1 AND status <> 'done' RETURNING id",
+                              id, reason, "rejected", err);
 }
 
 int anon_db_image_mark_original_deleted(anon_db *db, int64_t id, anon_error *err)
@@ -393,17 +398,26 @@ static int read_page(PGresult *res, int limit, anon_image_page *out, anon_error 
     return 0;
 }
 
+/* A page size as text, refused outside 1..1000 (a caller's mistake). */
+static int page_limit(const char *what, int limit, char lim[16], anon_error *err)
+{
+    if (limit < 1 || limit > 1000)
+        return anon_fail_kind(err, ANON_ERR_INPUT, "%s: limit must be 1 to 1000", what);
+    snprintf(lim, 16, "%d", limit);
+    return 0;
+}
+
 int anon_db_image_list(anon_db *db, const anon_image_filter *filter,
                        anon_image_page *out, anon_error *err)
 {
     memset(out, 0, sizeof *out);
     int limit = filter->limit > 0 ? filter->limit : 100;
-    if (limit > 1000)
-        return anon_fail_kind(err, ANON_ERR_INPUT, "list: limit must be 1 to 1000");
     char since[40], after[24], lim[16];
+    if (page_limit("list", limit, lim, err) < 0)
+        return -1;
     snprintf(since, sizeof since, "%.6f", filter->since);
     id_text(filter->after > 0 ? filter->after : 0, after);
-    snprintf(lim, sizeof lim, "%d", limit + 1);
+    snprintf(lim, sizeof lim, "%d", limit + 1);   /* one more: does another page follow? */
     const char *status = NULL;
     if (filter->status >= 0) {
         if (filter->status >= ANON_IMAGE_N_STATUS)
@@ -431,15 +445,6 @@ void anon_image_page_free(anon_image_page *page)
         anon_image_row_free(&page->rows[i]);
     free(page->rows);
     memset(page, 0, sizeof *page);
-}
-
-/* A page size as text, refused outside 1..1000 (a caller's mistake). */
-static int page_limit(const char *what, int limit, char lim[16], anon_error *err)
-{
-    if (limit < 1 || limit > 1000)
-        return anon_fail_kind(err, ANON_ERR_INPUT, "%s: limit must be 1 to 1000", what);
-    snprintf(lim, 16, "%d", limit);
-    return 0;
 }
 
 /* Runs a selection and reads all its rows into out. */
