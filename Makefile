@@ -264,7 +264,11 @@ tools: $(BENCH_BIN) $(TOOL_BIN)
 # ---------------------------------------------------------------- test
 test-build: deps models $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
 
-test: test-build
+# The build runs on every core once `deps` has installed what it needs.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+test:
+	$(MAKE) deps
+	$(MAKE) -j$(NPROC) test-build
 	scripts/run-tests
 
 # The edit-compile-test loop: the unit tests that need no service, no
@@ -272,7 +276,8 @@ test: test-build
 # from the build and the converted models alone; a few minutes on 2 cores.
 check-build: models $(ORACLE_PPM) $(PROGRAMS) $(ASAN_PROGRAMS) $(TEST_BIN) $(TOOL_BIN)
 
-check: check-build
+check:
+	$(MAKE) -j$(NPROC) check-build
 	scripts/run-tests --check
 
 
