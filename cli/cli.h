@@ -8,6 +8,7 @@
 #ifndef ANON_CLI_H
 #define ANON_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "base/config.h"
@@ -49,6 +50,11 @@ void cli_print_help(FILE *out, const struct anonctl_cmd *cmd);
  * on stderr and returns EXIT_USAGE. */
 int cli_usage_error(const struct anonctl_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* For a command whose only option is one flag: *on = whether argv is
+ * exactly that flag; EXIT_OK, or the usage error for anything else. */
+int cli_only_flag(const struct anonctl_cmd *cmd, int argc, char **argv, const char *flag,
+                  bool *on);
 
 /* The usage error for what getopt_long just refused (c is its '?' or ':';
  * option strings start with ':' so that a missing value is told apart). */

@@ -1,7 +1,6 @@
 /* cli_common.c - help text and flag parsing shared by the commands. */
 #include "cli.h"
 #include "cli_settings.h"
-#include "detect/model.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -57,6 +56,17 @@ int cli_usage_error(const struct anonctl_cmd *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, " (try 'anonctl %s --help')\n", cmd->name);
     return EXIT_USAGE;
+}
+
+int cli_only_flag(const struct anonctl_cmd *cmd, int argc, char **argv, const char *flag,
+                  bool *on)
+{
+    *on = argc == 2 && strcmp(argv[1], flag) == 0;
+    if (argc > 1 && !*on)
+        return cli_usage_error(cmd, "%s '%s'",
+                               argv[1][0] == '-' ? "unknown option" : "unexpected argument",
+                               argv[1]);
+    return EXIT_OK;
 }
 
 int cli_option_error(const struct anonctl_cmd *cmd, int c, char **argv)
@@ -131,10 +141,8 @@ const char *cli_model_dir(const anon_config *cfg, char *buf, size_t size)
         exe[n] = '\0';
         const char *dir = dirname(exe);
         for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-            char probe[4200];
             snprintf(buf, size, "%s/%s", dir, candidates[i]);
-            snprintf(probe, sizeof probe, "%s/%s", buf, anon_model_default()->cfg_file);
-            if (access(probe, R_OK) == 0)
+            if (access(buf, R_OK | X_OK) == 0)   /* whichever models it holds */
                 return buf;
         }
     }

@@ -14,11 +14,10 @@ extern const struct anonctl_cmd cmd_config;
 
 static int run_config(int argc, char **argv, anon_config *cfg)
 {
-    bool markdown = argc == 2 && strcmp(argv[1], "--markdown") == 0;
-    if (argc > 1 && !markdown)
-        return cli_usage_error(&cmd_config, "%s '%s'",
-                               argv[1][0] == '-' ? "unknown option" : "unexpected argument",
-                               argv[1]);
+    bool markdown;
+    int rc = cli_only_flag(&cmd_config, argc, argv, "--markdown", &markdown);
+    if (rc != EXIT_OK)
+        return rc;
     size_t n;
     const anon_config_var *vars = anon_config_vars(&n);
     if (markdown)

@@ -87,11 +87,10 @@ static void print_model(const anon_model *m, const char *dir, const char *chosen
 
 static int run_models(int argc, char **argv, anon_config *cfg)
 {
-    bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
-    if (argc > 1 && !json)
-        return cli_usage_error(&cmd_models, "%s '%s'",
-                               argv[1][0] == '-' ? "unknown option" : "unexpected argument",
-                               argv[1]);
+    bool json;
+    int rc = cli_only_flag(&cmd_models, argc, argv, "--json", &json);
+    if (rc != EXIT_OK)
+        return rc;
     char buf[4096];
     const char *dir = cli_model_dir(cfg, buf, sizeof buf);
     if (json) {
