@@ -1,4 +1,4 @@
-/* photos.h - test helpers: the demo photos as cv2 decoded them (binary PPMs
+/* photos.h - test helpers: where the converted models are; the demo photos as cv2 decoded them (binary PPMs
  * the Makefile's oracle rule writes into .cache/oracle) and face-api's
  * reference detections for them (scripts/face-api-oracle.mjs). */
 #ifndef ANON_TEST_PHOTOS_H
@@ -13,6 +13,13 @@
 #include "image/image.h"
 
 #define DEMO_PHOTOS 6
+
+/* The converted models the tests run (make models). */
+static inline const char *model_dir(void)
+{
+    const char *d = getenv("ANON_MODEL_DIR");
+    return d && d[0] ? d : ".cache/models";
+}
 
 static inline const char *oracle_dir(void)
 {

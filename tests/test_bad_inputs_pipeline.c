@@ -16,16 +16,11 @@
 #include "corpus.h"
 #include "detect/preset.h"
 #include "redact/pipeline.h"
+#include "photos.h"
 
 static anon_detector *detector;
 static const struct corpus_file *current;
 static anon_preset preset;
-
-static const char *model_dir(void)
-{
-    const char *d = getenv("ANON_MODEL_DIR");
-    return d && d[0] ? d : ".cache/models";
-}
 
 /* One anon_process of a corpus file; the output decoded into back (rc -1
  * when it does not decode). */

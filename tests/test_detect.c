@@ -14,12 +14,6 @@
 #include "photos.h"
 #include "detect/tiles.h"
 
-static const char *model_dir(void)
-{
-    const char *d = getenv("ANON_MODEL_DIR");
-    return d && d[0] ? d : ".cache/models";
-}
-
 #define NEAR(a, b, eps) (fabs((double)(a) - (double)(b)) <= (eps))
 
 TEST(iou_of_known_boxes)

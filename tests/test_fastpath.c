@@ -13,12 +13,7 @@
 #include "codec/codec.h"
 #include "jpeg_make.h"
 #include "detect/preset.h"
-
-static const char *model_dir(void)
-{
-    const char *d = getenv("ANON_MODEL_DIR");
-    return d && d[0] ? d : ".cache/models";
-}
+#include "photos.h"
 
 static int read_demo_jpeg(int i, anon_buffer *buf)
 {

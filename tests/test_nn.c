@@ -34,7 +34,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static const char *model_dir(void);
 
 static uint64_t rng_state;
 
@@ -962,12 +961,6 @@ static void photo_input(const photo *ph, int size, float mean, float scale, floa
                 out[((size_t)c * (size_t)size + (size_t)y) * (size_t)size + (size_t)x] =
                     (v - mean) * scale;
             }
-}
-
-static const char *model_dir(void)
-{
-    const char *d = getenv("ANON_MODEL_DIR");
-    return d && *d ? d : ".cache/models";
 }
 
 static int model_parity(const char *model, float mean, float scale, parity *p, char *why,

@@ -29,12 +29,6 @@
 #define IOU_MIN 0.9f
 #define RAW_SSD_PHOTOS 2
 
-static const char *model_dir(void)
-{
-    const char *d = getenv("ANON_MODEL_DIR");
-    return d && d[0] ? d : ".cache/models";
-}
-
 /* The models compared, indices into results[]. */
 enum { MODEL_SSD, MODEL_TINY };
 

@@ -34,12 +34,6 @@
 
 static const int sizes[SIZES] = {640, 1024};
 
-static const char *model_dir(void)
-{
-    const char *d = getenv("ANON_MODEL_DIR");
-    return d && d[0] ? d : ".cache/models";
-}
-
 static void prefix_of(int photo, int size, char *out, size_t len)
 {
     snprintf(out, len, "%s/yolo/sample%d-%d", oracle_dir(), photo, size);

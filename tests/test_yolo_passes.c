@@ -13,12 +13,6 @@
 #include "detect/preset.h"
 #include "photos.h"
 
-static const char *model_dir(void)
-{
-    const char *d = getenv("ANON_MODEL_DIR");
-    return d && d[0] ? d : ".cache/models";
-}
-
 static anon_detector *open_yolo(anon_error *err)
 {
     anon_detector_config cfg = {.model = anon_model_find("yolo"), .model_dir = model_dir()};
