@@ -11,7 +11,7 @@ if [ ! -f .cache/yolo/package/model/yolov8n-face.onnx ]; then
     not_ok convert "no .cache/yolo/package/model/yolov8n-face.onnx (make models)"
     exit 0
 fi
-out=$(scripts/fuzz-convert -t "${FUZZ_TEST_SECONDS:-20}" -s 14 -o "$TMP/findings" 2>&1)
+out=$(scripts/fuzz-convert -t "${FUZZ_TEST_SECONDS:-20}" -s 14 -o "$ROOT/build/fuzz/findings/convert" 2>&1)
 if [ $? -eq 0 ]; then
     ok convert
     echo "# $out"
