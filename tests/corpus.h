@@ -82,6 +82,7 @@ static const struct corpus_file corpus_files[] = {
     {"recover-idat-crc.png", EXPECT_DAMAGED, 3},
     {"bad-zero-bytes.jpg", EXPECT_FAILS, 0},
     {"bad-not-an-image.jpg", EXPECT_FAILS, 0},
+    {"bad-truncated-interlaced-early.png", EXPECT_FAILS, 0},
     {"bad-truncated-header.jpg", EXPECT_FAILS, 0},
     {"bad-soi-only.jpg", EXPECT_FAILS, 0},
     {"bad-huge-header.jpg", EXPECT_FAILS, 0},

@@ -226,11 +226,15 @@ static void grey_damaged_rows(png_decode_ctx *ctx, anon_image_info *info)
 }
 
 /* Whether a decode that failed has rows to offer: all of them (only the
- * trailer is damaged), or some before the problem. */
+ * trailer is damaged), or some before the problem. An interlaced file cut
+ * in an early pass has none yet: every row still lacks pixels. */
 static bool rows_to_offer(const png_decode_ctx *ctx)
 {
     const png_io *io = &ctx->io;
-    return ctx->rows_done || (io->damage_pass > 0 || io->damage_row > 0);
+    return ctx->rows_done ||
+           (io->damage_pass >= 0 && first_unread_row(ctx->interlaced, ctx->img.width,
+                                                     ctx->img.height, io->damage_pass,
+                                                     io->damage_row) > 0);
 }
 
 int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,

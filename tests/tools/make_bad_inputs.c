@@ -46,6 +46,19 @@ static void write_file(const char *name, const void *data, size_t len)
         die(name);
 }
 
+/* Reads back a file written into outdir (to derive damaged ones from it). */
+static size_t read_back(const char *name, uint8_t *buf, size_t size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", outdir, name);
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, size, f) : 0;
+    if (f == NULL || n < 100 || n == size)
+        die(path);
+    fclose(f);
+    return n;
+}
+
 /* ---------------------------------------------------------------- pixels */
 
 /* The upright pattern, RGB. */
@@ -810,6 +823,7 @@ typedef struct png_opts {
     const tiff *exif;
     bool text;
     bool icc;
+    bool small_idat;    /* image data in many small chunks, so a cut can fall in any pass */
 } png_opts;
 
 /* rows: already in the file's sample layout. */
@@ -824,6 +838,8 @@ static void write_png(const char *name, int w, int h, const png_opts *o, png_byt
     if (f == NULL || png == NULL || info == NULL || setjmp(png_jmpbuf(png)))
         die(path);
     png_init_io(png, f);
+    if (o->small_idat)
+        png_set_compression_buffer_size(png, 256);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, o->depth, o->color_type,
                  o->interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -953,33 +969,33 @@ static void write_bomb(const char *name, uint32_t w, uint32_t h, bool with_strea
 
 static void png_corpus(void)
 {
-    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, false};
+    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, false, false};
     pattern_png("ok-rgb8.png", 1, &rgb8);
-    png_opts rgb16 = {PNG_COLOR_TYPE_RGB, 16, false, false, NULL, false, false};
+    png_opts rgb16 = {PNG_COLOR_TYPE_RGB, 16, false, false, NULL, false, false, false};
     pattern_png("ok-rgb16.png", 1, &rgb16);
-    png_opts rgba16 = {PNG_COLOR_TYPE_RGBA, 16, false, false, NULL, false, false};
+    png_opts rgba16 = {PNG_COLOR_TYPE_RGBA, 16, false, false, NULL, false, false, false};
     pattern_png("ok-rgba16.png", 1, &rgba16);
-    png_opts inter = {PNG_COLOR_TYPE_RGB, 8, true, false, NULL, false, false};
+    png_opts inter = {PNG_COLOR_TYPE_RGB, 8, true, false, NULL, false, false, false};
     pattern_png("ok-interlaced.png", 1, &inter);
-    png_opts pal = {PNG_COLOR_TYPE_PALETTE, 8, false, true, NULL, false, false};
+    png_opts pal = {PNG_COLOR_TYPE_PALETTE, 8, false, true, NULL, false, false, false};
     pattern_png("ok-palette-trns.png", 1, &pal);
-    png_opts gray16 = {PNG_COLOR_TYPE_GRAY, 16, false, false, NULL, false, false};
+    png_opts gray16 = {PNG_COLOR_TYPE_GRAY, 16, false, false, NULL, false, false, false};
     pattern_png("gray16.png", 1, &gray16);
-    png_opts ga = {PNG_COLOR_TYPE_GRAY_ALPHA, 8, false, false, NULL, false, false};
+    png_opts ga = {PNG_COLOR_TYPE_GRAY_ALPHA, 8, false, false, NULL, false, false, false};
     pattern_png("gray-alpha.png", 1, &ga);
     for (int o = 1; o <= 8; o++) {
         char name[64];
         tiff t;
         orientation_tiff(&t, o);
-        png_opts eo = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, false, false};
+        png_opts eo = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, false, false, false};
         snprintf(name, sizeof name, "ok-orient-%d.png", o);
         pattern_png(name, o, &eo);
     }
     tiff t;
     full_tiff(&t, 0, 0);
-    png_opts meta = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, true, false};
+    png_opts meta = {PNG_COLOR_TYPE_RGB, 8, false, false, &t, true, false, false};
     pattern_png("ok-metadata.png", 1, &meta);
-    png_opts icc = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, true};
+    png_opts icc = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, true, false};
     pattern_png("ok-icc.png", 1, &icc);
 
     write_bomb("bad-bomb.png", 50000, 50000, true);
@@ -994,18 +1010,12 @@ static void png_bad_corpus(void)
     png_bytep rows[96];
     for (int y = 0; y < h; y++)
         rows[y] = px + (size_t)y * (size_t)w * 3;
-    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, false};
+    png_opts rgb8 = {PNG_COLOR_TYPE_RGB, 8, false, false, NULL, false, false, false};
     write_png("ok-textured.png", w, h, &rgb8, rows, NULL, 0);
     free(px);
 
-    char path[4096];
-    snprintf(path, sizeof path, "%s/ok-textured.png", outdir);
-    FILE *f = fopen(path, "rb");
     static uint8_t buf[1 << 17];
-    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f == NULL || n < 1000)
-        die(path);
-    fclose(f);
+    size_t n = read_back("ok-textured.png", buf, sizeof buf);
     write_file("recover-truncated.png", buf, n / 2);
     write_file("bad-signature-only.png", buf, 8);
     buf[n * 2 / 3] ^= 0x55;    /* in an image data chunk: its CRC no longer matches */
@@ -1014,20 +1024,18 @@ static void png_bad_corpus(void)
     buf[20] ^= 0x55;    /* inside IHDR: its CRC no longer matches */
     write_file("bad-ihdr-crc.png", buf, n);
 
-    /* The textured image interlaced, cut short: written whole, then cut. */
+    /* The textured image interlaced, cut short: written whole, then cut.
+     * In the last pass, the rows before the cut have all their pixels; in
+     * an early one, no row has yet: nothing to offer. */
     px = textured(w, h);
     for (int y = 0; y < h; y++)
         rows[y] = px + (size_t)y * (size_t)w * 3;
-    png_opts inter = {PNG_COLOR_TYPE_RGB, 8, true, false, NULL, false, false};
+    png_opts inter = {PNG_COLOR_TYPE_RGB, 8, true, false, NULL, false, false, true};
     write_png("recover-truncated-interlaced.png", w, h, &inter, rows, NULL, 0);
     free(px);
-    snprintf(path, sizeof path, "%s/recover-truncated-interlaced.png", outdir);
-    f = fopen(path, "rb");
-    n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f == NULL || n < 100)
-        die(path);
-    fclose(f);
+    n = read_back("recover-truncated-interlaced.png", buf, sizeof buf);
     write_file("recover-truncated-interlaced.png", buf, n * 6 / 10);
+    write_file("bad-truncated-interlaced-early.png", buf, n / 5);
 }
 
 /* ---------------------------------------------------------------- flavours
