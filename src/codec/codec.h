@@ -40,9 +40,9 @@ typedef struct anon_decode_options {
  * image data) decodes to what the decoder recovers, like every viewer
  * shows it: info->warnings counts the problems and info->damaged is the
  * part (the rows from the first the damage spoilt, to the bottom of the
- * stored image) that was filled (grey, or libjpeg's guess) or decoded
- * from data gone wrong. Anything worse, or a file of which not a row
- * arrived, fails with a message. */
+ * stored image) that the decoder could not read, or decoded from data
+ * gone wrong: filled grey here. Anything worse, or a file of which not a
+ * row arrived, fails with a message. */
 int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
                 anon_image *img, anon_image_info *info, anon_error *err);
 

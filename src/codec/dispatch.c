@@ -2,7 +2,9 @@
  *
  * The front door of image decoding: read only the header (image.h),
  * refuse oversized images before a single pixel buffer exists, then let
- * jpeg.c / png.c decode and turn the result upright. */
+ * jpeg.c / png.c decode and turn the result upright, and grey out what
+ * they report damaged (whatever the damage left there: garbage from
+ * corrupt data, or memory no row was ever written to). */
 #include "codec/codec.h"
 
 #include <string.h>
@@ -46,6 +48,7 @@ int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
         bool swap = info->orientation >= 5;
         info->damaged = anon_orient_rect(info->orientation, swap ? img->height : img->width,
                                          swap ? img->width : img->height, info->damaged);
+        anon_image_fill_grey(img, info->damaged);
     }
     return rc;
 }

@@ -125,23 +125,12 @@ static void decode_body(jpeg_decode_ctx *ctx, const uint8_t *data, size_t len,
 /* A fatal error in the middle of the scan data (a bogus marker, say) or
  * after it (libjpeg reads the marker that ends the scan in
  * jpeg_finish_decompress) keeps the rows decoded so far, like a truncated
- * file: the rest turns gray, as libjpeg itself does for missing data, and
- * the error becomes a warning. */
+ * file: the rest is damaged (anon_decode greys it, as libjpeg itself does
+ * for missing data), and the error becomes a warning. */
 static bool recover_partial(jpeg_decode_ctx *ctx, anon_image_info *info)
 {
     if (!ctx->scanning || ctx->rows_placed == 0)
         return false;
-    size_t stride = (size_t)ctx->stored_w * 3;
-    if (ctx->strip == NULL) {    /* orientation 1: stored rows are image rows */
-        memset(ctx->img.pixels + (size_t)ctx->rows_placed * stride, 128,
-               (size_t)(ctx->stored_h - ctx->rows_placed) * stride);
-    } else {
-        memset(ctx->strip, 128, stride * ANON_ORIENT_STRIP);
-        for (int y = ctx->rows_placed; y < ctx->stored_h; y += ANON_ORIENT_STRIP) {
-            int n = ctx->stored_h - y < ANON_ORIENT_STRIP ? ctx->stored_h - y : ANON_ORIENT_STRIP;
-            anon_orient_rows(&ctx->img, ctx->orientation, y, n, ctx->strip, stride);
-        }
-    }
     if (info != NULL)
         anon_info_warn(info, ctx->err.why);
     return true;
@@ -158,7 +147,7 @@ static void note_damaged_rows(const jpeg_decode_ctx *ctx, bool recovered, anon_i
         y0 = rows < y0 ? rows : y0;
     }
     if (recovered && ctx->rows_placed < y0)
-        y0 = ctx->rows_placed;    /* the rest is the grey recover_partial filled */
+        y0 = ctx->rows_placed;    /* the rest was never written */
     if (info != NULL && y0 < ctx->stored_h)
         info->damaged = (anon_rect){0, (int)y0, ctx->stored_w, ctx->stored_h - (int)y0};
 }

@@ -11,9 +11,9 @@
  * source's RGB colour profile (iCCP) and the kept EXIF subset (eXIf) when
  * asked. A damaged PNG (cut short, an image data chunk whose CRC does not
  * match, a zlib stream that goes wrong) decodes like a damaged JPEG: the
- * rows that arrived whole from sound data, the rest grey, each problem a
- * warning and the grey rows info->damaged; it fails only when no row
- * arrived at all. */
+ * rows that arrived whole from sound data, each problem a warning and the
+ * other rows info->damaged (which anon_decode greys); it fails only when
+ * no row arrived at all. */
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,16 +211,14 @@ static void decode_body(png_decode_ctx *ctx)
     png_read_end(png, NULL);
 }
 
-/* After a problem met while rows were read: grey from the first row that
- * lacks a pixel (the rest of the buffer was never written, or written
- * after the problem), that row on as info->damaged. */
-static void grey_damaged_rows(png_decode_ctx *ctx, anon_image_info *info)
+/* After a problem met while rows were read: from the first row that lacks
+ * a pixel on (the rest of the buffer was never written, or written after
+ * the problem) as info->damaged, which anon_decode fills. */
+static void note_damaged_rows(const png_decode_ctx *ctx, anon_image_info *info)
 {
-    png_io *io = &ctx->io;
+    const png_io *io = &ctx->io;
     int w = ctx->img.width, h = ctx->img.height;
     int y0 = first_unread_row(ctx->interlaced, w, h, io->damage_pass, io->damage_row);
-    size_t stride = (size_t)w * (size_t)ctx->img.channels;
-    memset(ctx->img.pixels + (size_t)y0 * stride, 128, (size_t)(h - y0) * stride);
     if (info != NULL && y0 < h)
         info->damaged = (anon_rect){0, y0, w, h - y0};
 }
@@ -257,11 +255,11 @@ int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,
     if (setjmp(png_jmpbuf(ctx->png)) == 0) {
         decode_body(ctx);
         if (ctx->io.damage_pass >= 0)    /* a warning met the rows */
-            grey_damaged_rows(ctx, info);
+            note_damaged_rows(ctx, info);
         *img = ctx->img;
     } else if (rows_to_offer(ctx)) {
         if (!ctx->rows_done)
-            grey_damaged_rows(ctx, info);
+            note_damaged_rows(ctx, info);
         if (info != NULL)
             anon_info_warn(info, ctx->io.why);
         *img = ctx->img;

@@ -7,6 +7,8 @@
 
 #include "codec/codec.h"
 
+/* As stored (anon_decode turns it upright); the rows of info->damaged
+ * hold whatever the damage left, for anon_decode to fill. */
 int anon_png_decode(const uint8_t *data, size_t len, anon_image *img,
                     anon_image_info *info, anon_error *err);
 int anon_png_encode(const anon_image *img, const anon_encode_options *o,

@@ -37,6 +37,25 @@ void anon_image_free(anon_image *img)
     memset(img, 0, sizeof *img);
 }
 
+void anon_image_fill_grey(anon_image *img, anon_rect r)
+{
+    int x0 = r.x > 0 ? r.x : 0, y0 = r.y > 0 ? r.y : 0;
+    int x1 = r.x + r.w < img->width ? r.x + r.w : img->width;
+    int y1 = r.y + r.h < img->height ? r.y + r.h : img->height;
+    for (int y = y0; y < y1 && x0 < x1; y++) {
+        uint8_t *p = img->pixels + ((size_t)y * (size_t)img->width + (size_t)x0) *
+                                       (size_t)img->channels;
+        if (img->channels == 3) {
+            memset(p, 128, (size_t)(x1 - x0) * 3);
+            continue;
+        }
+        for (int x = x0; x < x1; x++, p += 4) {
+            memset(p, 128, 3);
+            p[3] = 255;
+        }
+    }
+}
+
 void anon_info_warn(anon_image_info *info, const char *msg)
 {
     info->warnings++;

@@ -51,8 +51,8 @@ typedef struct anon_image_info {
     char warning[ANON_WARNINGS_KEPT][160];
     anon_rect damaged; /* the part of the decoded image (upright) that the
                           decoder could not read, or read from data that
-                          went wrong: filled by the decoder, never to be
-                          trusted (w == 0: none) */
+                          went wrong: anon_decode fills it grey, never to
+                          be trusted (w == 0: none) */
 } anon_image_info;
 
 /* Reads only the header: format, dimensions, orientation. Cheap; used for
@@ -63,6 +63,10 @@ int anon_probe(const uint8_t *data, size_t len, anon_image_info *info,
 int anon_image_alloc(anon_image *img, int width, int height, int channels,
                      anon_error *err);
 void anon_image_free(anon_image *img);
+
+/* Fills the part r of img (clipped to it) with mid grey, opaque: what a
+ * decoder could not read (anon_image_info.damaged) is never shown. */
+void anon_image_fill_grey(anon_image *img, anon_rect r);
 
 /* Records a decoder warning in info (counts it, keeps the message unless
  * it is one already kept or ANON_WARNINGS_KEPT are). */

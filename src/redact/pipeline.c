@@ -291,11 +291,8 @@ static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_l
  * rows after a cut, the blocks after corrupt data), and a face cut by the
  * damage may be left too incomplete to be found. With accept_damaged, the
  * part the decoder could not read (anon_image_info.damaged: from the first
- * row the damage may have spoilt, to the bottom) is filled before
- * detection and stays filled in the output. */
-
-/* The fill of the unread part: mid grey, as libjpeg fills missing data. */
-#define DAMAGE_FILL 128
+ * row the damage may have spoilt, to the bottom; anon_decode has filled
+ * it grey) is reported as covered and stays grey in the output. */
 
 static void copy_warnings(const anon_image_info *info, anon_result *res)
 {
@@ -304,22 +301,9 @@ static void copy_warnings(const anon_image_info *info, anon_result *res)
     memcpy(res->warning, info->warning, sizeof res->warning);
 }
 
-static void fill_damaged(anon_image *img, const anon_rect *r)
-{
-    for (int y = r->y; y < r->y + r->h && y < img->height; y++) {
-        uint8_t *p = img->pixels + ((size_t)y * (size_t)img->width + (size_t)r->x) *
-                                       (size_t)img->channels;
-        for (int x = r->x; x < r->x + r->w && x < img->width; x++, p += img->channels) {
-            memset(p, DAMAGE_FILL, 3);
-            if (img->channels == 4)
-                p[3] = 255;
-        }
-    }
-}
-
 /* Refuses a damaged photo (ANON_ERR_INPUT), or, with accept_damaged,
- * fills what could not be read. */
-static int judge_damage(anon_image *img, const anon_image_info *info,
+ * reports what could not be read as covered. */
+static int judge_damage(const anon_image_info *info,
                         const anon_process_options *o, anon_result *res, anon_error *err)
 {
     copy_warnings(info, res);
@@ -334,7 +318,6 @@ static int judge_damage(anon_image *img, const anon_image_info *info,
                               more);
     }
     res->covered = info->damaged;
-    fill_damaged(img, &info->damaged);
     return 0;
 }
 
@@ -367,7 +350,7 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     }
     anon_decode_options dopt = {.max_pixels = o->max_pixels, .scale_denom = 1};
     if (anon_decode(in, in_len, &dopt, &img, &info, err) < 0 ||
-        judge_damage(&img, &info, o, res, err) < 0)
+        judge_damage(&info, o, res, err) < 0)
         goto permanent;
     res->format = info.format;
     res->width = img.width;
