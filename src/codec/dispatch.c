@@ -45,9 +45,8 @@ int anon_decode(const uint8_t *data, size_t len, const anon_decode_options *o,
         }
     }
     if (rc == 0 && info->damaged.w > 0) {    /* the decoders say it in stored rows */
-        bool swap = info->orientation >= 5;
-        info->damaged = anon_orient_rect(info->orientation, swap ? img->height : img->width,
-                                         swap ? img->width : img->height, info->damaged);
+        info->damaged = anon_orient_rect(info->orientation, img->width, img->height,
+                                         info->damaged);
         anon_image_fill_grey(img, info->damaged);
     }
     return rc;

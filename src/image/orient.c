@@ -42,12 +42,10 @@ static ptrdiff_t upright_offset(const anon_image *up, int orientation, int sx, i
     return ((ptrdiff_t)uy * up->width + ux) * up->channels;
 }
 
-anon_rect anon_orient_rect(int orientation, int stored_w, int stored_h, anon_rect r)
+anon_rect anon_orient_rect(int orientation, int uw, int uh, anon_rect r)
 {
     if (r.w <= 0 || r.h <= 0)
         return (anon_rect){0, 0, 0, 0};
-    bool swap = orientation >= 5 && orientation <= 8;
-    int uw = swap ? stored_h : stored_w, uh = swap ? stored_w : stored_h;
     int inv = anon_orientation_inverse(orientation);
     int ax, ay, bx, by;    /* the upright places of two opposite corner pixels */
     stored_position(inv, uw, uh, r.x, r.y, &ax, &ay);

@@ -25,9 +25,9 @@ int anon_image_orient(const anon_image *src, int orientation, anon_image *dst,
 /* The orientation that undoes `orientation` (6 <-> 8, the others are their own inverse). */
 int anon_orientation_inverse(int orientation);
 
-/* Where the stored rectangle r (of a stored_w x stored_h image) lies once
- * the image is turned upright for `orientation`. */
-anon_rect anon_orient_rect(int orientation, int stored_w, int stored_h, anon_rect r);
+/* Where the stored rectangle r lies in the image turned upright for
+ * `orientation` (upright_w x upright_h). */
+anon_rect anon_orient_rect(int orientation, int upright_w, int upright_h, anon_rect r);
 
 /* Writes nrows stored rows (sy0, sy0+1, ...; stride bytes apart, in
  * up->channels) to their upright places in up, which has the upright size. */
