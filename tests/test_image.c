@@ -244,6 +244,35 @@ TEST(orientation_inverse_round_trip)
     anon_image_free(&src);
 }
 
+/* The stored rectangle's upright place, as anon_decode reports damage:
+ * the bounding box of its pixels once the image is really turned. */
+TEST(orient_rect_matches_the_turned_pixels)
+{
+    const anon_rect r = {3, 4, 6, 2};
+    anon_image src, turned;
+    CHECK(anon_image_alloc(&src, 13, 7, 3, NULL) == 0);
+    memset(src.pixels, 0, 13 * 7 * 3);
+    for (int y = r.y; y < r.y + r.h; y++)
+        for (int x = r.x; x < r.x + r.w; x++)
+            src.pixels[(y * 13 + x) * 3] = 255;
+    for (int o = 1; o <= 8; o++) {
+        CHECK(anon_image_orient(&src, o, &turned, NULL) == 0);
+        int x0 = turned.width, y0 = turned.height, x1 = -1, y1 = -1;
+        for (int y = 0; y < turned.height; y++)
+            for (int x = 0; x < turned.width; x++)
+                if (turned.pixels[((size_t)y * turned.width + x) * 3] == 255) {
+                    x0 = x < x0 ? x : x0, y0 = y < y0 ? y : y0;
+                    x1 = x > x1 ? x : x1, y1 = y > y1 ? y : y1;
+                }
+        anon_rect got = anon_orient_rect(o, turned.width, turned.height, r);
+        anon_image_free(&turned);
+        CHECKF(got.x == x0 && got.y == y0 && got.w == x1 - x0 + 1 && got.h == y1 - y0 + 1,
+               "orientation %d: %d,%d %dx%d, pixels at %d,%d %dx%d", o, got.x, got.y, got.w,
+               got.h, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+    }
+    anon_image_free(&src);
+}
+
 /* ---------------------------------------------------------------- round trips */
 
 TEST(jpeg_round_trip)
@@ -491,6 +520,7 @@ RUN_TESTS("image",
           CASE(all_eight_orientations_exact),
           CASE(jpeg_rows_turned_as_decoded),
           CASE(orientation_inverse_round_trip),
+          CASE(orient_rect_matches_the_turned_pixels),
           CASE(jpeg_round_trip),
           CASE(png_round_trip_rgba_exact),
           CASE(rgba_to_jpeg_drops_alpha),
