@@ -381,13 +381,26 @@ static window_plan plan_windows(const anon_detector *d, const anon_detect_option
     return (window_plan){largest, WINDOW_GAIN * largest, true};
 }
 
+/* The window levels, from the finest zoom down, halving (one level only
+ * when the plan says so), while a level shows the photo finer than the
+ * whole-photo passes already did. */
+static bool window_level_shows_more(const window_plan *w, double zoom, int longer)
+{
+    return zoom > 0 && zoom * longer > w->floor;
+}
+
+static double window_level_next(const window_plan *w, double zoom)
+{
+    return w->one_level ? 0 : zoom / 2;
+}
+
 /* Passes of the window levels from `zoom` down (see run_all). */
 static int pyramid_passes(int width, int height, const window_plan *w, double zoom,
                           float overlap)
 {
     int longer = width > height ? width : height, count = 0;
     anon_span spans[ANON_MAX_SPANS];
-    for (; zoom > 0 && zoom * longer > w->floor; zoom = w->one_level ? 0 : zoom / 2) {
+    for (; window_level_shows_more(w, zoom, longer); zoom = window_level_next(w, zoom)) {
         int window = (int)(w->side / zoom);
         count += anon_window_spans(width, window, overlap, spans) *
                  anon_window_spans(height, window, overlap, spans);
@@ -427,8 +440,8 @@ static int run_all(anon_detector *d, const anon_image *img, bool flip,
     /* the window passes, down to what the whole-photo passes already show */
     window_plan w = plan_windows(d, opt);
     double finest = pyramid_zoom(img->width, img->height, &w, opt);
-    for (double zoom = finest; zoom > 0 && zoom * longer > w.floor;
-         zoom = w.one_level ? 0 : zoom / 2)
+    for (double zoom = finest; window_level_shows_more(&w, zoom, longer);
+         zoom = window_level_next(&w, zoom))
         if (run_windows(d, img, w.side, zoom, flip, opt, out, passes, err))
             return -1;
     return 0;
