@@ -398,12 +398,13 @@ static int read_page(PGresult *res, int limit, anon_image_page *out, anon_error 
     return 0;
 }
 
-/* A page size as text, refused outside 1..1000 (a caller's mistake). */
-static int page_limit(const char *what, int limit, char lim[16], anon_error *err)
+/* A page size (plus `extra` rows) as text; the size refused outside
+ * 1..1000 (a caller's mistake). */
+static int page_limit(const char *what, int limit, int extra, char lim[16], anon_error *err)
 {
     if (limit < 1 || limit > 1000)
         return anon_fail_kind(err, ANON_ERR_INPUT, "%s: limit must be 1 to 1000", what);
-    snprintf(lim, 16, "%d", limit);
+    snprintf(lim, 16, "%d", limit + extra);
     return 0;
 }
 
@@ -413,11 +414,10 @@ int anon_db_image_list(anon_db *db, const anon_image_filter *filter,
     memset(out, 0, sizeof *out);
     int limit = filter->limit > 0 ? filter->limit : 100;
     char since[40], after[24], lim[16];
-    if (page_limit("list", limit, lim, err) < 0)
+    if (page_limit("list", limit, 1, lim, err) < 0)   /* one more: does another page follow? */
         return -1;
     snprintf(since, sizeof since, "%.6f", filter->since);
     id_text(filter->after > 0 ? filter->after : 0, after);
-    snprintf(lim, sizeof lim, "%d", limit + 1);   /* one more: does another page follow? */
     const char *status = NULL;
     if (filter->status >= 0) {
         if (filter->status >= ANON_IMAGE_N_STATUS)
@@ -483,7 +483,7 @@ int anon_db_purge_candidates(anon_db *db, long retention, int64_t after, int lim
 {
     memset(out, 0, sizeof *out);
     char age[24], aft[24], lim[16];
-    if (page_limit("purge candidates", limit, lim, err) < 0)
+    if (page_limit("purge candidates", limit, 0, lim, err) < 0)
         return -1;
     id_text(retention > 0 ? retention : 0, age);
     id_text(after, aft);
@@ -505,7 +505,7 @@ int anon_db_reprocess_candidates(anon_db *db, const anon_reprocess_filter *f,
 {
     memset(out, 0, sizeof *out);
     char since[40], until[40], aft[24], lim[16];
-    if (page_limit("reprocess candidates", limit, lim, err) < 0)
+    if (page_limit("reprocess candidates", limit, 0, lim, err) < 0)
         return -1;
     snprintf(since, sizeof since, "%.6f", f->since);
     snprintf(until, sizeof until, "%.6f", f->until);
