@@ -30,7 +30,16 @@ static bool component_missing(j_decompress_ptr d)
     return d->comps_in_scan < d->num_components;
 }
 
-int anon_jpeg_damage_row(j_decompress_ptr d, int msg_code, bool cut)
+/* The first iMCU row of d from which the damage just reported (a warning
+ * with msg_code, or a fatal error; cut: the file has ended) leaves the
+ * pixels untrustworthy, or -1 when it concerns no pixel (metadata). A
+ * premature end of the file spoils the rows from the one being decoded
+ * down: data before the cut is the file's own. Anything else (corrupt
+ * data, a marker out of place) may have started anywhere since the last
+ * point the decoder synchronised at: the restart interval's start, or,
+ * without restart markers, the scan's: every row from there. In doubt,
+ * row 0. */
+static int damage_row(j_decompress_ptr d, int msg_code, bool cut)
 {
     if (msg_code == JWRN_JFIF_MAJOR || msg_code == JWRN_BOGUS_ICC)
         return -1;    /* a header's version, a colour profile: no pixel */
@@ -57,7 +66,7 @@ static void note_damage(j_common_ptr c, anon_jpeg_errmgr *e)
     if (!c->is_decompressor)
         return;
     e->cut = e->cut || c->err->msg_code == JWRN_JPEG_EOF;
-    int row = anon_jpeg_damage_row((j_decompress_ptr)c, c->err->msg_code, e->cut);
+    int row = damage_row((j_decompress_ptr)c, c->err->msg_code, e->cut);
     if (row >= 0 && (e->damage_row < 0 || row < e->damage_row))
         e->damage_row = row;
 }

@@ -31,7 +31,7 @@ typedef struct anon_jpeg_errmgr {
     anon_image_info *info;    /* where warnings go (may be NULL) */
     /* The first iMCU row (of the decompressor's frame) that a warning or
      * error may have spoilt: every row from it down is untrustworthy
-     * (anon_jpeg_damage_row says how it is found); -1 while none is. */
+     * (jpeg_lib.c's damage_row says how it is found); -1 while none is. */
     int damage_row;
     bool cut;    /* the file ended early: what libjpeg reports after that
                     (a "premature end of data segment" at its fake EOI) is
@@ -51,15 +51,6 @@ void anon_jpeg_limit_scans(j_decompress_ptr cinfo, anon_jpeg_errmgr *e);
  * once fails the same way every time), but for libjpeg running out of
  * memory. */
 anon_error_kind anon_jpeg_error_kind(const anon_jpeg_errmgr *e);
-/* The first iMCU row of d from which the damage just reported (a warning
- * with msg_code, or a fatal error; cut: the file has ended) leaves the
- * pixels untrustworthy, or -1 when it concerns no pixel (metadata). A
- * premature end of the file spoils the rows from the one being decoded
- * down: data before the cut is the file's own. Anything else (corrupt data, a marker out of place)
- * may have started anywhere since the last point the decoder synchronised
- * at: the restart interval's start, or, without restart markers, the
- * scan's: every row from there. In doubt, row 0. */
-int anon_jpeg_damage_row(j_decompress_ptr d, int msg_code, bool cut);
 
 /* Fails the libjpeg work under e's setjmp with msg. */
 _Noreturn void anon_jpeg_fail(anon_jpeg_errmgr *e, const char *msg);

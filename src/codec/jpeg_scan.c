@@ -615,10 +615,11 @@ static bool index_scan(anon_jpeg_scan *s, reduced *r)
     JCOEF blk[DCTSIZE2] = {0};
     for (int i = 0; i < l->n_mcus; i++) {
         if (i % per == 0) {
-            if (i > 0 && !interval_used_up(&br, limit))
-                return false;
-            if (i > 0)
+            if (i > 0) {
+                if (!interval_used_up(&br, limit))
+                    return false;
                 s->interval_end[i / per - 1] = br_tell(&br);
+            }
             br_seek(&br, s->bits.data, interval_start(s, i / per));
             limit = interval_limit(s, i / per);
             memset(pred, 0, sizeof pred);
