@@ -57,7 +57,7 @@ static bool same_file(const char *a, const char *b)
  * part filled, added to a written image's JSON line. */
 static json_t *with_damage(json_t *line, const anon_result *res)
 {
-    anon_damage_to_json(line, res->warnings_kept, res->warning, &res->covered);
+    anon_damage_to_json(line, &res->warnings, &res->covered);
     return line;
 }
 
@@ -124,7 +124,7 @@ static const char *blur_file(struct blur_run *run, anon_detector *det, const cli
         return err->msg;
     int rc = run->review ? anon_review_copy(det, in->data, in->len, &run->opt, out, res, err)
                          : anon_process(det, in->data, in->len, &run->opt, out, res, err);
-    if (rc < 0 && res->warnings > 0 && !run->opt.accept_damaged) {
+    if (rc < 0 && res->warnings.count > 0 && !run->opt.accept_damaged) {
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof err->msg - n, "; not written (--accept-damaged writes "
                  "what decodes, the rest filled)");

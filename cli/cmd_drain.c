@@ -86,8 +86,8 @@ static void log_job(void *ctx, const anon_job_event *ev)
                              "key", ev->key, "outcome", outcome_name(ev->outcome), "faces",
                              ev->faces, "ms", ev->ms_total, "reason", ev->reason, "original",
                              ev->original);
-    if (ev->warnings_kept > 0)    /* the damage --accept-damaged let through */
-        anon_damage_to_json(line, ev->warnings_kept, ev->warning, &ev->covered);
+    if (ev->warnings.kept > 0)    /* the damage --accept-damaged let through */
+        anon_damage_to_json(line, &ev->warnings, &ev->covered);
     cli_print_json(line);
 }
 

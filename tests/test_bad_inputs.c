@@ -75,8 +75,8 @@ TEST(corpus_file)
     /* A photo is clean only without a warning; a damaged one names the
      * part that could not be read, inside the image. */
     bool damaged = current->expect == EXPECT_DAMAGED;
-    CHECKF((info.warnings > 0) == damaged, "%s: %d warnings (%s)", current->name,
-           info.warnings, info.warning[0]);
+    CHECKF((info.warnings.count > 0) == damaged, "%s: %d warnings (%s)", current->name,
+           info.warnings.count, info.warnings.msg[0]);
     const anon_rect *d = &info.damaged;
     CHECKF(damaged ? d->w > 0 && d->h > 0 && d->x >= 0 && d->y >= 0 &&
                          d->x + d->w <= width && d->y + d->h <= height

@@ -82,8 +82,8 @@ static void check_written(struct check_state *check_ctx_, const struct run *r)
 {
     CHECKF(r->rc == 0, "%s: %.300s", current->name, r->err.msg);
     CHECKF(r->back_rc == 0, "%s: the output does not decode", current->name);
-    CHECKF(r->back_info.warnings == 0, "%s: the output is damaged: %s", current->name,
-           r->back_info.warning[0]);
+    CHECKF(r->back_info.warnings.count == 0, "%s: the output is damaged: %s", current->name,
+           r->back_info.warnings.msg[0]);
     CHECKF(r->back.width == r->width && r->back.height == r->height,
            "%s: the output is %dx%d, the image %dx%d", current->name, r->back.width,
            r->back.height, r->width, r->height);
@@ -98,7 +98,7 @@ static void check_damaged(struct check_state *check_ctx_, const anon_buffer *in)
     process(in, false, &r);
     bool refused = r.rc < 0 && anon_error_kind_of(&r.err) == ANON_ERR_INPUT &&
                    strstr(r.err.msg, "damaged") != NULL && strchr(r.err.msg, '\n') == NULL;
-    int warnings = r.res.warnings;
+    int warnings = r.res.warnings.count;
     run_free(&r);
     CHECKF(refused, "%s: rc %d, not refused as damaged: %.300s", current->name, r.rc,
            r.err.msg);
@@ -109,7 +109,7 @@ static void check_damaged(struct check_state *check_ctx_, const anon_buffer *in)
     anon_rect c = r.res.covered;
     int distance = r.back_rc == 0 ? fill_distance(&r.back, &c, strstr(current->name, ".jpg"))
                                   : 999;
-    int kept = r.res.warnings_kept;
+    int kept = r.res.warnings.kept;
     check_written(check_ctx_, &r);
     run_free(&r);
     CHECKF(kept > 0, "%s: accepted without its warnings", current->name);
@@ -137,7 +137,7 @@ TEST(corpus_file)
                "%s: no one-line message", current->name);
         return;
     }
-    int warnings = r.res.warnings;
+    int warnings = r.res.warnings.count;
     check_written(check_ctx_, &r);
     run_free(&r);
     CHECKF(warnings == 0, "%s: a clean file with %d warnings", current->name, warnings);

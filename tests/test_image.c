@@ -358,11 +358,11 @@ TEST(damaged_jpeg_reports_warnings)
     CHECK(decode_file("recover-truncated.jpg", &img, &info, &b) == 0);
     anon_image_free(&img);
     anon_buffer_free(&b);
-    CHECK(info.warnings > 0 && info.warning[0][0] != '\0');
+    CHECK(info.warnings.count > 0 && info.warnings.msg[0][0] != '\0');
     CHECK(decode_file("ok-textured.jpg", &img, &info, &b) == 0);
     anon_image_free(&img);
     anon_buffer_free(&b);
-    CHECK(info.warnings == 0);
+    CHECK(info.warnings.count == 0);
 }
 
 /* ---------------------------------------------------------------- metadata */

@@ -265,9 +265,9 @@ int anon_jpeg_decode_regions(const uint8_t *data, size_t len, const anon_rect *r
         jpeg_create_decompress(&ctx->cinfo);
         anon_jpeg_limit_scans(&ctx->cinfo, &ctx->err);
         decode_regions_body(ctx, data, len, regions, n);
-        if (info.warnings > 0) {
+        if (info.warnings.count > 0) {
             anon_image_free(&ctx->img);
-            rc = anon_fail_kind(err, ANON_ERR_INPUT, "JPEG: %s", info.warning[0]);
+            rc = anon_fail_kind(err, ANON_ERR_INPUT, "JPEG: %s", info.warnings.msg[0]);
         } else {
             *img = ctx->img;
         }

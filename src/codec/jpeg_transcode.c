@@ -98,7 +98,7 @@ static bool read_body(anon_jpeg_transcode *t, const uint8_t *data, size_t len, i
         decode_keeping_coefs(t, scale_denom, small);
     t->src_coefs = jpeg_read_coefficients(&t->src);
     /* damaged: what libjpeg recovers is the better source */
-    return t->src_coefs != NULL && t->info.warnings == 0 &&
+    return t->src_coefs != NULL && t->info.warnings.count == 0 &&
            anon_jpeg_quant_tables_usable(&t->src) && coefficients_in_range(t);
 }
 

@@ -58,15 +58,15 @@ void anon_image_fill_grey(anon_image *img, anon_rect r)
 
 void anon_info_warn(anon_image_info *info, const char *msg)
 {
-    info->warnings++;
-    for (int i = 0; i < info->warnings_kept; i++)
-        if (strncmp(info->warning[i], msg, sizeof info->warning[i] - 1) == 0)
+    info->warnings.count++;
+    for (int i = 0; i < info->warnings.kept; i++)
+        if (strncmp(info->warnings.msg[i], msg, sizeof info->warnings.msg[i] - 1) == 0)
             return;
-    if (info->warnings_kept == ANON_WARNINGS_KEPT)
+    if (info->warnings.kept == ANON_WARNINGS_KEPT)
         return;
-    char *kept = info->warning[info->warnings_kept++];
-    strncpy(kept, msg, sizeof info->warning[0] - 1);
-    kept[sizeof info->warning[0] - 1] = '\0';
+    char *kept = info->warnings.msg[info->warnings.kept++];
+    strncpy(kept, msg, sizeof info->warnings.msg[0] - 1);
+    kept[sizeof info->warnings.msg[0] - 1] = '\0';
 }
 
 /* ---------------------------------------------------------------- JPEG header */

@@ -35,6 +35,15 @@ typedef struct anon_rect {
 /* Distinct decoder warnings kept per image (the count goes on). */
 #define ANON_WARNINGS_KEPT 4
 
+/* A decoder's warnings: how many, and the first distinct messages (for
+ * logs and --json); a photo is clean only with count 0. */
+#define ANON_WARNING_LEN 160
+typedef struct anon_warnings {
+    int count;
+    int kept;
+    char msg[ANON_WARNINGS_KEPT][ANON_WARNING_LEN];
+} anon_warnings;
+
 typedef struct anon_image_info {
     anon_format format;
     int width;         /* as stored, before orientation */
@@ -46,9 +55,7 @@ typedef struct anon_image_info {
     /* anon_decode: what the decoder reported of damage (a truncated file,
      * corrupt data, anything libjpeg or libpng warns about): a photo is
      * clean only with 0 warnings. */
-    int warnings;      /* how many */
-    int warnings_kept; /* the first distinct messages, for logs and --json */
-    char warning[ANON_WARNINGS_KEPT][160];
+    anon_warnings warnings;
     anon_rect damaged; /* the part of the decoded image (upright) that the
                           decoder could not read, or read from data that
                           went wrong: anon_decode fills it grey, never to

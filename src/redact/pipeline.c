@@ -83,7 +83,7 @@ static int encode_output(const anon_image *img, const anon_image_info *info,
 {
     /* A damaged source is re-encoded whole: the block-wise writer would
      * copy the source's blocks over the filled part. */
-    if (info->format == ANON_FMT_JPEG && !o->reencode && info->warnings == 0 &&
+    if (info->format == ANON_FMT_JPEG && !o->reencode && info->warnings.count == 0 &&
         anon_jpeg_redact_supported(in, in_len))
         return redact_jpeg(img, faces, in, in_len, o, out, err);
     anon_encode_options eo = {
@@ -153,7 +153,7 @@ static int detect_reduced(anon_detector *d, const uint8_t *in, size_t in_len, in
     anon_image small = {0};
     anon_image_info sinfo;
     anon_decode_options dopt = {.max_pixels = o->max_pixels, .scale_denom = denom};
-    if (anon_decode(in, in_len, &dopt, &small, &sinfo, NULL) < 0 || sinfo.warnings > 0) {
+    if (anon_decode(in, in_len, &dopt, &small, &sinfo, NULL) < 0 || sinfo.warnings.count > 0) {
         anon_image_free(&small);
         return ANON_DECLINED;
     }
@@ -294,27 +294,20 @@ static int process_jpeg_reduced(anon_detector *d, const uint8_t *in, size_t in_l
  * row the damage may have spoilt, to the bottom; anon_decode has filled
  * it grey) is reported as covered and stays grey in the output. */
 
-static void copy_warnings(const anon_image_info *info, anon_result *res)
-{
-    res->warnings = info->warnings;
-    res->warnings_kept = info->warnings_kept;
-    memcpy(res->warning, info->warning, sizeof res->warning);
-}
-
 /* Refuses a damaged photo (ANON_ERR_INPUT), or, with accept_damaged,
  * reports what could not be read as covered. */
 static int judge_damage(const anon_image_info *info,
                         const anon_process_options *o, anon_result *res, anon_error *err)
 {
-    copy_warnings(info, res);
-    if (info->warnings == 0)
+    res->warnings = info->warnings;
+    if (info->warnings.count == 0)
         return 0;
     if (!o->accept_damaged) {
         char more[48] = "";
-        if (info->warnings > 1)
-            snprintf(more, sizeof more, " (%d warnings)", info->warnings);
+        if (info->warnings.count > 1)
+            snprintf(more, sizeof more, " (%d warnings)", info->warnings.count);
         return anon_fail_kind(err, ANON_ERR_INPUT, "damaged %s: %s%s",
-                              info->format == ANON_FMT_PNG ? "PNG" : "JPEG", info->warning[0],
+                              info->format == ANON_FMT_PNG ? "PNG" : "JPEG", info->warnings.msg[0],
                               more);
     }
     res->covered = info->damaged;
@@ -362,7 +355,7 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
     double t2 = anon_now_ms();
     res->ms_decode = t1 - t0;
     res->ms_detect = t2 - t1;
-    if (blockwise && info.warnings == 0) {
+    if (blockwise && info.warnings.count == 0) {
         /* The decoded photo has done its job: free it before the file is
          * read again for the block-wise output. */
         anon_image_free(&img);
@@ -372,7 +365,7 @@ int anon_process(anon_detector *d, const uint8_t *in, size_t in_len,
         rc = -1;
         if (anon_decode(in, in_len, &dopt, &img, &info, err) < 0)
             goto done;
-        if (info.warnings > 0) {    /* the same file, twice: cannot happen */
+        if (info.warnings.count > 0) {    /* the same file, twice: cannot happen */
             anon_fail(err, "the photo decoded differently the second time");
             goto done;
         }

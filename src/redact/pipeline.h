@@ -46,9 +46,7 @@ typedef struct anon_result {
     double ms_decode, ms_detect, ms_blur, ms_encode;
     /* The decoder's warnings (anon_image_info's), also when anon_process
      * fails on them: 0 for a clean photo. */
-    int warnings;
-    int warnings_kept;
-    char warning[ANON_WARNINGS_KEPT][160];
+    anon_warnings warnings;
     anon_rect covered;     /* accept_damaged: the part filled (w == 0: none) */
 } anon_result;
 

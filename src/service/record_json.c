@@ -97,13 +97,13 @@ char *anon_timings_json(const anon_result *res, double ms_fetch, double ms_store
     return text;
 }
 
-void anon_damage_to_json(json_t *obj, int warnings_kept,
-                         const char (*warning)[160], const anon_rect *covered)
+void anon_damage_to_json(json_t *obj, const anon_warnings *warnings,
+                         const anon_rect *covered)
 {
-    json_t *warnings = json_array();
-    for (int i = 0; i < warnings_kept; i++)
-        json_array_append_new(warnings, json_string(warning[i]));
-    json_object_set_new(obj, "warnings", warnings);
+    json_t *list = json_array();
+    for (int i = 0; i < warnings->kept; i++)
+        json_array_append_new(list, json_string(warnings->msg[i]));
+    json_object_set_new(obj, "warnings", list);
     json_object_set_new(obj, "covered",
                         covered->w > 0 ? json_pack("{s:i,s:i,s:i,s:i}", "x", covered->x, "y",
                                                    covered->y, "w", covered->w, "h", covered->h)

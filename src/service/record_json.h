@@ -27,8 +27,8 @@ char *anon_boxes_json(const anon_boxes *faces);
 /* Adds to obj what a damaged photo accepted carries: "warnings" (the
  * decoder's messages kept) and "covered" ({x, y, w, h} filled, or null),
  * as in `blur --json` and the drain's job lines. */
-void anon_damage_to_json(json_t *obj, int warnings_kept,
-                         const char (*warning)[160], const anon_rect *covered);
+void anon_damage_to_json(json_t *obj, const anon_warnings *warnings,
+                         const anon_rect *covered);
 
 /* Milliseconds per stage {fetch, decode, detect, blur, encode, store} as
  * compact JSON text (caller frees). */

@@ -168,8 +168,7 @@ static anon_job_outcome process_job(struct job_ctx *j, anon_buffer *in, anon_buf
             outcome = settle(j, ANON_JOB_REQUEUED, j->err->msg);
         } else {
             j->ev.faces = (int)res.faces.n;
-            j->ev.warnings_kept = res.warnings_kept;
-            memcpy(j->ev.warning, res.warning, sizeof j->ev.warning);
+            j->ev.warnings = res.warnings;
             j->ev.covered = res.covered;
             outcome = settle(j, ANON_JOB_DONE, NULL);
             release_original(j);

@@ -71,8 +71,7 @@ typedef struct anon_job_event {
                                     retention keeps it) or "not deleted: WHY" */
     /* DONE with accept_damaged: the decoder's warnings on the photo (the
      * damage accepted) and the part filled (w == 0: none). */
-    int warnings_kept;
-    char warning[ANON_WARNINGS_KEPT][160];
+    anon_warnings warnings;
     anon_rect covered;
 } anon_job_event;
 

@@ -47,7 +47,7 @@ static inline void fuzz_check_output(const anon_buffer *out, int width, int heig
     anon_error err;
     if (anon_decode(out->data, out->len, NULL, &img, &info, &err) != 0)
         abort();
-    if (img.width != width || img.height != height || info.warnings != 0)
+    if (img.width != width || img.height != height || info.warnings.count != 0)
         abort();
     anon_image_free(&img);
 }
