@@ -19,19 +19,20 @@ rc=$?
     ([.models[] | .present] | all)' &&
     ok json_lists_the_models_default_yolo || not_ok json_lists_the_models_default_yolo "exit $rc: $(cat "$TMP/all.json" "$TMP/all.err")"
 
+# The packages' versions, as the Makefile fetches them.
+yolo_version=$(sed -n 's/^YOLO_VERSION *:= *//p' "$ROOT/Makefile")
+face_api_version=$(sed -n 's/^FACE_API_VERSION *:= *//p' "$ROOT/Makefile")
 json_true "$TMP/all.json" '
     (.models[] | select(.name == "yolo") |
-        .licence == "AGPL-3.0" and .package == "@good-i-deer/node-red-contrib-face-detection@1.0.1"
+        .licence == "AGPL-3.0" and .package == "@good-i-deer/node-red-contrib-face-detection@'"$yolo_version"'"
         and .file == "model/yolov8n-face.onnx" and .input.any_size and .input.align == 32
         and (.input.sizes | index(640) != null and index(1024) != null)) and
     (.models[] | select(.name == "ssd") |
-        .licence == "MIT" and .package == "@vladmandic/face-api@1.7.15" and .input.sizes == [512]) and
+        .licence == "MIT" and .package == "@vladmandic/face-api@'"$face_api_version"'" and .input.sizes == [512]) and
     (.models[] | select(.name == "tiny") | .licence == "MIT" and .input.sizes == [416])' &&
     ok json_gives_source_licence_and_sizes || not_ok json_gives_source_licence_and_sizes "$(cat "$TMP/all.json")"
 
 # The versions in the table are the ones the Makefile fetches.
-yolo_version=$(sed -n 's/^YOLO_VERSION *:= *//p' "$ROOT/Makefile")
-face_api_version=$(sed -n 's/^FACE_API_VERSION *:= *//p' "$ROOT/Makefile")
 json_true "$TMP/all.json" "
     (.models[] | select(.name == \"yolo\") | .package | endswith(\"@$yolo_version\")) and
     ([.models[] | select(.name != \"yolo\") | .package | endswith(\"@$face_api_version\")] | all)" &&
@@ -50,7 +51,7 @@ ANON_MODEL_DIR=$TMP/all "$ANONCTL" models >"$TMP/all.txt" 2>&1
 ANON_MODEL_DIR=$TMP/none "$ANONCTL" models >"$TMP/none.txt" 2>&1
 grep -qx 'yolo (default)' "$TMP/all.txt" && grep -qx 'ssd' "$TMP/all.txt" &&
     grep -q 'licence  AGPL-3.0' "$TMP/all.txt" && grep -q 'licence  MIT' "$TMP/all.txt" &&
-    grep -q 'source   npm @good-i-deer/node-red-contrib-face-detection@1.0.1, model/yolov8n-face.onnx' "$TMP/all.txt" &&
+    grep -q "source   npm @good-i-deer/node-red-contrib-face-detection@$yolo_version, model/yolov8n-face.onnx" "$TMP/all.txt" &&
     grep -q 'input    512 x 512' "$TMP/all.txt" && grep -q 'multiples of 32' "$TMP/all.txt" &&
     [ "$(grep -c 'present  yes' "$TMP/all.txt")" -eq 3 ] &&
     ok text_lists_the_models || not_ok text_lists_the_models "$(cat "$TMP/all.txt")"
