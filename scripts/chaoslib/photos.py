@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import subprocess
 
 import cv2
@@ -110,6 +111,13 @@ def corpus(root, work):
     return [(n, open(os.path.join(out, n), "rb").read()) for n in names]
 
 
+def corpus_damaged(root):
+    """The names tests/corpus.h expects to decode with warnings (the one
+    list of which bad inputs the decoders report damaged)."""
+    with open(os.path.join(root, "tests/corpus.h")) as f:
+        return set(re.findall(r'\{"([^"]+)",\s*EXPECT_DAMAGED\b', f.read()))
+
+
 def damaged(rng, data):
     """A truncated or corrupted copy of a generated JPEG."""
     data = bytearray(data)
@@ -134,6 +142,7 @@ def generate(root, work, n, seed):
     rng.shuffle(kinds)
     bad_pool = corpus(root, work)
     rng.shuffle(bad_pool)
+    reported = corpus_damaged(root)
     seen, manifest = set(), []
     for i, kind in enumerate(kinds):
         while True:
@@ -146,8 +155,12 @@ def generate(root, work, n, seed):
         path = os.path.join(outdir, name)
         with open(path, "wb") as f:
             f.write(data)
+        # damaged: the decoders always report it (cut short, or a corpus file
+        # that decodes with warnings), so it must end rejected
+        corpus_name = note[len("make-bad-inputs "):] if note.startswith("make-bad-inputs ") else ""
         manifest.append({"name": name, "path": path, "kind": kind, "note": note,
-                         "sha256": digest})
+                         "sha256": digest,
+                         "damaged": note == "truncated" or corpus_name in reported})
     with open(os.path.join(work, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     return manifest
